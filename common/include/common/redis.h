@@ -1,0 +1,94 @@
+// A bounded pool of synchronous hiredis connections with a fail-fast window: after a connection
+// attempt fails, callers get Unavailable at once for down_retry_interval_ms instead of each
+// paying the connect timeout. Request threads therefore never wait on a dead Redis for longer
+// than one connect timeout per interval.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+
+struct redisContext;
+
+namespace fbg {
+
+struct RedisReply {
+  enum class Kind { Nil, Integer, String, Status, Array, Error };
+  Kind kind = Kind::Nil;
+  int64_t integer = 0;
+  std::string text;  // String, Status, Error
+  std::vector<RedisReply> elements;
+};
+
+struct RedisConfig {
+  std::string host = "127.0.0.1";
+  int port = 6379;
+  int timeout_ms = 200;
+  int pool_size_max = 16;
+  int acquire_timeout_ms = 200;
+  int down_retry_interval_ms = 500;
+};
+
+class RedisConnection {
+ public:
+  RedisConnection(redisContext* context) : context_(context) {}  // NOLINT
+  ~RedisConnection();
+  RedisConnection(const RedisConnection&) = delete;
+  RedisConnection& operator=(const RedisConnection&) = delete;
+
+  // A transport failure is Unavailable and leaves the connection broken; a Redis error reply is
+  // returned as a reply of Kind::Error (the caller decides what it means).
+  [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv);
+  [[nodiscard]] bool broken() const { return broken_; }
+
+ private:
+  redisContext* context_;
+  bool broken_ = false;
+};
+
+class RedisPool {
+ public:
+  class Lease {
+   public:
+    Lease(RedisPool* pool, std::unique_ptr<RedisConnection> connection)
+        : pool_(pool), connection_(std::move(connection)) {}
+    Lease(Lease&&) noexcept = default;
+    Lease& operator=(Lease&&) = delete;
+    ~Lease();
+    RedisConnection& operator*() { return *connection_; }
+    RedisConnection* operator->() { return connection_.get(); }
+
+   private:
+    RedisPool* pool_;
+    std::unique_ptr<RedisConnection> connection_;
+  };
+
+  explicit RedisPool(RedisConfig config) : config_(std::move(config)) {}
+
+  [[nodiscard]] Result<Lease> acquire();
+  // One command on a pooled connection.
+  [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv);
+  // True when the last attempt to reach Redis succeeded.
+  [[nodiscard]] bool up() const { return up_.load(); }
+
+ private:
+  Result<std::unique_ptr<RedisConnection>> open();
+  void giveBack(std::unique_ptr<RedisConnection> connection);
+
+  RedisConfig config_;
+  std::mutex mutex_;
+  std::condition_variable freed_;
+  std::vector<std::unique_ptr<RedisConnection>> idle_;
+  int open_count_ = 0;
+  std::chrono::steady_clock::time_point down_until_{};
+  std::atomic<bool> up_{true};
+};
+
+}  // namespace fbg

@@ -1,0 +1,240 @@
+#include "common/http.h"
+
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/Net/ServerSocket.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/URI.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+namespace fbg {
+namespace {
+
+std::vector<std::string> splitPath(const std::string& path) {
+  std::vector<std::string> segments;
+  std::string segment;
+  std::istringstream parts(path);
+  while (std::getline(parts, segment, '/')) {
+    if (!segment.empty()) segments.push_back(segment);
+  }
+  return segments;
+}
+
+std::string lowercase(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return text;
+}
+
+bool matchRoute(const std::vector<std::string>& pattern, const std::vector<std::string>& path,
+                std::map<std::string, std::string>& params) {
+  if (pattern.size() != path.size()) return false;
+  std::map<std::string, std::string> found;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    const auto& want = pattern[i];
+    if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
+      std::string decoded;
+      Poco::URI::decode(path[i], decoded);
+      found[want.substr(1, want.size() - 2)] = decoded;
+    } else if (want != path[i]) {
+      return false;
+    }
+  }
+  params = std::move(found);
+  return true;
+}
+
+}  // namespace
+
+std::string HttpRequest::header(const std::string& lowercase_name) const {
+  auto it = headers.find(lowercase_name);
+  return it == headers.end() ? std::string() : it->second;
+}
+
+const std::string* HttpRequest::queryParam(const std::string& name) const {
+  auto it = query.find(name);
+  return it == query.end() ? nullptr : &it->second;
+}
+
+HttpResponse errorResponse(const Error& error) {
+  nlohmann::json body = {{"error", {{"code", errorCodeName(error.code)}, {"message", error.message}}}};
+  return HttpResponse{errorHttpStatus(error.code), body.dump(), "application/json", {}};
+}
+
+HttpResponse jsonResponse(int status, std::string body) {
+  return HttpResponse{status, std::move(body), "application/json", {}};
+}
+
+void HttpRouter::add(const std::string& method, const std::string& pattern, HttpHandler handler) {
+  routes_.push_back(Route{method, pattern, splitPath(pattern), std::move(handler)});
+}
+
+HttpResponse HttpRouter::dispatch(HttpRequest& request) const {
+  const auto segments = splitPath(request.path);
+  bool path_known = false;
+  for (const auto& route : routes_) {
+    std::map<std::string, std::string> params;
+    if (!matchRoute(route.segments, segments, params)) continue;
+    path_known = true;
+    if (route.method != request.method) continue;
+    request.route = route.pattern;
+    request.path_params = std::move(params);
+    return route.handler(request);
+  }
+  if (path_known) {
+    request.route = "method_not_allowed";
+    auto response = errorResponse(makeError(ErrorCode::InvalidRequest,
+                                            request.method + " is not allowed on " + request.path));
+    response.status = 405;
+    return response;
+  }
+  request.route = "not_found";
+  return errorResponse(makeError(ErrorCode::NotFound, "no route " + request.path));
+}
+
+namespace {
+
+class RequestHandler final : public Poco::Net::HTTPRequestHandler {
+ public:
+  RequestHandler(const HttpRouter& router, const HttpServerConfig& config, MetricsRegistry& metrics)
+      : router_(router), config_(config), metrics_(metrics) {}
+
+  void handleRequest(Poco::Net::HTTPServerRequest& raw,
+                     Poco::Net::HTTPServerResponse& response) override {
+    const auto started = std::chrono::steady_clock::now();
+    HttpRequest request;
+    HttpResponse reply = readAndDispatch(raw, request);
+    const auto elapsed = std::chrono::steady_clock::now() - started;
+    const std::string route = request.route.empty() ? "unmatched" : request.route;
+    metrics_
+        .counter("http_requests_total", "HTTP requests by route, method and status.",
+                 "route=\"" + route + "\",method=\"" + request.method + "\",status=\"" +
+                     std::to_string(reply.status) + "\"")
+        .add();
+    metrics_
+        .histogram("http_request_duration_seconds", "HTTP request latency by route.",
+                   "route=\"" + route + "\"")
+        .observeSeconds(std::chrono::duration<double>(elapsed).count());
+    send(reply, response);
+  }
+
+ private:
+  HttpResponse readAndDispatch(Poco::Net::HTTPServerRequest& raw, HttpRequest& request) {
+    request.method = raw.getMethod();
+    Poco::URI uri(raw.getURI());
+    request.path = uri.getPath();
+    for (const auto& [name, value] : uri.getQueryParameters()) request.query[name] = value;
+    for (const auto& [name, value] : raw) request.headers[lowercase(name)] = value;
+    if (raw.hasContentLength() &&
+        raw.getContentLength64() > static_cast<Poco::Int64>(config_.body_bytes_max)) {
+      request.route = "payload_too_large";
+      return tooLarge();
+    }
+    std::string body(config_.body_bytes_max + 1, '\0');
+    raw.stream().read(body.data(), static_cast<std::streamsize>(body.size()));
+    body.resize(static_cast<std::size_t>(raw.stream().gcount()));
+    if (body.size() > config_.body_bytes_max) {
+      request.route = "payload_too_large";
+      return tooLarge();
+    }
+    request.body = std::move(body);
+    try {
+      return router_.dispatch(request);
+    } catch (const std::exception& failure) {
+      spdlog::error("{} {} failed: {}", request.method, request.path, failure.what());
+      return errorResponse(makeError(ErrorCode::Internal, "internal error"));
+    }
+  }
+
+  HttpResponse tooLarge() const {
+    auto reply = errorResponse(makeError(
+        ErrorCode::PayloadTooLarge,
+        "body over " + std::to_string(config_.body_bytes_max) + " bytes"));
+    reply.headers.emplace_back("Connection", "close");
+    return reply;
+  }
+
+  static void send(const HttpResponse& reply, Poco::Net::HTTPServerResponse& response) {
+    response.setStatus(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
+    response.setContentType(reply.content_type);
+    for (const auto& [name, value] : reply.headers) {
+      if (name == "Connection" && value == "close") {
+        response.setKeepAlive(false);
+      } else {
+        response.set(name, value);
+      }
+    }
+    response.setContentLength64(static_cast<Poco::Int64>(reply.body.size()));
+    response.send().write(reply.body.data(), static_cast<std::streamsize>(reply.body.size()));
+  }
+
+  const HttpRouter& router_;
+  const HttpServerConfig& config_;
+  MetricsRegistry& metrics_;
+};
+
+class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+ public:
+  HandlerFactory(std::shared_ptr<const HttpRouter> router, const HttpServerConfig& config,
+                 MetricsRegistry& metrics)
+      : router_(std::move(router)), config_(config), metrics_(metrics) {}
+  Poco::Net::HTTPRequestHandler* createRequestHandler(
+      const Poco::Net::HTTPServerRequest&) override {
+    return new RequestHandler(*router_, config_, metrics_);
+  }
+
+ private:
+  std::shared_ptr<const HttpRouter> router_;
+  const HttpServerConfig& config_;
+  MetricsRegistry& metrics_;
+};
+
+}  // namespace
+
+struct HttpServer::Impl {
+  HttpServerConfig config;
+  std::unique_ptr<Poco::ThreadPool> pool;
+  std::unique_ptr<Poco::Net::HTTPServer> server;
+  int port = 0;
+};
+
+HttpServer::HttpServer(HttpServerConfig config, std::shared_ptr<const HttpRouter> router,
+                       MetricsRegistry& metrics)
+    : impl_(std::make_unique<Impl>()) {
+  impl_->config = std::move(config);
+  // The pool is ours so that threads_max bounds the request threads exactly.
+  impl_->pool = std::make_unique<Poco::ThreadPool>(2, impl_->config.threads_max);
+  auto* params = new Poco::Net::HTTPServerParams;
+  params->setMaxThreads(impl_->config.threads_max);
+  params->setMaxQueued(impl_->config.queue_length_max);
+  params->setKeepAlive(true);
+  params->setKeepAliveTimeout(Poco::Timespan(impl_->config.keep_alive_timeout_ms * 1000L));
+  params->setMaxKeepAliveRequests(0);  // unlimited requests per connection
+  Poco::Net::ServerSocket socket(
+      Poco::Net::SocketAddress(impl_->config.bind_address, static_cast<Poco::UInt16>(impl_->config.port)),
+      impl_->config.queue_length_max);
+  impl_->port = socket.address().port();
+  impl_->server = std::make_unique<Poco::Net::HTTPServer>(
+      new HandlerFactory(std::move(router), impl_->config, metrics), *impl_->pool, socket, params);
+}
+
+HttpServer::~HttpServer() { stop(); }
+
+void HttpServer::start() { impl_->server->start(); }
+
+void HttpServer::stop() {
+  if (impl_->server) impl_->server->stopAll(true);
+}
+
+int HttpServer::port() const { return impl_->port; }
+
+}  // namespace fbg

@@ -1,0 +1,80 @@
+#include "account_lock.h"
+
+#include <algorithm>
+#include <chrono>
+#include <random>
+#include <spdlog/spdlog.h>
+#include <thread>
+
+#include "domain/reservation.h"
+
+namespace fbg::ledger {
+namespace {
+
+// Deletes the key only while it still holds our token: a lock that expired and was taken by
+// someone else is left alone.
+constexpr const char* kReleaseScript =
+    "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) "
+    "else return 0 end";
+
+std::mt19937_64& randomEngine() {
+  thread_local std::mt19937_64 engine{std::random_device{}()};
+  return engine;
+}
+
+std::string randomToken() {
+  char text[33];
+  std::snprintf(text, sizeof text, "%016llx%016llx",
+                static_cast<unsigned long long>(randomEngine()()),
+                static_cast<unsigned long long>(randomEngine()()));
+  return text;
+}
+
+}  // namespace
+
+AccountLocks::Held::~Held() {
+  if (redis_ == nullptr || token_.empty()) return;
+  auto released = redis_->command({"EVAL", kReleaseScript, "1", key_, token_});
+  if (!released) spdlog::warn("lock {} not released ({}); it expires by TTL", key_, released.error().message);
+}
+
+AccountLocks::AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics)
+    : redis_(redis),
+      settings_(settings),
+      wait_seconds_(metrics.histogram("ledger_lock_wait_seconds", "Time to take an account lock.")),
+      acquired_(metrics.counter("ledger_lock_total", "Account lock attempts by outcome.",
+                                "outcome=\"acquired\"")),
+      busy_(metrics.counter("ledger_lock_total", "Account lock attempts by outcome.",
+                            "outcome=\"busy\"")),
+      skipped_(metrics.counter("ledger_lock_total", "Account lock attempts by outcome.",
+                               "outcome=\"skipped_redis_down\"")) {}
+
+Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto deadline = started + std::chrono::milliseconds(settings_.wait_ms_max);
+  const std::string key = "lock:account:" + account_id;
+  const std::string token = randomToken();
+  std::uniform_real_distribution<double> unit(0.0, 1.0);
+  for (int attempt = 0;; ++attempt) {
+    auto reply = redis_.command({"SET", key, token, "NX", "PX", std::to_string(settings_.ttl_ms)});
+    if (!reply || reply->kind == RedisReply::Kind::Error) {
+      skipped_.add();
+      return Held(nullptr, key, "");
+    }
+    if (reply->kind == RedisReply::Kind::Status) {  // "OK"
+      acquired_.add();
+      wait_seconds_.observeSeconds(
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+      return Held(&redis_, key, token);
+    }
+    const auto sleep = std::chrono::milliseconds(lockBackoffMs(
+        attempt, settings_.backoff_ms_min, settings_.backoff_ms_max, std::min(unit(randomEngine()), 0.999999)));
+    if (std::chrono::steady_clock::now() + sleep > deadline) break;
+    std::this_thread::sleep_for(sleep);
+  }
+  busy_.add();
+  return makeError(ErrorCode::AccountBusy, "account " + account_id +
+                                               " is busy; retry the request");
+}
+
+}  // namespace fbg::ledger

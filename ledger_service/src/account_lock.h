@@ -1,0 +1,55 @@
+// The per-account lock of FLOW.md section 1, step 2:
+//   SET lock:account:{id} <random token> NX PX <ttl>, retried with jittered backoff up to
+//   wait_ms_max, then ACCOUNT_BUSY; released only by a compare-and-delete script on the token.
+// When Redis cannot be reached the lock is skipped (Held::degraded): the version check in the
+// store keeps writes safe on its own, and /readyz reports degraded.
+#pragma once
+
+#include <string>
+
+#include "common/metrics.h"
+#include "common/redis.h"
+
+namespace fbg::ledger {
+
+struct AccountLockSettings {
+  int ttl_ms = 5000;
+  int wait_ms_max = 2000;
+  int backoff_ms_min = 1;
+  int backoff_ms_max = 20;
+};
+
+class AccountLocks {
+ public:
+  class Held {
+   public:
+    Held(RedisPool* redis, std::string key, std::string token)
+        : redis_(redis), key_(std::move(key)), token_(std::move(token)) {}
+    Held(Held&& other) noexcept
+        : redis_(other.redis_), key_(std::move(other.key_)), token_(std::move(other.token_)) {
+      other.redis_ = nullptr;
+    }
+    Held& operator=(Held&&) = delete;
+    ~Held();
+    [[nodiscard]] bool degraded() const { return token_.empty(); }
+
+   private:
+    RedisPool* redis_;
+    std::string key_;
+    std::string token_;  // empty: taken without Redis
+  };
+
+  AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics);
+
+  [[nodiscard]] Result<Held> acquire(const std::string& account_id);
+
+ private:
+  RedisPool& redis_;
+  AccountLockSettings settings_;
+  Histogram& wait_seconds_;
+  Counter& acquired_;
+  Counter& busy_;
+  Counter& skipped_;
+};
+
+}  // namespace fbg::ledger

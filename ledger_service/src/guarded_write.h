@@ -1,0 +1,51 @@
+// FLOW.md section 1 steps 2-4 as one mechanism for every write to an account: take the account
+// lock, try the version-guarded write, and on a version conflict re-read and try again, at most
+// version_retry_count_max times; then ACCOUNT_BUSY (safe to retry). The lock is released when
+// the write is done, whatever its outcome.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "account_lock.h"
+#include "common/metrics.h"
+#include "ledger_store.h"
+
+namespace fbg::ledger {
+
+class GuardedWriter {
+ public:
+  GuardedWriter(AccountLocks& locks, int version_retry_count_max, MetricsRegistry& metrics)
+      : locks_(locks),
+        version_retry_count_max_(version_retry_count_max),
+        conflicts_(metrics.counter("ledger_version_conflicts_total",
+                                   "Guarded writes that found the row changed since it was read "
+                                   "(optimistic-lock conflicts).")),
+        exhausted_(metrics.counter("ledger_version_retries_exhausted_total",
+                                   "Writes refused ACCOUNT_BUSY after every retry conflicted.")) {}
+
+  template <typename T>
+  [[nodiscard]] Result<T> write(const std::string& account_id,
+                                const std::function<Attempt<T>()>& attempt) {
+    auto lock = locks_.acquire(account_id);
+    if (!lock) return lock.error();
+    for (int tries = 0; tries <= version_retry_count_max_; ++tries) {
+      Attempt<T> outcome = attempt();
+      if (!outcome) return outcome.error();
+      if (outcome->has_value()) return std::move(**outcome);
+      conflicts_.add();
+    }
+    exhausted_.add();
+    return makeError(ErrorCode::AccountBusy,
+                     "account " + account_id + " kept changing under this request; retry it");
+  }
+
+ private:
+  AccountLocks& locks_;
+  int version_retry_count_max_;
+  Counter& conflicts_;
+  Counter& exhausted_;
+};
+
+}  // namespace fbg::ledger

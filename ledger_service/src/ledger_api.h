@@ -1,0 +1,52 @@
+// The ledger's HTTP routes (API.md "Ledger service"). Each handler: authenticate, validate,
+// call the store (through the guarded writer for writes), render. No handler waits on anything
+// but PostgreSQL and Redis.
+#pragma once
+
+#include "common/http.h"
+#include "common/metrics.h"
+#include "common/redis.h"
+#include "guarded_write.h"
+#include "ledger_config.h"
+#include "ledger_store.h"
+#include "outbox_relay.h"
+
+namespace fbg::ledger {
+
+class LedgerApi {
+ public:
+  LedgerApi(const LedgerSettings& settings, LedgerStore& store, GuardedWriter& writer,
+            OutboxRelay& relay, RedisPool& redis, MetricsRegistry& metrics)
+      : settings_(settings),
+        store_(store),
+        writer_(writer),
+        relay_(relay),
+        redis_(redis),
+        metrics_(metrics) {}
+
+  void registerRoutes(HttpRouter& router);
+
+ private:
+  HttpResponse createAccount(const HttpRequest& request);
+  HttpResponse cashTransfer(const HttpRequest& request, bool is_withdrawal);
+  HttpResponse securityDeposit(const HttpRequest& request);
+  HttpResponse getAccount(const HttpRequest& request);
+  HttpResponse getPositions(const HttpRequest& request);
+  HttpResponse listOrders(const HttpRequest& request);
+  HttpResponse getJournal(const HttpRequest& request);
+  HttpResponse placeOrder(const HttpRequest& request);
+  HttpResponse getOrder(const HttpRequest& request);
+  HttpResponse cancelOrder(const HttpRequest& request);
+  HttpResponse getExecutions(const HttpRequest& request);
+  HttpResponse getHistory(const HttpRequest& request);
+  HttpResponse readiness();
+
+  const LedgerSettings& settings_;
+  LedgerStore& store_;
+  GuardedWriter& writer_;
+  OutboxRelay& relay_;
+  RedisPool& redis_;
+  MetricsRegistry& metrics_;
+};
+
+}  // namespace fbg::ledger

@@ -1,0 +1,148 @@
+// ledger_service: the REST ledger (API.md "Ledger service").
+//
+//   ledger_service serve      --config FILE [--set key=value]...
+//   ledger_service migrate    --config FILE [--set key=value]...
+//   ledger_service mint-token --config FILE --sub SUB --role trader|admin [--account ID]...
+//                             [--ttl-s SECONDS]
+//   ledger_service config-help
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+#include <spdlog/spdlog.h>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/auth_token.h"
+#include "common/migrations.h"
+#include "ledger_api.h"
+#include "ledger_config.h"
+
+std::vector<fbg::Migration> ledgerMigrations();
+
+namespace {
+
+struct CommandLine {
+  std::string command;
+  std::string config_path;
+  std::vector<std::string> overrides;
+  std::string subject;
+  std::string role;
+  std::vector<std::string> accounts;
+  int64_t ttl_s = 24 * 3600;
+};
+
+std::optional<CommandLine> parseCommandLine(int argc, char** argv) {
+  if (argc < 2) return std::nullopt;
+  CommandLine line;
+  line.command = argv[1];
+  for (int i = 2; i < argc; ++i) {
+    const std::string flag = argv[i];
+    if (i + 1 >= argc) return std::nullopt;
+    const std::string value = argv[++i];
+    if (flag == "--config") line.config_path = value;
+    else if (flag == "--set") line.overrides.push_back(value);
+    else if (flag == "--sub") line.subject = value;
+    else if (flag == "--role") line.role = value;
+    else if (flag == "--account") line.accounts.push_back(value);
+    else if (flag == "--ttl-s") line.ttl_s = std::stoll(value);
+    else return std::nullopt;
+  }
+  return line;
+}
+
+int usage() {
+  std::cerr << "usage: ledger_service serve|migrate|mint-token|config-help --config FILE "
+               "[--set key=value]...\n";
+  return 2;
+}
+
+// Migrations at start; the database may still be starting, so retry for a bounded time.
+bool migrateWithRetry(const std::string& uri, int attempts_max) {
+  for (int attempt = 1; attempt <= attempts_max; ++attempt) {
+    auto applied = fbg::applyMigrations(uri, ledgerMigrations());
+    if (applied) return true;
+    spdlog::error("migrations: {}", applied.error().message);
+    if (applied.error().code != fbg::ErrorCode::Unavailable) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
+
+int serve(const fbg::ledger::LedgerSettings& settings) {
+  using namespace fbg;
+  using namespace fbg::ledger;
+  if (!migrateWithRetry(settings.postgres_uri, 60)) return 1;
+  MetricsRegistry metrics;
+  PgPool pool({settings.postgres_uri, settings.postgres_pool_size_max,
+               settings.postgres_acquire_timeout_ms},
+              LedgerStore::prepareStatements);
+  RedisPool redis({settings.redis_host, settings.redis_port, settings.redis_timeout_ms,
+                   settings.redis_pool_size_max, settings.redis_timeout_ms,
+                   settings.redis_down_retry_interval_ms});
+  LedgerStore store(pool, settings.test_transaction_delay_ms);
+  AccountLocks locks(redis,
+                     {settings.lock_ttl_ms, settings.lock_wait_ms_max, settings.lock_backoff_ms_min,
+                      settings.lock_backoff_ms_max},
+                     metrics);
+  GuardedWriter writer(locks, settings.version_retry_count_max, metrics);
+  OutboxRelay relay({settings.postgres_uri, settings.outbox_batch_size_max,
+                     settings.outbox_poll_interval_ms, settings.stream_length_max},
+                    redis, metrics);
+  metrics.counter("ledger_events_applied_total", "Order events and executions applied.");
+  LedgerApi api(settings, store, writer, relay, redis, metrics);
+  auto router = std::make_shared<HttpRouter>();
+  api.registerRoutes(*router);
+  HttpServer server({settings.http_bind_address, settings.http_port, settings.http_threads_max,
+                     settings.http_queue_length_max, 64 * 1024, 10'000},
+                    router, metrics);
+  relay.start();
+  server.start();
+  spdlog::info("ledger_service listening on {}:{}", settings.http_bind_address, server.port());
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int received = 0;
+  sigwait(&signals, &received);
+  spdlog::info("signal {}: stopping", received);
+  server.stop();
+  relay.stop();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Block the stop signals in every thread; main waits for them with sigwait.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+
+  const auto line = parseCommandLine(argc, argv);
+  if (!line) return usage();
+  if (line->command == "config-help") {
+    std::cout << fbg::Config::describe(fbg::ledger::ledgerConfigSchema());
+    return 0;
+  }
+  auto settings = fbg::ledger::loadLedgerSettings(line->config_path, line->overrides);
+  if (!settings) {
+    std::cerr << "ledger_service: " << settings.error().message << "\n";
+    return 2;
+  }
+  if (line->command == "serve") return serve(*settings);
+  if (line->command == "migrate") return migrateWithRetry(settings->postgres_uri, 1) ? 0 : 1;
+  if (line->command == "mint-token") {
+    if (line->role != "trader" && line->role != "admin") return usage();
+    const fbg::Principal principal{line->subject,
+                                   line->role == "admin" ? fbg::Role::Admin : fbg::Role::Trader,
+                                   line->accounts};
+    const int64_t now = std::time(nullptr);
+    std::cout << fbg::mintToken(principal, settings->jwt_secret, now + line->ttl_s) << "\n";
+    return 0;
+  }
+  return usage();
+}

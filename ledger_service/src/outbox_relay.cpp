@@ -1,0 +1,125 @@
+#include "outbox_relay.h"
+
+#include <algorithm>
+#include <chrono>
+#include <spdlog/spdlog.h>
+#include <vector>
+
+namespace fbg::ledger {
+namespace {
+
+constexpr int64_t kRelayLockKey = 0x6662675f6f7574;  // "fbg_out"
+
+}  // namespace
+
+OutboxRelay::OutboxRelay(OutboxRelaySettings settings, RedisPool& redis, MetricsRegistry& metrics)
+    : settings_(std::move(settings)),
+      redis_(redis),
+      relayed_(metrics.counter("ledger_outbox_relayed_total", "Outbox rows delivered to streams.")),
+      already_present_(metrics.counter("ledger_outbox_already_in_stream_total",
+                                       "Outbox rows found already in the stream (re-send after a "
+                                       "crash), marked sent without a second entry.")),
+      stream_ahead_(metrics.counter("ledger_outbox_stream_ahead_total",
+                                    "ALARM: a stream's last id is past an unsent outbox row that "
+                                    "it does not hold; the row waits for an operator.")),
+      backlog_(metrics.gauge("ledger_outbox_backlog", "Outbox rows not yet delivered.")) {}
+
+OutboxRelay::~OutboxRelay() { stop(); }
+
+void OutboxRelay::start() { thread_ = std::thread([this] { run(); }); }
+
+void OutboxRelay::stop() {
+  stopping_ = true;
+  wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboxRelay::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_one();
+}
+
+void OutboxRelay::run() {
+  while (!stopping_) {
+    int relayed = 0;
+    try {
+      if (ensureConnection()) relayed = relayBatch();
+    } catch (const std::exception& failure) {
+      spdlog::warn("outbox relay: {}", failure.what());
+      connection_.reset();  // reconnect (and re-take the relay lock) next round
+    }
+    if (relayed >= settings_.batch_size_max) continue;  // more may be waiting
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_interval_ms),
+                   [this] { return woken_ || stopping_.load(); });
+    woken_ = false;
+  }
+}
+
+bool OutboxRelay::ensureConnection() {
+  if (connection_ && connection_->is_open()) return true;
+  connection_.reset();
+  auto connection = std::make_unique<pqxx::connection>(settings_.postgres_uri);
+  pqxx::nontransaction work(*connection);
+  const bool leader =
+      work.exec1("SELECT pg_try_advisory_lock(" + std::to_string(kRelayLockKey) + ")")[0].as<bool>();
+  if (!leader) return false;  // another relay is working on this database
+  connection->prepare("outbox_unsent",
+                      "SELECT id, broker, kind, order_id, payload FROM outbox "
+                      "WHERE sent_at IS NULL ORDER BY id LIMIT $1");
+  connection->prepare("outbox_mark_sent",
+                      "UPDATE outbox SET sent_at = clock_timestamp() "
+                      "WHERE id = ANY(string_to_array($1, ',')::bigint[])");
+  connection->prepare("outbox_backlog", "SELECT count(*) FROM outbox WHERE sent_at IS NULL");
+  connection_ = std::move(connection);
+  return true;
+}
+
+int OutboxRelay::relayBatch() {
+  pqxx::nontransaction work(*connection_);
+  const auto rows = work.exec_prepared("outbox_unsent", settings_.batch_size_max);
+  std::string sent_ids;
+  int sent = 0;
+  std::vector<std::string> blocked_brokers;  // a failed row holds back its broker's later rows
+  for (const auto& row : rows) {
+    const std::string broker = row[1].as<std::string>();
+    if (std::find(blocked_brokers.begin(), blocked_brokers.end(), broker) != blocked_brokers.end()) {
+      continue;
+    }
+    if (!deliver("orders:" + broker, row[0].as<std::string>() + "-0", row[2].as<std::string>(),
+                 row[3].as<std::string>(), row[4].as<std::string>())) {
+      blocked_brokers.push_back(broker);
+      continue;
+    }
+    sent_ids += (sent_ids.empty() ? "" : ",") + row[0].as<std::string>();
+    ++sent;
+  }
+  if (sent > 0) work.exec_prepared("outbox_mark_sent", sent_ids);
+  relayed_.add(sent);
+  backlog_.set(work.exec_prepared("outbox_backlog")[0][0].as<int64_t>());
+  return sent;
+}
+
+bool OutboxRelay::deliver(const std::string& stream, const std::string& id,
+                          const std::string& kind, const std::string& order_id,
+                          const std::string& payload) {
+  auto added = redis_.command({"XADD", stream, "MAXLEN", "~", std::to_string(settings_.stream_length_max),
+                               id, "kind", kind, "order_id", order_id, "payload", payload});
+  if (!added) return false;  // Redis down: retry later
+  if (added->kind != RedisReply::Kind::Error) return true;
+  // Refused id: delivered before a crash kept us from marking it, or the stream is ahead of us.
+  auto present = redis_.command({"XRANGE", stream, id, id});
+  if (present && present->kind == RedisReply::Kind::Array && present->elements.size() == 1) {
+    already_present_.add();
+    return true;
+  }
+  stream_ahead_.add();
+  spdlog::error("stream {} refused {} ({}) and does not hold it: not delivered", stream, id,
+                added->text);
+  return false;
+}
+
+}  // namespace fbg::ledger
