@@ -137,6 +137,9 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
     if (raw.hasContentLength() &&
         raw.getContentLength64() > static_cast<Poco::Int64>(config_.body_bytes_max)) {
       request.route = "payload_too_large";
+      // Drain a moderately large body so the client reads our 413 instead of a reset
+      // connection; a huge one is not worth the bandwidth and gets the reset.
+      if (raw.getContentLength64() <= kDrainBytesMax) drain(raw.stream());
       return tooLarge();
     }
     std::string body(config_.body_bytes_max + 1, '\0');
@@ -152,6 +155,14 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
     } catch (const std::exception& failure) {
       spdlog::error("{} {} failed: {}", request.method, request.path, failure.what());
       return errorResponse(makeError(ErrorCode::Internal, "internal error"));
+    }
+  }
+
+  static constexpr Poco::Int64 kDrainBytesMax = 4 * 1024 * 1024;
+
+  static void drain(std::istream& stream) {
+    char sink[16 * 1024];
+    while (stream.read(sink, sizeof sink) || stream.gcount() > 0) {
     }
   }
 
