@@ -43,7 +43,11 @@ bool matchRoute(const std::vector<std::string>& pattern, const std::vector<std::
     const auto& want = pattern[i];
     if (want.size() > 2 && want.front() == '{' && want.back() == '}') {
       std::string decoded;
-      Poco::URI::decode(path[i], decoded);
+      try {
+        Poco::URI::decode(path[i], decoded);
+      } catch (const Poco::SyntaxException&) {
+        return false;  // a malformed %-escape matches no route
+      }
       found[want.substr(1, want.size() - 2)] = decoded;
     } else if (want != path[i]) {
       return false;
@@ -130,9 +134,18 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
  private:
   HttpResponse readAndDispatch(Poco::Net::HTTPServerRequest& raw, HttpRequest& request) {
     request.method = raw.getMethod();
-    Poco::URI uri(raw.getURI());
-    request.path = uri.getPath();
-    for (const auto& [name, value] : uri.getQueryParameters()) request.query[name] = value;
+    // The path stays percent-encoded until the router decodes each segment once; decoding it
+    // here too would turn "%2541" into "A".
+    const std::string& target = raw.getURI();
+    request.path = target.substr(0, target.find('?'));
+    try {
+      for (const auto& [name, value] : Poco::URI(target).getQueryParameters()) {
+        request.query[name] = value;
+      }
+    } catch (const Poco::SyntaxException&) {
+      request.route = "bad_uri";
+      return errorResponse(makeError(ErrorCode::InvalidRequest, "malformed request target"));
+    }
     for (const auto& [name, value] : raw) request.headers[lowercase(name)] = value;
     if (raw.hasContentLength() &&
         raw.getContentLength64() > static_cast<Poco::Int64>(config_.body_bytes_max)) {

@@ -43,9 +43,14 @@ Result<Money> Money::parse(std::string_view text) {
   }
   if (at != text.size()) return invalid("unexpected character");
   for (int d = decimals; d < kDecimalsMax; ++d) fraction *= 10;
-  // 15 integer digits * 10^4 stays below 2^63, so this cannot overflow.
-  const int64_t units = whole * kScale + fraction;
-  return Money(negative ? -units : units);
+  // 15 integer digits reach 10^19 units, past int64: refuse what does not fit. The magnitude of
+  // INT64_MIN is one more than INT64_MAX's, so negatives are built negative.
+  int64_t units = 0;
+  if (__builtin_mul_overflow(whole, negative ? -kScale : kScale, &units) ||
+      __builtin_add_overflow(units, negative ? -fraction : fraction, &units)) {
+    return invalid("out of range");
+  }
+  return Money(units);
 }
 
 int Money::decimalsUsed() const {

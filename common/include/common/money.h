@@ -2,8 +2,8 @@
 // Four decimals because API.md allows prices below 1.00 to carry four; notionals of such prices
 // (integer quantity x price) therefore also fit exactly. Never a double anywhere.
 //
-// Range: |value| <= 922,337,203,685.4775 (int64 / 10^4); arithmetic that would leave it is refused
-// (std::nullopt), never wrapped.
+// Range: -922,337,203,685,477.5808 .. 922,337,203,685,477.5807 (int64 / 10^4); text outside it is
+// refused by parse, arithmetic that would leave it returns std::nullopt; nothing wraps.
 #pragma once
 
 #include <compare>

@@ -45,7 +45,8 @@ enum class OrderStatus {
 //   PARTIALLY_FILLED -> PARTIALLY_FILLED (a further fill), FILLED, PENDING_CANCEL, CANCELED, EXPIRED
 //   PENDING_CANCEL   -> NEW, PARTIALLY_FILLED (the cancel was rejected: back to where the broker
 //                       says the order stands), FILLED, CANCELED, EXPIRED
-//   UNCONFIRMED      -> anything but PENDING_NEW (reconciliation learns what the broker did)
+//   UNCONFIRMED      -> anything but PENDING_NEW and itself (reconciliation learns what the
+//                       broker did)
 //   terminal         -> nothing
 // A late acknowledgement (NEW after PARTIALLY_FILLED) is therefore refused: the caller keeps the
 // current status and applies only the fill quantities.

@@ -1,6 +1,7 @@
 #include "domain/order_request.h"
 
 #include <algorithm>
+#include <charconv>
 #include <nlohmann/json.hpp>
 #include <set>
 
@@ -46,11 +47,12 @@ Result<int64_t> requiredQuantity(const Json& json, const std::string& field, int
   }
   if (value.is_string()) {
     const std::string text = value.get<std::string>();
-    if (text.empty() || text.size() > 7 ||
-        !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    int64_t quantity = 0;
+    const auto [end, failure] = std::from_chars(text.data(), text.data() + text.size(), quantity);
+    if (text.empty() || text[0] == '-' || text[0] == '+' || failure != std::errc() ||
+        end != text.data() + text.size()) {
       return invalid(range);
     }
-    const int64_t quantity = std::stoll(text);
     if (quantity < 1 || quantity > quantity_max) return invalid(range);
     return quantity;
   }
