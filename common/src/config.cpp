@@ -51,7 +51,8 @@ Status checkValue(const ConfigKey& key, const std::string& value) {
       if (value != "true" && value != "false") return bad("is not true or false");
       return Ok{};
     case ConfigType::String:
-    case ConfigType::List: return Ok{};
+    case ConfigType::List:
+      return Ok{};
   }
   return Ok{};
 }

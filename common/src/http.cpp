@@ -70,7 +70,8 @@ const std::string* HttpRequest::queryParam(const std::string& name) const {
 }
 
 HttpResponse errorResponse(const Error& error) {
-  nlohmann::json body = {{"error", {{"code", errorCodeName(error.code)}, {"message", error.message}}}};
+  nlohmann::json body = {
+      {"error", {{"code", errorCodeName(error.code)}, {"message", error.message}}}};
   return HttpResponse{errorHttpStatus(error.code), body.dump(), "application/json", {}};
 }
 
@@ -180,9 +181,9 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
   }
 
   HttpResponse tooLarge() const {
-    auto reply = errorResponse(makeError(
-        ErrorCode::PayloadTooLarge,
-        "body over " + std::to_string(config_.body_bytes_max) + " bytes"));
+    auto reply =
+        errorResponse(makeError(ErrorCode::PayloadTooLarge,
+                                "body over " + std::to_string(config_.body_bytes_max) + " bytes"));
     reply.headers.emplace_back("Connection", "close");
     return reply;
   }
@@ -244,21 +245,28 @@ HttpServer::HttpServer(HttpServerConfig config, std::shared_ptr<const HttpRouter
   params->setKeepAliveTimeout(Poco::Timespan(impl_->config.keep_alive_timeout_ms * 1000L));
   params->setMaxKeepAliveRequests(0);  // unlimited requests per connection
   Poco::Net::ServerSocket socket(
-      Poco::Net::SocketAddress(impl_->config.bind_address, static_cast<Poco::UInt16>(impl_->config.port)),
+      Poco::Net::SocketAddress(impl_->config.bind_address,
+                               static_cast<Poco::UInt16>(impl_->config.port)),
       impl_->config.queue_length_max);
   impl_->port = socket.address().port();
   impl_->server = std::make_unique<Poco::Net::HTTPServer>(
       new HandlerFactory(std::move(router), impl_->config, metrics), *impl_->pool, socket, params);
 }
 
-HttpServer::~HttpServer() { stop(); }
+HttpServer::~HttpServer() {
+  stop();
+}
 
-void HttpServer::start() { impl_->server->start(); }
+void HttpServer::start() {
+  impl_->server->start();
+}
 
 void HttpServer::stop() {
   if (impl_->server) impl_->server->stopAll(true);
 }
 
-int HttpServer::port() const { return impl_->port; }
+int HttpServer::port() const {
+  return impl_->port;
+}
 
 }  // namespace fbg

@@ -8,9 +8,15 @@ namespace {
 constexpr int64_t kEpoch2020Ms = 1'577'836'800'000;
 constexpr char kBase36[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ";
 
-bool isUpper(char c) { return c >= 'A' && c <= 'Z'; }
-bool isLower(char c) { return c >= 'a' && c <= 'z'; }
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isUpper(char c) {
+  return c >= 'A' && c <= 'Z';
+}
+bool isLower(char c) {
+  return c >= 'a' && c <= 'z';
+}
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 bool isKeyChar(char c) {
   return isUpper(c) || isLower(c) || isDigit(c) || c == '.' || c == '_' || c == ':' || c == '-';
 }

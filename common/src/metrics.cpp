@@ -28,8 +28,8 @@ Histogram::Histogram(std::vector<double> upper_bounds_seconds)
 }
 
 void Histogram::observeSeconds(double seconds) {
-  const auto bound = std::lower_bound(upper_bounds_seconds_.begin(), upper_bounds_seconds_.end(),
-                                      seconds);
+  const auto bound =
+      std::lower_bound(upper_bounds_seconds_.begin(), upper_bounds_seconds_.end(), seconds);
   bucket_counts_[static_cast<std::size_t>(bound - upper_bounds_seconds_.begin())].fetch_add(
       1, std::memory_order_relaxed);
   count_.fetch_add(1, std::memory_order_relaxed);
@@ -42,8 +42,9 @@ void Histogram::render(std::string& out, const std::string& name, const std::str
   for (std::size_t i = 0; i < upper_bounds_seconds_.size(); ++i) {
     cumulative += bucket_counts_[i].load(std::memory_order_relaxed);
     std::snprintf(bound_text, sizeof bound_text, "%g", upper_bounds_seconds_[i]);
-    out += seriesName(name + "_bucket", joinLabels(labels, "le=\"" + std::string(bound_text) + "\"")) +
-           " " + std::to_string(cumulative) + "\n";
+    out +=
+        seriesName(name + "_bucket", joinLabels(labels, "le=\"" + std::string(bound_text) + "\"")) +
+        " " + std::to_string(cumulative) + "\n";
   }
   cumulative += bucket_counts_[upper_bounds_seconds_.size()].load(std::memory_order_relaxed);
   out += seriesName(name + "_bucket", joinLabels(labels, "le=\"+Inf\"")) + " " +
@@ -124,9 +125,10 @@ std::string MetricsRegistry::render() const {
     }
     for (const auto& [labels, histogram] : family.histograms) histogram->render(out, name, labels);
   }
-  out += "# HELP metrics_series_dropped_total Updates sent to the overflow series.\n"
-         "# TYPE metrics_series_dropped_total counter\nmetrics_series_dropped_total " +
-         std::to_string(dropped_.value()) + "\n";
+  out +=
+      "# HELP metrics_series_dropped_total Updates sent to the overflow series.\n"
+      "# TYPE metrics_series_dropped_total counter\nmetrics_series_dropped_total " +
+      std::to_string(dropped_.value()) + "\n";
   return out;
 }
 

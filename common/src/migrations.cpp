@@ -1,8 +1,8 @@
 #include "common/migrations.h"
 
+#include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
 #include <set>
-#include <spdlog/spdlog.h>
 
 namespace fbg {
 namespace {
@@ -40,7 +40,8 @@ Status applyMigrations(const std::string& postgres_uri, const std::vector<Migrat
     transaction.commit();
     return Ok{};
   } catch (const pqxx::broken_connection& failure) {
-    return makeError(ErrorCode::Unavailable, std::string("database unavailable: ") + failure.what());
+    return makeError(ErrorCode::Unavailable,
+                     std::string("database unavailable: ") + failure.what());
   }
 }
 

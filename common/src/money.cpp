@@ -7,7 +7,9 @@ namespace {
 
 constexpr int kIntegerDigitsMax = 15;
 
-bool isDigit(char c) { return c >= '0' && c <= '9'; }
+bool isDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 }  // namespace
 
@@ -67,7 +69,8 @@ int Money::decimalsUsed() const {
 std::string Money::toString() const {
   const bool negative = units_ < 0;
   // Work in unsigned so that INT64_MIN has a magnitude.
-  const uint64_t magnitude = negative ? 0 - static_cast<uint64_t>(units_) : static_cast<uint64_t>(units_);
+  const uint64_t magnitude =
+      negative ? 0 - static_cast<uint64_t>(units_) : static_cast<uint64_t>(units_);
   char fraction[kDecimalsMax + 1];
   uint64_t rest = magnitude % kScale;
   for (int at = kDecimalsMax - 1; at >= 0; --at) {

@@ -56,18 +56,34 @@ constexpr std::array<std::pair<OrderStatus, std::string_view>, 9> kStatuses{{
 
 }  // namespace
 
-std::string_view toText(Side side) { return nameOf(kSides, side); }
-std::string_view toText(OrderType type) { return nameOf(kTypes, type); }
-std::string_view toText(TimeInForce time_in_force) { return nameOf(kTimesInForce, time_in_force); }
-std::string_view toText(Channel channel) { return nameOf(kChannels, channel); }
-std::string_view toText(OrderStatus status) { return nameOf(kStatuses, status); }
+std::string_view toText(Side side) {
+  return nameOf(kSides, side);
+}
+std::string_view toText(OrderType type) {
+  return nameOf(kTypes, type);
+}
+std::string_view toText(TimeInForce time_in_force) {
+  return nameOf(kTimesInForce, time_in_force);
+}
+std::string_view toText(Channel channel) {
+  return nameOf(kChannels, channel);
+}
+std::string_view toText(OrderStatus status) {
+  return nameOf(kStatuses, status);
+}
 
-std::optional<Side> parseSide(std::string_view text) { return lookup(kSides, text); }
-std::optional<OrderType> parseOrderType(std::string_view text) { return lookup(kTypes, text); }
+std::optional<Side> parseSide(std::string_view text) {
+  return lookup(kSides, text);
+}
+std::optional<OrderType> parseOrderType(std::string_view text) {
+  return lookup(kTypes, text);
+}
 std::optional<TimeInForce> parseTimeInForce(std::string_view text) {
   return lookup(kTimesInForce, text);
 }
-std::optional<Channel> parseChannel(std::string_view text) { return lookup(kChannels, text); }
+std::optional<Channel> parseChannel(std::string_view text) {
+  return lookup(kChannels, text);
+}
 std::optional<OrderStatus> parseOrderStatus(std::string_view text) {
   return lookup(kStatuses, text);
 }
@@ -81,7 +97,8 @@ bool canTransition(OrderStatus from, OrderStatus to) {
   using S = OrderStatus;
   if (isTerminal(from)) return false;
   switch (from) {
-    case S::PendingNew: return to != S::PendingNew;
+    case S::PendingNew:
+      return to != S::PendingNew;
     case S::New:
       return to == S::PartiallyFilled || to == S::Filled || to == S::PendingCancel ||
              to == S::Canceled || to == S::Expired;
@@ -91,8 +108,10 @@ bool canTransition(OrderStatus from, OrderStatus to) {
     case S::PendingCancel:
       return to == S::New || to == S::PartiallyFilled || to == S::Filled || to == S::Canceled ||
              to == S::Expired;
-    case S::Unconfirmed: return to != S::PendingNew && to != S::Unconfirmed;
-    default: return false;
+    case S::Unconfirmed:
+      return to != S::PendingNew && to != S::Unconfirmed;
+    default:
+      return false;
   }
 }
 

@@ -26,9 +26,11 @@ RedisReply convert(const redisReply* reply) {
       break;
     case REDIS_REPLY_ARRAY:
       out.kind = RedisReply::Kind::Array;
-      for (std::size_t i = 0; i < reply->elements; ++i) out.elements.push_back(convert(reply->element[i]));
+      for (std::size_t i = 0; i < reply->elements; ++i)
+        out.elements.push_back(convert(reply->element[i]));
       break;
-    default: out.kind = RedisReply::Kind::Nil;
+    default:
+      out.kind = RedisReply::Kind::Nil;
   }
   return out;
 }

@@ -1,9 +1,9 @@
 #include "account_lock.h"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <chrono>
 #include <random>
-#include <spdlog/spdlog.h>
 #include <thread>
 
 #include "domain/reservation.h"
@@ -35,7 +35,8 @@ std::string randomToken() {
 AccountLocks::Held::~Held() {
   if (redis_ == nullptr || token_.empty()) return;
   auto released = redis_->command({"EVAL", kReleaseScript, "1", key_, token_});
-  if (!released) spdlog::warn("lock {} not released ({}); it expires by TTL", key_, released.error().message);
+  if (!released)
+    spdlog::warn("lock {} not released ({}); it expires by TTL", key_, released.error().message);
 }
 
 AccountLocks::AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics)
@@ -67,14 +68,14 @@ Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) 
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       return Held(&redis_, key, token);
     }
-    const auto sleep = std::chrono::milliseconds(lockBackoffMs(
-        attempt, settings_.backoff_ms_min, settings_.backoff_ms_max, std::min(unit(randomEngine()), 0.999999)));
+    const auto sleep = std::chrono::milliseconds(
+        lockBackoffMs(attempt, settings_.backoff_ms_min, settings_.backoff_ms_max,
+                      std::min(unit(randomEngine()), 0.999999)));
     if (std::chrono::steady_clock::now() + sleep > deadline) break;
     std::this_thread::sleep_for(sleep);
   }
   busy_.add();
-  return makeError(ErrorCode::AccountBusy, "account " + account_id +
-                                               " is busy; retry the request");
+  return makeError(ErrorCode::AccountBusy, "account " + account_id + " is busy; retry the request");
 }
 
 }  // namespace fbg::ledger

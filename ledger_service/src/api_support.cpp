@@ -33,7 +33,8 @@ Result<Principal> authorize(const HttpRequest& request, const std::string& secre
     return makeError(ErrorCode::Forbidden, "this route is for admins");
   }
   if (account_id && !principal->mayUseAccount(*account_id)) {
-    return makeError(ErrorCode::Forbidden, "token does not cover account " + account_id->substr(0, 40));
+    return makeError(ErrorCode::Forbidden,
+                     "token does not cover account " + account_id->substr(0, 40));
   }
   return principal;
 }

@@ -14,7 +14,8 @@ void LedgerApi::registerRoutes(HttpRouter& router) {
              [this](const HttpRequest& r) { return cashTransfer(r, true); });
   router.add("POST", "/v1/accounts/{account_id}/security-deposits",
              [this](const HttpRequest& r) { return securityDeposit(r); });
-  router.add("GET", "/v1/accounts/{account_id}", [this](const HttpRequest& r) { return getAccount(r); });
+  router.add("GET", "/v1/accounts/{account_id}",
+             [this](const HttpRequest& r) { return getAccount(r); });
   router.add("GET", "/v1/accounts/{account_id}/positions",
              [this](const HttpRequest& r) { return getPositions(r); });
   router.add("GET", "/v1/accounts/{account_id}/orders",
@@ -24,14 +25,14 @@ void LedgerApi::registerRoutes(HttpRouter& router) {
   router.add("GET", "/v1/accounts/{account_id}/journal",
              [this](const HttpRequest& r) { return getJournal(r); });
   router.add("GET", "/v1/orders/{order_id}", [this](const HttpRequest& r) { return getOrder(r); });
-  router.add("DELETE", "/v1/orders/{order_id}", [this](const HttpRequest& r) { return cancelOrder(r); });
+  router.add("DELETE", "/v1/orders/{order_id}",
+             [this](const HttpRequest& r) { return cancelOrder(r); });
   router.add("GET", "/v1/orders/{order_id}/executions",
              [this](const HttpRequest& r) { return getExecutions(r); });
   router.add("GET", "/v1/orders/{order_id}/history",
              [this](const HttpRequest& r) { return getHistory(r); });
-  router.add("GET", "/healthz", [](const HttpRequest&) {
-    return jsonResponse(200, R"({"status":"ok"})");
-  });
+  router.add("GET", "/healthz",
+             [](const HttpRequest&) { return jsonResponse(200, R"({"status":"ok"})"); });
   router.add("GET", "/readyz", [this](const HttpRequest&) { return readiness(); });
   router.add("GET", "/metrics", [this](const HttpRequest&) {
     return HttpResponse{200, metrics_.render(), "text/plain; version=0.0.4", {}};

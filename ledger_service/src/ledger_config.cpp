@@ -11,8 +11,10 @@ const ConfigSchema& ledgerConfigSchema() {
   static const ConfigSchema schema = {
       {"http_bind_address", T::String, "127.0.0.1", "address the HTTP server listens on"},
       {"http_port", T::Integer, "8080", "HTTP port (0 picks a free one)", 0, 65535},
-      {"http_threads_max", T::Integer, "64", "request threads; one per keep-alive connection", 2, 1024},
-      {"http_queue_length_max", T::Integer, "256", "accepted connections waiting for a thread", 1, 65536},
+      {"http_threads_max", T::Integer, "64", "request threads; one per keep-alive connection", 2,
+       1024},
+      {"http_queue_length_max", T::Integer, "256", "accepted connections waiting for a thread", 1,
+       65536},
       {"postgres_uri", T::String, std::nullopt, "libpq URI of the ledger database"},
       {"postgres_pool_size_max", T::Integer, "24", "database connections at most", 1, 512},
       {"postgres_acquire_timeout_ms", T::Integer, "2000", "wait for a free connection", 1, 60000},
@@ -24,7 +26,8 @@ const ConfigSchema& ledgerConfigSchema() {
        "after Redis fails, callers skip it this long before trying again", 1, 60000},
       {"jwt_secret", T::String, std::nullopt, "HS256 secret of bearer tokens"},
       {"lock_ttl_ms", T::Integer, "5000", "account lock lifetime in Redis", 1, 600000},
-      {"lock_wait_ms_max", T::Integer, "2000", "wait for an account lock, then ACCOUNT_BUSY", 0, 60000},
+      {"lock_wait_ms_max", T::Integer, "2000", "wait for an account lock, then ACCOUNT_BUSY", 0,
+       60000},
       {"lock_backoff_ms_min", T::Integer, "1", "first lock retry window", 1, 1000},
       {"lock_backoff_ms_max", T::Integer, "20", "largest lock retry window", 1, 10000},
       {"version_retry_count_max", T::Integer, "8",
@@ -36,8 +39,8 @@ const ConfigSchema& ledgerConfigSchema() {
       {"page_size_default", T::Integer, "50", "list size when the request gives no limit", 1, 1000},
       {"page_size_max", T::Integer, "500", "largest list size a request may ask for", 1, 10000},
       {"outbox_batch_size_max", T::Integer, "256", "outbox rows relayed per round", 1, 10000},
-      {"outbox_poll_interval_ms", T::Integer, "100",
-       "relay wake-up when no commit signalled it", 1, 60000},
+      {"outbox_poll_interval_ms", T::Integer, "100", "relay wake-up when no commit signalled it", 1,
+       60000},
       {"stream_length_max", T::Integer, "1000000", "approximate MAXLEN of orders:{broker}", 1000,
        1000000000},
       {"test_transaction_delay_ms", T::Integer, "0",
@@ -48,7 +51,9 @@ const ConfigSchema& ledgerConfigSchema() {
 
 namespace {
 
-int asInt(const Config& config, const char* key) { return static_cast<int>(config.integer(key)); }
+int asInt(const Config& config, const char* key) {
+  return static_cast<int>(config.integer(key));
+}
 
 Result<LedgerSettings> settingsFrom(const Config& config) {
   LedgerSettings s;
@@ -84,7 +89,9 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
 }
 
 Status crossCheck(const LedgerSettings& s) {
-  auto bad = [](const std::string& message) { return makeError(ErrorCode::InvalidRequest, message); };
+  auto bad = [](const std::string& message) {
+    return makeError(ErrorCode::InvalidRequest, message);
+  };
   if (s.jwt_secret.size() < 16) return bad("config key 'jwt_secret': at least 16 characters");
   if (s.lock_backoff_ms_min > s.lock_backoff_ms_max) {
     return bad("config key 'lock_backoff_ms_min' is above 'lock_backoff_ms_max'");

@@ -109,8 +109,8 @@ nlohmann::json orderJson(const OrderRow& order) {
           {"filled_quantity", order.filled_quantity},
           {"average_fill_price", moneyOrNull(order.average_fill_price)},
           {"reserved_amount", order.reserved_amount.toString()},
-          {"reject_reason", order.reject_reason ? nlohmann::json(*order.reject_reason)
-                                                : nlohmann::json(nullptr)},
+          {"reject_reason",
+           order.reject_reason ? nlohmann::json(*order.reject_reason) : nlohmann::json(nullptr)},
           {"created_at", order.created_at},
           {"updated_at", order.updated_at},
           {"version", order.version}};

@@ -23,8 +23,8 @@ std::string withColumns(std::string text) {
 }
 
 std::string placeOrderSql(bool buy) {
-  std::string text = std::string("WITH ") + (buy ? sql::kBuyHolder : sql::kSellHolder) +
-                     sql::kPlaceOrderTail;
+  std::string text =
+      std::string("WITH ") + (buy ? sql::kBuyHolder : sql::kSellHolder) + sql::kPlaceOrderTail;
   text = replaceAll(text, "{RESERVED_AMOUNT}", buy ? "$3::numeric" : "0");
   text = replaceAll(text, "{RESERVED_QUANTITY}", buy ? "0" : "$3::bigint");
   text = replaceAll(text, "{AVAILABLE}", buy ? "cash.available" : "securities.available");
@@ -39,7 +39,9 @@ int64_t nowUnixMs() {
       .count();
 }
 
-Error notFound(const std::string& what) { return makeError(ErrorCode::NotFound, what); }
+Error notFound(const std::string& what) {
+  return makeError(ErrorCode::NotFound, what);
+}
 
 }  // namespace
 
@@ -67,50 +69,52 @@ Attempt<OrderOutcome> LedgerStore::tryPlaceOrder(const std::string& account_id,
                                                  const std::string& idempotency_key,
                                                  const PlaceOrderRequest& request,
                                                  const ChangeContext& context) {
-  return withConnection<std::optional<OrderOutcome>>(pool_, [&](pqxx::connection& connection)
-                                                                -> Attempt<OrderOutcome> {
-    pqxx::nontransaction work(connection);
-    const auto read =
-        work.exec_prepared("place_order_read", account_id, idempotency_key, request.symbol);
-    if (read.empty()) return notFound("no account " + account_id);
-    const auto& row = read[0];
-    if (!row[3].is_null()) {
-      // The key was used before: the same request replays its order, another is refused.
-      if (row[4].as<std::string>() != request.fingerprint()) {
-        return makeError(ErrorCode::IdempotencyKeyReused,
-                         "Idempotency-Key " + idempotency_key + " was used for another order");
-      }
-      const auto existing = work.exec_prepared("order_by_id", row[3].as<std::string>());
-      return std::optional<OrderOutcome>(OrderOutcome{readOrder(existing.at(0)), true});
-    }
-    const CashBalance cash{readMoney(row[0]), readMoney(row[1])};
-    std::optional<PositionBalance> position;
-    if (!row[5].is_null()) position = PositionBalance{row[5].as<int64_t>(), row[6].as<int64_t>()};
-    auto reservation = planReservation(request, cash, position);
-    if (!reservation) return reservation.error();
-    const bool buy = request.side == Side::Buy;
-    const int64_t holder_version = buy ? row[2].as<int64_t>() : row[7].as<int64_t>();
-    const int64_t seq = row[8].as<int64_t>();
-    const std::string order_id = makeOrderId(nowUnixMs(), seq);
-    const std::string reserve =
-        buy ? reservation->cash.toString() : std::to_string(reservation->shares);
-    testDelay();
-    try {
-      const auto written = work.exec_prepared(
-          buy ? "place_buy" : "place_sell", account_id, holder_version, reserve, order_id, seq,
-          idempotency_key, request.fingerprint(), request.symbol, std::string(toText(request.side)),
-          std::string(toText(request.type)), request.quantity,
-          request.limit_price ? request.limit_price->toString() : std::string(),
-          std::string(toText(request.time_in_force)), request.broker, context.channel,
-          context.actor, context.request_id);
-      if (written.empty()) return std::optional<OrderOutcome>();
-      return std::optional<OrderOutcome>(OrderOutcome{readOrder(written[0]), false});
-    } catch (const pqxx::unique_violation&) {
-      // The same Idempotency-Key committed meanwhile (possible without the Redis lock):
-      // a re-read replays it.
-      return std::optional<OrderOutcome>();
-    }
-  });
+  return withConnection<std::optional<OrderOutcome>>(
+      pool_, [&](pqxx::connection& connection) -> Attempt<OrderOutcome> {
+        pqxx::nontransaction work(connection);
+        const auto read =
+            work.exec_prepared("place_order_read", account_id, idempotency_key, request.symbol);
+        if (read.empty()) return notFound("no account " + account_id);
+        const auto& row = read[0];
+        if (!row[3].is_null()) {
+          // The key was used before: the same request replays its order, another is refused.
+          if (row[4].as<std::string>() != request.fingerprint()) {
+            return makeError(ErrorCode::IdempotencyKeyReused,
+                             "Idempotency-Key " + idempotency_key + " was used for another order");
+          }
+          const auto existing = work.exec_prepared("order_by_id", row[3].as<std::string>());
+          return std::optional<OrderOutcome>(OrderOutcome{readOrder(existing.at(0)), true});
+        }
+        const CashBalance cash{readMoney(row[0]), readMoney(row[1])};
+        std::optional<PositionBalance> position;
+        if (!row[5].is_null())
+          position = PositionBalance{row[5].as<int64_t>(), row[6].as<int64_t>()};
+        auto reservation = planReservation(request, cash, position);
+        if (!reservation) return reservation.error();
+        const bool buy = request.side == Side::Buy;
+        const int64_t holder_version = buy ? row[2].as<int64_t>() : row[7].as<int64_t>();
+        const int64_t seq = row[8].as<int64_t>();
+        const std::string order_id = makeOrderId(nowUnixMs(), seq);
+        const std::string reserve =
+            buy ? reservation->cash.toString() : std::to_string(reservation->shares);
+        testDelay();
+        try {
+          const auto written = work.exec_prepared(
+              buy ? "place_buy" : "place_sell", account_id, holder_version, reserve, order_id, seq,
+              idempotency_key, request.fingerprint(), request.symbol,
+              std::string(toText(request.side)), std::string(toText(request.type)),
+              request.quantity,
+              request.limit_price ? request.limit_price->toString() : std::string(),
+              std::string(toText(request.time_in_force)), request.broker, context.channel,
+              context.actor, context.request_id);
+          if (written.empty()) return std::optional<OrderOutcome>();
+          return std::optional<OrderOutcome>(OrderOutcome{readOrder(written[0]), false});
+        } catch (const pqxx::unique_violation&) {
+          // The same Idempotency-Key committed meanwhile (possible without the Redis lock):
+          // a re-read replays it.
+          return std::optional<OrderOutcome>();
+        }
+      });
 }
 
 Attempt<OrderRow> LedgerStore::tryRequestCancel(const std::string& order_id,
@@ -124,14 +128,14 @@ Attempt<OrderRow> LedgerStore::tryRequestCancel(const std::string& order_id,
   }
   if (*status == OrderStatus::PendingCancel) return std::optional<OrderRow>(*current);
   testDelay();
-  return withConnection<std::optional<OrderRow>>(pool_, [&](pqxx::connection& connection)
-                                                            -> Attempt<OrderRow> {
-    pqxx::nontransaction work(connection);
-    const auto written = work.exec_prepared("request_cancel", order_id, current->version,
-                                            context.actor, context.channel, context.request_id);
-    if (written.empty()) return std::optional<OrderRow>();
-    return std::optional<OrderRow>(readOrder(written[0]));
-  });
+  return withConnection<std::optional<OrderRow>>(
+      pool_, [&](pqxx::connection& connection) -> Attempt<OrderRow> {
+        pqxx::nontransaction work(connection);
+        const auto written = work.exec_prepared("request_cancel", order_id, current->version,
+                                                context.actor, context.channel, context.request_id);
+        if (written.empty()) return std::optional<OrderRow>();
+        return std::optional<OrderRow>(readOrder(written[0]));
+      });
 }
 
 Result<OrderRow> LedgerStore::order(const std::string& order_id) {

@@ -5,10 +5,10 @@
 //   ledger_service mint-token --config FILE --sub SUB --role trader|admin [--account ID]...
 //                             [--ttl-s SECONDS]
 //   ledger_service config-help
+#include <spdlog/spdlog.h>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
-#include <spdlog/spdlog.h>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,13 +40,20 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv) {
     const std::string flag = argv[i];
     if (i + 1 >= argc) return std::nullopt;
     const std::string value = argv[++i];
-    if (flag == "--config") line.config_path = value;
-    else if (flag == "--set") line.overrides.push_back(value);
-    else if (flag == "--sub") line.subject = value;
-    else if (flag == "--role") line.role = value;
-    else if (flag == "--account") line.accounts.push_back(value);
-    else if (flag == "--ttl-s") line.ttl_s = std::stoll(value);
-    else return std::nullopt;
+    if (flag == "--config")
+      line.config_path = value;
+    else if (flag == "--set")
+      line.overrides.push_back(value);
+    else if (flag == "--sub")
+      line.subject = value;
+    else if (flag == "--role")
+      line.role = value;
+    else if (flag == "--account")
+      line.accounts.push_back(value);
+    else if (flag == "--ttl-s")
+      line.ttl_s = std::stoll(value);
+    else
+      return std::nullopt;
   }
   return line;
 }

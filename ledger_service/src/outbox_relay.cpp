@@ -1,8 +1,8 @@
 #include "outbox_relay.h"
 
+#include <spdlog/spdlog.h>
 #include <algorithm>
 #include <chrono>
-#include <spdlog/spdlog.h>
 #include <vector>
 
 namespace fbg::ledger {
@@ -24,9 +24,13 @@ OutboxRelay::OutboxRelay(OutboxRelaySettings settings, RedisPool& redis, Metrics
                                     "it does not hold; the row waits for an operator.")),
       backlog_(metrics.gauge("ledger_outbox_backlog", "Outbox rows not yet delivered.")) {}
 
-OutboxRelay::~OutboxRelay() { stop(); }
+OutboxRelay::~OutboxRelay() {
+  stop();
+}
 
-void OutboxRelay::start() { thread_ = std::thread([this] { run(); }); }
+void OutboxRelay::start() {
+  thread_ = std::thread([this] { run(); });
+}
 
 void OutboxRelay::stop() {
   stopping_ = true;
@@ -65,7 +69,8 @@ bool OutboxRelay::ensureConnection() {
   auto connection = std::make_unique<pqxx::connection>(settings_.postgres_uri);
   pqxx::nontransaction work(*connection);
   const bool leader =
-      work.exec1("SELECT pg_try_advisory_lock(" + std::to_string(kRelayLockKey) + ")")[0].as<bool>();
+      work.exec1("SELECT pg_try_advisory_lock(" + std::to_string(kRelayLockKey) + ")")[0]
+          .as<bool>();
   if (!leader) return false;  // another relay is working on this database
   connection->prepare("outbox_unsent",
                       "SELECT id, broker, kind, order_id, payload FROM outbox "
@@ -86,7 +91,8 @@ int OutboxRelay::relayBatch() {
   std::vector<std::string> blocked_brokers;  // a failed row holds back its broker's later rows
   for (const auto& row : rows) {
     const std::string broker = row[1].as<std::string>();
-    if (std::find(blocked_brokers.begin(), blocked_brokers.end(), broker) != blocked_brokers.end()) {
+    if (std::find(blocked_brokers.begin(), blocked_brokers.end(), broker) !=
+        blocked_brokers.end()) {
       continue;
     }
     if (!deliver("orders:" + broker, row[0].as<std::string>() + "-0", row[2].as<std::string>(),
@@ -103,11 +109,11 @@ int OutboxRelay::relayBatch() {
   return sent;
 }
 
-bool OutboxRelay::deliver(const std::string& stream, const std::string& id,
-                          const std::string& kind, const std::string& order_id,
-                          const std::string& payload) {
-  auto added = redis_.command({"XADD", stream, "MAXLEN", "~", std::to_string(settings_.stream_length_max),
-                               id, "kind", kind, "order_id", order_id, "payload", payload});
+bool OutboxRelay::deliver(const std::string& stream, const std::string& id, const std::string& kind,
+                          const std::string& order_id, const std::string& payload) {
+  auto added =
+      redis_.command({"XADD", stream, "MAXLEN", "~", std::to_string(settings_.stream_length_max),
+                      id, "kind", kind, "order_id", order_id, "payload", payload});
   if (!added) return false;  // Redis down: retry later
   if (added->kind != RedisReply::Kind::Error) return true;
   // Refused id: delivered before a crash kept us from marking it, or the stream is ahead of us.

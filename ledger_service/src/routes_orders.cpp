@@ -32,7 +32,8 @@ HttpResponse LedgerApi::placeOrder(const HttpRequest& request) {
   if (!context) return errorResponse(context.error());
   const std::string key = request.header("idempotency-key");
   if (!isValidIdempotencyKey(key)) {
-    return errorResponse(invalid("Idempotency-Key is required: 1-64 characters of [A-Za-z0-9._:-]"));
+    return errorResponse(
+        invalid("Idempotency-Key is required: 1-64 characters of [A-Za-z0-9._:-]"));
   }
   const OrderLimits limits{settings_.order_quantity_max, settings_.order_notional_max,
                            settings_.routing_brokers, settings_.routing_default_broker};

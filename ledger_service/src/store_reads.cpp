@@ -48,10 +48,10 @@ Result<std::vector<PositionRow>> LedgerStore::positions(const std::string& accou
     pqxx::nontransaction work(connection);
     if (!accountExists(work, account_id)) return noAccount(account_id);
     Rows positions;
-    for (const auto& row : work.exec_params(
-             "SELECT symbol, quantity, quantity_reserved, cost_basis::text, version "
-             "FROM positions WHERE account_id = $1 ORDER BY symbol",
-             account_id)) {
+    for (const auto& row :
+         work.exec_params("SELECT symbol, quantity, quantity_reserved, cost_basis::text, version "
+                          "FROM positions WHERE account_id = $1 ORDER BY symbol",
+                          account_id)) {
       positions.push_back(PositionRow{row[0].as<std::string>(), row[1].as<int64_t>(),
                                       row[2].as<int64_t>(), readMoney(row[3]),
                                       row[4].as<int64_t>()});
@@ -159,8 +159,9 @@ Result<Page> LedgerStore::journal(const std::string& account_id, int limit,
                               {"lines", Json::array()}});
       }
       const std::string asset = row[6].as<std::string>();
-      page.items.back()["lines"].push_back(
-          {{"book", row[5].as<std::string>()}, {"asset", asset}, {"amount", journalAmount(asset, row[7])}});
+      page.items.back()["lines"].push_back({{"book", row[5].as<std::string>()},
+                                            {"asset", asset},
+                                            {"amount", journalAmount(asset, row[7])}});
     }
     return page;
   });

@@ -80,7 +80,8 @@ SELECT {ORDER_COLUMNS} FROM placed o)";
 
 // $1 order_id  $2 version  $3 actor  $4 channel  $5 request_id
 // outbox.payload for kind CANCEL (JSON):
-//   {"order_id","account_id","cancel_request" (1, 2, ...),"symbol","side","quantity","requested_at"}
+//   {"order_id","account_id","cancel_request" (1, 2,
+//   ...),"symbol","side","quantity","requested_at"}
 inline constexpr const char* kRequestCancel = R"(
 WITH changed AS (
   UPDATE orders SET status = 'PENDING_CANCEL', cancel_requests = cancel_requests + 1,

@@ -42,7 +42,8 @@ void placeOrders(LedgerStack& stack, const std::string& account, int threads, in
         const auto response = withBusyRetry([&] {
           return stack.request("POST", "/v1/accounts/" + account + "/orders", token,
                                R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,)"
-                               R"("limit_price":")" + price + R"("})",
+                               R"("limit_price":")" +
+                                   price + R"("})",
                                {{"Idempotency-Key", key}, {"X-Channel", t % 2 ? "MTS" : "WTS"}});
         });
         if (response.status == 202) {
@@ -100,8 +101,10 @@ TEST(LedgerConcurrency, LockExpiringMidWriteLosesNoUpdate) {
           return stack.request("POST", "/v1/accounts/ACC-X/deposits", admin,
                                R"({"amount":"1.00","reference":")" + reference + R"("})");
         });
-        if (response.status == 201) ++created;
-        else ADD_FAILURE() << response.status << " " << response.body;
+        if (response.status == 201)
+          ++created;
+        else
+          ADD_FAILURE() << response.status << " " << response.body;
       }
     });
   }

@@ -19,9 +19,10 @@ namespace {
 using Json = nlohmann::json;
 
 HttpResponse placeOrder(LedgerStack& stack, const std::string& account, const std::string& key) {
-  return stack.request("POST", "/v1/accounts/" + account + "/orders", stack.traderToken({account}),
-                       R"({"symbol":"MSFT","side":"BUY","type":"LIMIT","quantity":2,"limit_price":"10.00"})",
-                       {{"Idempotency-Key", key}});
+  return stack.request(
+      "POST", "/v1/accounts/" + account + "/orders", stack.traderToken({account}),
+      R"({"symbol":"MSFT","side":"BUY","type":"LIMIT","quantity":2,"limit_price":"10.00"})",
+      {{"Idempotency-Key", key}});
 }
 
 std::multiset<std::string> streamOrderIds(LedgerStack& stack, const std::string& stream) {
@@ -38,7 +39,8 @@ std::multiset<std::string> streamOrderIds(LedgerStack& stack, const std::string&
 
 std::multiset<std::string> databaseOrderIds(LedgerStack& stack) {
   std::multiset<std::string> ids;
-  const std::string joined = stack.sql("SELECT coalesce(string_agg(order_id, ','), '') FROM orders");
+  const std::string joined =
+      stack.sql("SELECT coalesce(string_agg(order_id, ','), '') FROM orders");
   std::stringstream parts(joined);
   std::string id;
   while (std::getline(parts, id, ',')) ids.insert(id);
@@ -47,15 +49,20 @@ std::multiset<std::string> databaseOrderIds(LedgerStack& stack) {
 
 std::string readiness(LedgerStack& stack) {
   const auto response = stack.request("GET", "/readyz", "");
-  return std::to_string(response.status) + " " + Json::parse(response.body)["status"].get<std::string>();
+  return std::to_string(response.status) + " " +
+         Json::parse(response.body)["status"].get<std::string>();
 }
 
 TEST(LedgerOutage, RedisDownIntakeContinuesAndOutboxDeliversOnceWhenBack) {
   LedgerStack stack;
   stack.createFundedAccount("ACC-R", "100000.00");
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(placeOrder(stack, "ACC-R", "before-" + std::to_string(i)).status, 202);
-  ASSERT_TRUE(waitUntil([&] { return stack.redis.command({"XLEN", "orders:SIM-A"}).integer == 5; },
-                        std::chrono::seconds(10)));
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(placeOrder(stack, "ACC-R", "before-" + std::to_string(i)).status, 202);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.redis.command({"XLEN", "orders:SIM-A"}).integer == 5;
+      },
+      std::chrono::seconds(10)));
 
   stack.redis.stop();
   for (int i = 0; i < 10; ++i) {
@@ -76,8 +83,9 @@ TEST(LedgerOutage, RedisDownIntakeContinuesAndOutboxDeliversOnceWhenBack) {
   EXPECT_EQ(stack.redis.command({"XLEN", "orders:SIM-A"}).integer, 15);
 
   // A crash between XADD and marking the row sent: the re-send is recognised, not doubled.
-  stack.sql("WITH x AS (UPDATE outbox SET sent_at = NULL WHERE id IN (SELECT id FROM outbox "
-            "ORDER BY id DESC LIMIT 3) RETURNING 1) SELECT count(*) FROM x");
+  stack.sql(
+      "WITH x AS (UPDATE outbox SET sent_at = NULL WHERE id IN (SELECT id FROM outbox "
+      "ORDER BY id DESC LIMIT 3) RETURNING 1) SELECT count(*) FROM x");
   ASSERT_TRUE(waitUntil(
       [&] { return stack.sqlCount("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0; },
       std::chrono::seconds(10)));
@@ -123,7 +131,8 @@ TEST(LedgerOutage, PostgresKilledMidBurstKeepsEveryAcceptedOrderAndNoPartialRow)
   for (int t = 0; t < 4; ++t) {
     clients.emplace_back([&, t] {
       for (int i = 0; i < 400 && !stop; ++i) {
-        const auto response = placeOrder(stack, "ACC-K", "k-" + std::to_string(t) + "-" + std::to_string(i));
+        const auto response =
+            placeOrder(stack, "ACC-K", "k-" + std::to_string(t) + "-" + std::to_string(i));
         if (response.status == 202) {
           std::lock_guard lock(mutex);
           accepted.insert(Json::parse(response.body)["order_id"].get<std::string>());
@@ -133,8 +142,12 @@ TEST(LedgerOutage, PostgresKilledMidBurstKeepsEveryAcceptedOrderAndNoPartialRow)
       }
     });
   }
-  ASSERT_TRUE(waitUntil([&] { std::lock_guard lock(mutex); return accepted.size() >= 20; },
-                        std::chrono::seconds(30)));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        std::lock_guard lock(mutex);
+        return accepted.size() >= 20;
+      },
+      std::chrono::seconds(30)));
   stack.postgres.kill9();
   stop = true;
   for (auto& client : clients) client.join();

@@ -39,7 +39,9 @@ LedgerStack::LedgerStack(std::vector<std::string> extra_config) {
   startLedger();
 }
 
-LedgerStack::~LedgerStack() { ledger_.terminate(5000); }
+LedgerStack::~LedgerStack() {
+  ledger_.terminate(5000);
+}
 
 void LedgerStack::startLedger() {
   ledger_.launch(FBG_LEDGER_BINARY, {"serve", "--config", config_path_}, {}, log_path_);
@@ -73,7 +75,8 @@ HttpResponse LedgerStack::request(const std::string& method, const std::string& 
   return httpRequest(http_port_, method, path, headers, body);
 }
 
-void LedgerStack::createFundedAccount(const std::string& account_id, const std::string& cash_amount) {
+void LedgerStack::createFundedAccount(const std::string& account_id,
+                                      const std::string& cash_amount) {
   const auto created = request("POST", "/v1/accounts", adminToken(),
                                R"({"account_id":")" + account_id + R"(","currency":"USD"})");
   if (created.status != 201) throw std::runtime_error("create account: " + created.body);
@@ -95,21 +98,24 @@ std::vector<std::string> LedgerStack::invariantViolations() {
        "FROM journal_lines l JOIN journal_entries e USING (entry_id) WHERE e.account_id = "
        "a.account_id AND l.book IN ('cash.available', 'cash.reserved'))"},
       {"cash_reserved differs from its journal lines",
-       "SELECT count(*) FROM accounts a WHERE a.cash_reserved <> (SELECT coalesce(sum(l.amount), 0) "
+       "SELECT count(*) FROM accounts a WHERE a.cash_reserved <> (SELECT coalesce(sum(l.amount), "
+       "0) "
        "FROM journal_lines l JOIN journal_entries e USING (entry_id) WHERE e.account_id = "
        "a.account_id AND l.book = 'cash.reserved')"},
       {"cash_reserved differs from open orders' reserved_amount",
        "SELECT count(*) FROM accounts a WHERE a.cash_reserved <> (SELECT coalesce(sum("
        "o.reserved_amount), 0) FROM orders o WHERE o.account_id = a.account_id AND o.status NOT IN "
        "('FILLED', 'CANCELED', 'REJECTED', 'EXPIRED'))"},
-      {"cash_available negative", "SELECT count(*) FROM accounts WHERE cash_balance < cash_reserved"},
+      {"cash_available negative",
+       "SELECT count(*) FROM accounts WHERE cash_balance < cash_reserved"},
       {"position quantity differs from its journal lines",
        "SELECT count(*) FROM positions p WHERE p.quantity <> (SELECT coalesce(sum(l.amount), 0) "
        "FROM journal_lines l JOIN journal_entries e USING (entry_id) WHERE e.account_id = "
        "p.account_id AND l.asset = p.symbol AND l.book IN ('securities.available', "
        "'securities.reserved'))"},
       {"quantity_reserved out of range",
-       "SELECT count(*) FROM positions WHERE quantity_reserved < 0 OR quantity_reserved > quantity"},
+       "SELECT count(*) FROM positions WHERE quantity_reserved < 0 OR quantity_reserved > "
+       "quantity"},
   };
   std::vector<std::string> violations;
   for (const auto& [what, query] : checks) {

@@ -28,7 +28,9 @@ Principal trader(std::vector<std::string> accounts) {
   return principal;
 }
 
-std::string bearer(const std::string& token) { return "Bearer " + token; }
+std::string bearer(const std::string& token) {
+  return "Bearer " + token;
+}
 
 // The failure message of a refused header; fails the test if it was accepted.
 std::string refusal(const std::string& header, int64_t now = kNow) {
@@ -118,8 +120,8 @@ TEST(AuthToken, TokenWithoutAccountsClaimIsATraderWithNoAccounts) {
   token.payload().set("role", std::string("trader"));
   token.setExpiration(Poco::Timestamp::fromEpochTime(static_cast<std::time_t>(kLater)));
   Poco::JWT::Signer signer(kSecret);
-  auto principal = verifyBearerToken(bearer(signer.sign(token, Poco::JWT::Signer::ALGO_HS256)),
-                                     kSecret, kNow);
+  auto principal =
+      verifyBearerToken(bearer(signer.sign(token, Poco::JWT::Signer::ALGO_HS256)), kSecret, kNow);
   ASSERT_TRUE(principal.has_value()) << principal.error().message;
   EXPECT_TRUE(principal->accounts.empty());
   EXPECT_FALSE(principal->mayUseAccount("ACC-1"));
@@ -142,12 +144,14 @@ TEST(Principal, TraderReachesOnlyItsAccountsAdminReachesAll) {
 
 // ---------------------------------------------------------------- refused tokens
 
-TEST(AuthToken, MissingHeader) { EXPECT_TRUE(contains(refusal(""), "missing")); }
+TEST(AuthToken, MissingHeader) {
+  EXPECT_TRUE(contains(refusal(""), "missing"));
+}
 
 TEST(AuthToken, NotBearer) {
   const std::string token = mintToken(trader({"ACC-1"}), kSecret, kLater);
-  for (const std::string& header : std::vector<std::string>{"Basic " + token, token, "Bearer" + token, "Token " + token,
-                                   " Bearer " + token}) {
+  for (const std::string& header : std::vector<std::string>{
+           "Basic " + token, token, "Bearer" + token, "Token " + token, " Bearer " + token}) {
     EXPECT_TRUE(contains(refusal(header), "Bearer")) << header;
   }
 }
@@ -232,9 +236,9 @@ TEST(AuthToken, UnsignedAlgNoneIsRefused) {
 }
 
 TEST(AuthToken, Garbage) {
-  for (const std::string& token :
-       std::vector<std::string>{"", "garbage", "a.b.c", "...", "e30.e30.", "e30.e30.e30", "%%%.%%%.%%%",
-        "eyJhbGciOiJIUzI1NiJ9", std::string(10'000, 'x'), "Bearer x", "\xff\xfe.\x01.\x02"}) {
+  for (const std::string& token : std::vector<std::string>{
+           "", "garbage", "a.b.c", "...", "e30.e30.", "e30.e30.e30", "%%%.%%%.%%%",
+           "eyJhbGciOiJIUzI1NiJ9", std::string(10'000, 'x'), "Bearer x", "\xff\xfe.\x01.\x02"}) {
     refusal(bearer(token));
   }
 }

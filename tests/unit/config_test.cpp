@@ -1,11 +1,11 @@
 // Declared configuration: parsing, defaults, overrides, and errors that name the key.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <string>
-#include <unistd.h>
 #include <vector>
 
 #include "common/config.h"

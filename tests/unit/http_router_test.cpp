@@ -45,7 +45,9 @@ HttpResponse dispatch(const HttpRouter& router, const std::string& method, const
   return response;
 }
 
-Json bodyOf(const HttpResponse& response) { return Json::parse(response.body); }
+Json bodyOf(const HttpResponse& response) {
+  return Json::parse(response.body);
+}
 
 // ---------------------------------------------------------------- matching
 
@@ -114,8 +116,9 @@ TEST(HttpRouter, LiteralSegmentsMustMatchExactly) {
 
 TEST(HttpRouter, UnknownPathIs404NotFound) {
   const HttpRouter router = ledgerLikeRouter();
-  for (const std::string& path : std::vector<std::string>{"/", "/v1", "/v1/orders", "/v1/orders/O1/history/extra",
-                                 "/v1/accounts/ACC-1/positions", "/nope", ""}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/", "/v1", "/v1/orders", "/v1/orders/O1/history/extra",
+                                "/v1/accounts/ACC-1/positions", "/nope", ""}) {
     HttpRequest seen;
     const auto response = dispatch(router, "GET", path, &seen);
     EXPECT_EQ(response.status, 404) << path;
@@ -158,8 +161,8 @@ TEST(HttpRouter, EmptyRouterAnswers404) {
 // into 500 INTERNAL).
 TEST(HttpRouter, MalformedPercentEscapeInAPathParamIsAnsweredNotThrown) {
   const HttpRouter router = ledgerLikeRouter();
-  for (const std::string& path : std::vector<std::string>{"/v1/orders/%", "/v1/orders/100%",
-                                                         "/v1/orders/%zz"}) {
+  for (const std::string& path :
+       std::vector<std::string>{"/v1/orders/%", "/v1/orders/100%", "/v1/orders/%zz"}) {
     try {
       const HttpResponse response = dispatch(router, "GET", path);
       EXPECT_TRUE(response.status == 400 || response.status == 404)

@@ -11,7 +11,7 @@
 namespace fbg {
 namespace {
 
-constexpr int64_t kEpoch2020Ms = 1'577'836'800'000;  // 2020-01-01T00:00:00Z
+constexpr int64_t kEpoch2020Ms = 1'577'836'800'000;   // 2020-01-01T00:00:00Z
 constexpr int64_t kTimeSpanMs = 2'821'109'907'456;    // 36^8 ms, the 8-character time part
 constexpr int64_t kSequenceModulus = 78'364'164'096;  // 36^7
 
@@ -25,9 +25,9 @@ TEST(Symbol, AcceptsTheApiPattern) {
 
 TEST(Symbol, RefusesAnythingElse) {
   for (const std::string& symbol :
-       std::vector<std::string>{"", "aapl", "Aapl", "AAPl", "1ABC", ".A", "ABCDEFGHIJK", "AA PL", "AAPL ", " AAPL",
-        "AA-PL", "AA_PL", "AA/PL", "\xC3\x84PL", "A\xC3\x84", "AAPL\n", std::string("AA\0PL", 5),
-        "A$", "É"}) {
+       std::vector<std::string>{"", "aapl", "Aapl", "AAPl", "1ABC", ".A", "ABCDEFGHIJK", "AA PL",
+                                "AAPL ", " AAPL", "AA-PL", "AA_PL", "AA/PL", "\xC3\x84PL",
+                                "A\xC3\x84", "AAPL\n", std::string("AA\0PL", 5), "A$", "É"}) {
     EXPECT_FALSE(isValidSymbol(symbol)) << symbol;
   }
 }
@@ -35,31 +35,34 @@ TEST(Symbol, RefusesAnythingElse) {
 // ---------------------------------------------------------------- accounts, keys, brokers
 
 TEST(AccountId, OneToThirtyTwoSafeCharacters) {
-  for (const std::string& id : std::vector<std::string>{"ACC-1", "a", "acc.1_x:y-Z", std::string(32, 'A')}) {
+  for (const std::string& id :
+       std::vector<std::string>{"ACC-1", "a", "acc.1_x:y-Z", std::string(32, 'A')}) {
     EXPECT_TRUE(isValidAccountId(id)) << id;
   }
-  for (const std::string& id :
-       std::vector<std::string>{"", std::string(33, 'A'), "ACC/1", "ACC 1", "ACC%41", "ACC#1", "ACC\n", "ÄCC", "*"}) {
+  for (const std::string& id : std::vector<std::string>{"", std::string(33, 'A'), "ACC/1", "ACC 1",
+                                                        "ACC%41", "ACC#1", "ACC\n", "ÄCC", "*"}) {
     EXPECT_FALSE(isValidAccountId(id)) << id;
   }
 }
 
 TEST(IdempotencyKey, OneToSixtyFourSafeCharacters) {
-  for (const std::string& key : std::vector<std::string>{"k", "dep-1", "a.b_c:d-E", std::string(64, 'x')}) {
+  for (const std::string& key :
+       std::vector<std::string>{"k", "dep-1", "a.b_c:d-E", std::string(64, 'x')}) {
     EXPECT_TRUE(isValidIdempotencyKey(key)) << key;
   }
-  for (const std::string& key :
-       std::vector<std::string>{"", std::string(65, 'x'), "key with space", "key/1", "key\t", "clé", "a+b", "a=b"}) {
+  for (const std::string& key : std::vector<std::string>{"", std::string(65, 'x'), "key with space",
+                                                         "key/1", "key\t", "clé", "a+b", "a=b"}) {
     EXPECT_FALSE(isValidIdempotencyKey(key)) << key;
   }
 }
 
 TEST(BrokerName, OneToSixteenUppercaseDigitsDashes) {
-  for (const std::string& broker : std::vector<std::string>{"SIM-A", "SIM-B", "X", "B2", std::string(16, 'B')}) {
+  for (const std::string& broker :
+       std::vector<std::string>{"SIM-A", "SIM-B", "X", "B2", std::string(16, 'B')}) {
     EXPECT_TRUE(isValidBrokerName(broker)) << broker;
   }
-  for (const std::string& broker :
-       std::vector<std::string>{"", "sim-a", "SIM_A", "SIM A", "SIM.A", std::string(17, 'B'), "SIM-Ä"}) {
+  for (const std::string& broker : std::vector<std::string>{"", "sim-a", "SIM_A", "SIM A", "SIM.A",
+                                                            std::string(17, 'B'), "SIM-Ä"}) {
     EXPECT_FALSE(isValidBrokerName(broker)) << broker;
   }
 }
@@ -89,10 +92,10 @@ TEST(OrderId, ValidationAcceptsOnlyTheMintedShape) {
   EXPECT_TRUE(isValidOrderId("O000000000000000"));
   EXPECT_TRUE(isValidOrderId("OZZZZZZZZZZZZZZZ"));
   EXPECT_TRUE(isValidOrderId(makeOrderId(1'764'016'265'123, 123'456)));
-  for (const std::string& id :
-       std::vector<std::string>{"", "O", "O00000000000000", "O0000000000000000", "X000000000000000",
-        "o000000000000000", "O00000000000000a", "O00000000000000-", "O000000000000000-C1",
-        " O00000000000000", "O0000000000000\xC3\x84"}) {
+  for (const std::string& id : std::vector<std::string>{
+           "", "O", "O00000000000000", "O0000000000000000", "X000000000000000", "o000000000000000",
+           "O00000000000000a", "O00000000000000-", "O000000000000000-C1", " O00000000000000",
+           "O0000000000000\xC3\x84"}) {
     EXPECT_FALSE(isValidOrderId(id)) << id;
   }
 }

@@ -12,7 +12,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-Money money(const std::string& text) { return Money::parse(text).value(); }
+Money money(const std::string& text) {
+  return Money::parse(text).value();
+}
 
 std::set<std::string> keysOf(const Json& object) {
   std::set<std::string> keys;
@@ -29,15 +31,15 @@ TEST(AverageCost, ExactDivision) {
 }
 
 TEST(AverageCost, RoundsHalfUpToFourDecimals) {
-  EXPECT_EQ(averageCost(money("1.00"), 3), money("0.3333"));   // 0.33333..
-  EXPECT_EQ(averageCost(money("2.00"), 3), money("0.6667"));   // 0.66666..
-  EXPECT_EQ(averageCost(money("0.0001"), 2), money("0.0001"));  // 0.00005: half goes up
-  EXPECT_EQ(averageCost(money("0.0003"), 2), money("0.0002"));  // 0.00015
-  EXPECT_EQ(averageCost(money("0.0001"), 3), Money());          // 0.0000333
+  EXPECT_EQ(averageCost(money("1.00"), 3), money("0.3333"));       // 0.33333..
+  EXPECT_EQ(averageCost(money("2.00"), 3), money("0.6667"));       // 0.66666..
+  EXPECT_EQ(averageCost(money("0.0001"), 2), money("0.0001"));     // 0.00005: half goes up
+  EXPECT_EQ(averageCost(money("0.0003"), 2), money("0.0002"));     // 0.00015
+  EXPECT_EQ(averageCost(money("0.0001"), 3), Money());             // 0.0000333
   EXPECT_EQ(averageCost(money("100.0001"), 2), money("50.0001"));  // 50.00005
-  EXPECT_EQ(averageCost(money("10.00"), 7), money("1.4286"));   // 1.428571..
-  EXPECT_EQ(averageCost(money("0.0005"), 10), money("0.0001"));  // 0.00005
-  EXPECT_EQ(averageCost(money("0.0004"), 10), Money());          // 0.00004
+  EXPECT_EQ(averageCost(money("10.00"), 7), money("1.4286"));      // 1.428571..
+  EXPECT_EQ(averageCost(money("0.0005"), 10), money("0.0001"));    // 0.00005
+  EXPECT_EQ(averageCost(money("0.0004"), 10), Money());            // 0.00004
 }
 
 TEST(AverageCost, NoSharesIsZero) {
@@ -74,9 +76,9 @@ TEST(AccountJson, ShapeAndMoneyAsStrings) {
   row.version = 7;
   row.updated_at = "2026-11-24T20:31:05.123456Z";
   const Json json = accountJson(row);
-  EXPECT_EQ(keysOf(json), (std::set<std::string>{"account_id", "currency", "cash_balance",
-                                                 "cash_reserved", "cash_available", "version",
-                                                 "updated_at"}));
+  EXPECT_EQ(keysOf(json),
+            (std::set<std::string>{"account_id", "currency", "cash_balance", "cash_reserved",
+                                   "cash_available", "version", "updated_at"}));
   EXPECT_EQ(json["account_id"], "ACC-1");
   EXPECT_EQ(json["currency"], "USD");
   EXPECT_EQ(json["cash_balance"], "10000.00");

@@ -78,8 +78,9 @@ TEST(MetricsRegistry, RendersCountersAndGaugesInExpositionFormat) {
   const std::string text = registry.render();
   EXPECT_TRUE(contains(text, "# HELP orders_total Orders accepted.\n# TYPE orders_total counter\n"))
       << text;
-  EXPECT_TRUE(contains(text, "# HELP outbox_backlog Rows waiting in the outbox.\n"
-                             "# TYPE outbox_backlog gauge\n"))
+  EXPECT_TRUE(contains(text,
+                       "# HELP outbox_backlog Rows waiting in the outbox.\n"
+                       "# TYPE outbox_backlog gauge\n"))
       << text;
   EXPECT_EQ(sample(text, R"(orders_total{side="BUY"})"), "3");
   EXPECT_EQ(sample(text, R"(orders_total{side="SELL"})"), "1");

@@ -16,7 +16,9 @@ namespace {
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 
-Money units(int64_t value) { return Money::fromUnits(value); }
+Money units(int64_t value) {
+  return Money::fromUnits(value);
+}
 
 Money parsed(const std::string& text) {
   auto result = Money::parse(text);
@@ -24,14 +26,17 @@ Money parsed(const std::string& text) {
   return result ? *result : Money();
 }
 
-bool fitsInt64(__int128 value) { return value >= kMin && value <= kMax; }
+bool fitsInt64(__int128 value) {
+  return value >= kMin && value <= kMax;
+}
 
 // Any int64 value, with extra weight on the edges of the range and on small values.
 rc::Gen<int64_t> anyUnits() {
-  return rc::gen::oneOf(rc::gen::arbitrary<int64_t>(), rc::gen::inRange<int64_t>(kMax - 100'000, kMax),
-                        rc::gen::inRange<int64_t>(kMin, kMin + 100'000),
-                        rc::gen::inRange<int64_t>(-1'000'000, 1'000'000),
-                        rc::gen::elementOf(std::vector<int64_t>{kMin, kMin + 1, -1, 0, 1, kMax - 1, kMax}));
+  return rc::gen::oneOf(
+      rc::gen::arbitrary<int64_t>(), rc::gen::inRange<int64_t>(kMax - 100'000, kMax),
+      rc::gen::inRange<int64_t>(kMin, kMin + 100'000),
+      rc::gen::inRange<int64_t>(-1'000'000, 1'000'000),
+      rc::gen::elementOf(std::vector<int64_t>{kMin, kMin + 1, -1, 0, 1, kMax - 1, kMax}));
 }
 
 // ---------------------------------------------------------------- parse
@@ -50,11 +55,13 @@ TEST(MoneyParse, AcceptsPlainDecimals) {
 }
 
 TEST(MoneyParse, RefusesEverythingThatIsNotStrictDecimalText) {
-  for (const std::string& text :
-       std::vector<std::string>{"", "-", ".", "1.", ".5", "-.5", "+1", "+1.00", "1e3", "1E3", "1.0e2", " 1", "1 ", "1 .0",
-        "1,000", "1,5", "1.2.3", "--1", "1-", "0x10", "abc", "1.23456", "0.00001",
-        "1234567890123456", "NaN", "inf", "-inf", "١٢٣", "1\n", std::string("1\0", 2), "1..0",
-        "$1.00", "1.00 USD"}) {
+  for (const std::string& text : std::vector<std::string>{
+           "",     "-",     ".",       "1.",      ".5",      "-.5",
+           "+1",   "+1.00", "1e3",     "1E3",     "1.0e2",   " 1",
+           "1 ",   "1 .0",  "1,000",   "1,5",     "1.2.3",   "--1",
+           "1-",   "0x10",  "abc",     "1.23456", "0.00001", "1234567890123456",
+           "NaN",  "inf",   "-inf",    "١٢٣",     "1\n",     std::string("1\0", 2),
+           "1..0", "$1.00", "1.00 USD"}) {
     const auto result = Money::parse(text);
     EXPECT_FALSE(result.has_value()) << "'" << text << "' should be refused";
     if (!result) {
@@ -80,8 +87,8 @@ TEST(MoneyParse, TrailingZerosDoNotChangeTheValue) {
 // reach 999,999,999,999,999 but int64 units stop at 922,337,203,685,477.5807, so the text below
 // leaves the range and must be refused.
 TEST(MoneyParse, RefusesFifteenDigitTextAboveTheRepresentableRange) {
-  for (const std::string& text :
-       std::vector<std::string>{"922337203685477.5808", "922337203685478", "999999999999999", "999999999999999.9999"}) {
+  for (const std::string& text : std::vector<std::string>{
+           "922337203685477.5808", "922337203685478", "999999999999999", "999999999999999.9999"}) {
     const auto result = Money::parse(text);
     EXPECT_FALSE(result.has_value()) << "'" << text << "' is above int64 units but parsed as "
                                      << (result ? result->toString() : std::string());
@@ -91,7 +98,8 @@ TEST(MoneyParse, RefusesFifteenDigitTextAboveTheRepresentableRange) {
 TEST(MoneyParse, NegativeTextNeverParsesToAPositiveValue) {
   // -999999999999999.1616 wraps in the int64 multiplication and comes out positive
   // (844674407370956.00) when the overflow is not caught.
-  for (const std::string& text : std::vector<std::string>{"-999999999999999.1616", "-999999999999999", "-922337203685478"}) {
+  for (const std::string& text :
+       std::vector<std::string>{"-999999999999999.1616", "-999999999999999", "-922337203685478"}) {
     const auto result = Money::parse(text);
     EXPECT_TRUE(!result.has_value() || result->isNegative())
         << "'" << text << "' parsed as " << (result ? result->toString() : std::string());
@@ -256,9 +264,9 @@ RC_GTEST_PROP(MoneyProperty, MinusOverflowsExactlyWhenInt128DifferenceLeavesInt6
 
 RC_GTEST_PROP(MoneyProperty, TimesOverflowsExactlyWhenInt128ProductLeavesInt64, ()) {
   const int64_t a = *anyUnits();
-  const int64_t quantity = *rc::gen::oneOf(rc::gen::arbitrary<int64_t>(),
-                                           rc::gen::inRange<int64_t>(-2'000'000, 2'000'000),
-                                           rc::gen::elementOf(std::vector<int64_t>{kMin, -1, 0, 1, 2, kMax}));
+  const int64_t quantity = *rc::gen::oneOf(
+      rc::gen::arbitrary<int64_t>(), rc::gen::inRange<int64_t>(-2'000'000, 2'000'000),
+      rc::gen::elementOf(std::vector<int64_t>{kMin, -1, 0, 1, 2, kMax}));
   const __int128 exact = static_cast<__int128>(a) * quantity;
   const auto product = units(a).times(quantity);
   RC_ASSERT(product.has_value() == fitsInt64(exact));

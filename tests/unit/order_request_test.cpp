@@ -21,12 +21,13 @@ OrderLimits limits() {
   return limits;
 }
 
-Money money(const std::string& text) { return Money::parse(text).value(); }
+Money money(const std::string& text) {
+  return Money::parse(text).value();
+}
 
 PlaceOrderRequest accepted(const std::string& body, const OrderLimits& with = limits()) {
   auto result = parsePlaceOrder(body, with);
-  EXPECT_TRUE(result.has_value()) << body << " -> "
-                                  << (result ? "" : result.error().message);
+  EXPECT_TRUE(result.has_value()) << body << " -> " << (result ? "" : result.error().message);
   return result ? *result : PlaceOrderRequest{};
 }
 
@@ -47,22 +48,23 @@ TEST(ParsePlaceOrder, FullLimitBuy) {
 }
 
 TEST(ParsePlaceOrder, DefaultsTimeInForceDayAndBrokerFromRouting) {
-  const auto request =
-      accepted(R"({"symbol":"MSFT","side":"SELL","type":"LIMIT","quantity":1,"limit_price":"1.00"})");
+  const auto request = accepted(
+      R"({"symbol":"MSFT","side":"SELL","type":"LIMIT","quantity":1,"limit_price":"1.00"})");
   EXPECT_EQ(request.time_in_force, TimeInForce::Day);
   EXPECT_EQ(request.broker, "SIM-A");
   EXPECT_EQ(request.side, Side::Sell);
 
   OrderLimits other = limits();
   other.default_broker = "SIM-B";
-  EXPECT_EQ(accepted(R"({"symbol":"MSFT","side":"SELL","type":"MARKET","quantity":1})", other).broker,
-            "SIM-B");
+  EXPECT_EQ(
+      accepted(R"({"symbol":"MSFT","side":"SELL","type":"MARKET","quantity":1})", other).broker,
+      "SIM-B");
 }
 
 TEST(ParsePlaceOrder, NullOptionalFieldsMeanDefaults) {
-  const auto request = accepted(
-      R"({"symbol":"MSFT","side":"BUY","type":"LIMIT","quantity":1,"limit_price":"2.50",)"
-      R"("time_in_force":null,"broker":null})");
+  const auto request =
+      accepted(R"({"symbol":"MSFT","side":"BUY","type":"LIMIT","quantity":1,"limit_price":"2.50",)"
+               R"("time_in_force":null,"broker":null})");
   EXPECT_EQ(request.time_in_force, TimeInForce::Day);
   EXPECT_EQ(request.broker, "SIM-A");
 }
@@ -72,10 +74,11 @@ TEST(ParsePlaceOrder, EveryTimeInForce) {
        std::vector<std::pair<std::string, TimeInForce>>{{"DAY", TimeInForce::Day},
                                                         {"GTC", TimeInForce::GoodTillCancel},
                                                         {"IOC", TimeInForce::ImmediateOrCancel}}) {
-    EXPECT_EQ(accepted(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":5,"time_in_force":")" +
-                       text + R"("})")
-                  .time_in_force,
-              expected)
+    EXPECT_EQ(
+        accepted(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":5,"time_in_force":")" +
+                 text + R"("})")
+            .time_in_force,
+        expected)
         << text;
   }
 }
@@ -88,9 +91,11 @@ TEST(ParsePlaceOrder, MarketSellHasNoPrice) {
 }
 
 TEST(ParsePlaceOrder, QuantityAsIntegerString) {
-  EXPECT_EQ(accepted(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":"250"})").quantity, 250);
-  EXPECT_EQ(accepted(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":"1000000"})").quantity,
-            1'000'000);
+  EXPECT_EQ(accepted(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":"250"})").quantity,
+            250);
+  EXPECT_EQ(
+      accepted(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":"1000000"})").quantity,
+      1'000'000);
 }
 
 TEST(ParsePlaceOrder, QuantityBoundaries) {
@@ -99,10 +104,12 @@ TEST(ParsePlaceOrder, QuantityBoundaries) {
             1'000'000);
   OrderLimits small = limits();
   small.quantity_max = 100;
-  EXPECT_EQ(accepted(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":100})", small).quantity,
-            100);
-  EXPECT_FALSE(parsePlaceOrder(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":101})", small)
-                   .has_value());
+  EXPECT_EQ(
+      accepted(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":100})", small).quantity,
+      100);
+  EXPECT_FALSE(
+      parsePlaceOrder(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":101})", small)
+          .has_value());
   EXPECT_FALSE(
       parsePlaceOrder(R"({"symbol":"A","side":"SELL","type":"MARKET","quantity":"101"})", small)
           .has_value());
@@ -124,9 +131,11 @@ TEST(ParsePlaceOrder, IntegerStringQuantityAcceptedUpToAConfiguredMaximumAboveSe
 }
 
 TEST(ParsePlaceOrder, PricesAtTheDecimalBoundaries) {
-  const std::string head = R"({"symbol":"A","side":"BUY","type":"LIMIT","quantity":1,"limit_price":")";
-  for (const std::string& price : std::vector<std::string>{"0.0001", "0.9999", "0.5", "1", "1.00", "1.01", "187.25", "187.250",
-                                  "187.2500", "999999.99", "0.12"}) {
+  const std::string head =
+      R"({"symbol":"A","side":"BUY","type":"LIMIT","quantity":1,"limit_price":")";
+  for (const std::string& price :
+       std::vector<std::string>{"0.0001", "0.9999", "0.5", "1", "1.00", "1.01", "187.25", "187.250",
+                                "187.2500", "999999.99", "0.12"}) {
     const auto request = accepted(head + price + R"("})");
     ASSERT_TRUE(request.limit_price.has_value()) << price;
     EXPECT_EQ(*request.limit_price, money(price)) << price;
@@ -135,29 +144,35 @@ TEST(ParsePlaceOrder, PricesAtTheDecimalBoundaries) {
 
 TEST(ParsePlaceOrder, NotionalMaximumIsInclusive) {
   // 10,000 x 100.00 = 1,000,000.00: exactly the default maximum.
-  EXPECT_TRUE(parsePlaceOrder(
-                  R"({"symbol":"A","side":"BUY","type":"LIMIT","quantity":10000,"limit_price":"100.00"})",
-                  limits())
-                  .has_value());
+  EXPECT_TRUE(
+      parsePlaceOrder(
+          R"({"symbol":"A","side":"BUY","type":"LIMIT","quantity":10000,"limit_price":"100.00"})",
+          limits())
+          .has_value());
   const auto over = parsePlaceOrder(
-      R"({"symbol":"A","side":"BUY","type":"LIMIT","quantity":10000,"limit_price":"100.01"})", limits());
+      R"({"symbol":"A","side":"BUY","type":"LIMIT","quantity":10000,"limit_price":"100.01"})",
+      limits());
   ASSERT_FALSE(over.has_value());
   EXPECT_EQ(over.error().code, ErrorCode::InvalidRequest);
   EXPECT_NE(over.error().message.find("1000000.00"), std::string::npos) << over.error().message;
 
   OrderLimits tight = limits();
   tight.notional_max = money("50.00");
-  EXPECT_TRUE(parsePlaceOrder(
-                  R"({"symbol":"A","side":"SELL","type":"LIMIT","quantity":5,"limit_price":"10.00"})", tight)
-                  .has_value());
-  EXPECT_FALSE(parsePlaceOrder(
-                   R"({"symbol":"A","side":"SELL","type":"LIMIT","quantity":5,"limit_price":"10.01"})", tight)
-                   .has_value());
+  EXPECT_TRUE(
+      parsePlaceOrder(
+          R"({"symbol":"A","side":"SELL","type":"LIMIT","quantity":5,"limit_price":"10.00"})",
+          tight)
+          .has_value());
+  EXPECT_FALSE(
+      parsePlaceOrder(
+          R"({"symbol":"A","side":"SELL","type":"LIMIT","quantity":5,"limit_price":"10.01"})",
+          tight)
+          .has_value());
 }
 
 TEST(ParsePlaceOrder, MarketBuyIsUnsupportedWithAMessage) {
-  const auto result = parsePlaceOrder(R"({"symbol":"AAPL","side":"BUY","type":"MARKET","quantity":10})",
-                                      limits());
+  const auto result =
+      parsePlaceOrder(R"({"symbol":"AAPL","side":"BUY","type":"MARKET","quantity":10})", limits());
   ASSERT_FALSE(result.has_value());
   EXPECT_EQ(result.error().code, ErrorCode::UnsupportedOrder);
   EXPECT_EQ(errorHttpStatus(result.error().code), 422);
@@ -166,7 +181,8 @@ TEST(ParsePlaceOrder, MarketBuyIsUnsupportedWithAMessage) {
 
 TEST(ParsePlaceOrder, UnknownFieldIsNamed) {
   const auto result = parsePlaceOrder(
-      R"({"symbol":"AAPL","side":"SELL","type":"MARKET","quantity":10,"stop_price":"1.00"})", limits());
+      R"({"symbol":"AAPL","side":"SELL","type":"MARKET","quantity":10,"stop_price":"1.00"})",
+      limits());
   ASSERT_FALSE(result.has_value());
   EXPECT_NE(result.error().message.find("stop_price"), std::string::npos) << result.error().message;
 }
@@ -184,8 +200,12 @@ const std::string kSymbolSideType = R"("symbol":"AAPL","side":"BUY","type":"LIMI
 std::string limitBuy(const std::string& quantity, const std::string& price) {
   return "{" + kSymbolSideType + R"(,"quantity":)" + quantity + R"(,"limit_price":)" + price + "}";
 }
-std::string withQuantity(const std::string& quantity) { return limitBuy(quantity, R"("10.00")"); }
-std::string withPrice(const std::string& price) { return limitBuy("10", price); }
+std::string withQuantity(const std::string& quantity) {
+  return limitBuy(quantity, R"("10.00")");
+}
+std::string withPrice(const std::string& price) {
+  return limitBuy("10", price);
+}
 std::string withSymbol(const std::string& symbol_json) {
   return R"({"symbol":)" + symbol_json + R"(,"side":"SELL","type":"MARKET","quantity":1})";
 }
@@ -208,12 +228,16 @@ const std::vector<BadBody>& badBodies() {
       {"string body", R"("AAPL")", ErrorCode::InvalidRequest},
       {"number body", "42", ErrorCode::InvalidRequest},
       {"empty object", "{}", ErrorCode::InvalidRequest},
-      {"invalid UTF-8", "{\"symbol\":\"A\xff\",\"side\":\"SELL\",\"type\":\"MARKET\",\"quantity\":1}",
+      {"invalid UTF-8",
+       "{\"symbol\":\"A\xff\",\"side\":\"SELL\",\"type\":\"MARKET\",\"quantity\":1}",
        ErrorCode::InvalidRequest},
       // Missing and null required fields.
-      {"missing symbol", R"({"side":"SELL","type":"MARKET","quantity":1})", ErrorCode::InvalidRequest},
-      {"missing side", R"({"symbol":"AAPL","type":"MARKET","quantity":1})", ErrorCode::InvalidRequest},
-      {"missing type", R"({"symbol":"AAPL","side":"SELL","quantity":1})", ErrorCode::InvalidRequest},
+      {"missing symbol", R"({"side":"SELL","type":"MARKET","quantity":1})",
+       ErrorCode::InvalidRequest},
+      {"missing side", R"({"symbol":"AAPL","type":"MARKET","quantity":1})",
+       ErrorCode::InvalidRequest},
+      {"missing type", R"({"symbol":"AAPL","side":"SELL","quantity":1})",
+       ErrorCode::InvalidRequest},
       {"missing quantity", R"({"symbol":"AAPL","side":"SELL","type":"MARKET"})",
        ErrorCode::InvalidRequest},
       {"LIMIT without limit_price", "{" + kSymbolSideType + R"(,"quantity":1})",
@@ -282,7 +306,8 @@ const std::vector<BadBody>& badBodies() {
       {"quantity string zero", withQuantity(R"("0")"), ErrorCode::InvalidRequest},
       {"quantity string empty", withQuantity(R"("")"), ErrorCode::InvalidRequest},
       {"quantity string spaces", withQuantity(R"(" 10")"), ErrorCode::InvalidRequest},
-      {"quantity string huge", withQuantity(R"("99999999999999999999")"), ErrorCode::InvalidRequest},
+      {"quantity string huge", withQuantity(R"("99999999999999999999")"),
+       ErrorCode::InvalidRequest},
       {"quantity string over maximum", withQuantity(R"("1000001")"), ErrorCode::InvalidRequest},
       {"quantity string hex", withQuantity(R"("0x10")"), ErrorCode::InvalidRequest},
       // Limit price.
@@ -318,7 +343,8 @@ const std::vector<BadBody>& badBodies() {
       // Unknown fields.
       {"unknown field", R"({"symbol":"AAPL","side":"SELL","type":"MARKET","quantity":1,"extra":1})",
        ErrorCode::InvalidRequest},
-      {"field name in other case", R"({"Symbol":"AAPL","side":"SELL","type":"MARKET","quantity":1})",
+      {"field name in other case",
+       R"({"Symbol":"AAPL","side":"SELL","type":"MARKET","quantity":1})",
        ErrorCode::InvalidRequest},
       {"account_id in body",
        R"({"symbol":"AAPL","side":"SELL","type":"MARKET","quantity":1,"account_id":"ACC-1"})",
@@ -329,7 +355,9 @@ const std::vector<BadBody>& badBodies() {
   return table;
 }
 
-TEST(ParsePlaceOrderBadBodies, TableHasAtLeastThirtyCases) { EXPECT_GE(badBodies().size(), 30u); }
+TEST(ParsePlaceOrderBadBodies, TableHasAtLeastThirtyCases) {
+  EXPECT_GE(badBodies().size(), 30u);
+}
 
 TEST(ParsePlaceOrderBadBodies, EachIsRefusedWithItsErrorCode) {
   for (const auto& bad : badBodies()) {
@@ -364,14 +392,15 @@ TEST(ValidateLimitPrice, DecimalRuleSwitchesAtOneDollar) {
 TEST(Fingerprint, EquivalentSpellingsGiveTheSameFingerprint) {
   const auto base = accepted(
       R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25"})");
-  for (const std::string& body : std::vector<std::string>{
-           R"({"limit_price":"187.25","quantity":10,"type":"LIMIT","side":"BUY","symbol":"AAPL"})",
-           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":"10","limit_price":"187.25"})",
-           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.2500"})",
-           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25","time_in_force":"DAY"})",
-           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25","broker":"SIM-A"})",
-           R"({ "symbol" : "AAPL" , "side" : "BUY" , "type" : "LIMIT" , "quantity" : 10 , "limit_price" : "187.25" })",
-       }) {
+  for (
+      const std::string& body : std::vector<std::string>{
+          R"({"limit_price":"187.25","quantity":10,"type":"LIMIT","side":"BUY","symbol":"AAPL"})",
+          R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":"10","limit_price":"187.25"})",
+          R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.2500"})",
+          R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25","time_in_force":"DAY"})",
+          R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25","broker":"SIM-A"})",
+          R"({ "symbol" : "AAPL" , "side" : "BUY" , "type" : "LIMIT" , "quantity" : 10 , "limit_price" : "187.25" })",
+      }) {
     EXPECT_EQ(accepted(body).fingerprint(), base.fingerprint()) << body;
   }
 }
@@ -379,19 +408,21 @@ TEST(Fingerprint, EquivalentSpellingsGiveTheSameFingerprint) {
 TEST(Fingerprint, EachFieldChangesIt) {
   const auto base = accepted(
       R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25"})");
-  for (const std::string& body : std::vector<std::string>{
-           R"({"symbol":"MSFT","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25"})",
-           R"({"symbol":"AAPL","side":"SELL","type":"LIMIT","quantity":10,"limit_price":"187.25"})",
-           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":11,"limit_price":"187.25"})",
-           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.26"})",
-           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25","time_in_force":"IOC"})",
-           R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25","broker":"SIM-B"})",
-       }) {
+  for (
+      const std::string& body : std::vector<std::string>{
+          R"({"symbol":"MSFT","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25"})",
+          R"({"symbol":"AAPL","side":"SELL","type":"LIMIT","quantity":10,"limit_price":"187.25"})",
+          R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":11,"limit_price":"187.25"})",
+          R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.26"})",
+          R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25","time_in_force":"IOC"})",
+          R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"187.25","broker":"SIM-B"})",
+      }) {
     EXPECT_NE(accepted(body).fingerprint(), base.fingerprint()) << body;
   }
   const auto limit_sell = accepted(
       R"({"symbol":"AAPL","side":"SELL","type":"LIMIT","quantity":10,"limit_price":"187.25"})");
-  const auto market_sell = accepted(R"({"symbol":"AAPL","side":"SELL","type":"MARKET","quantity":10})");
+  const auto market_sell =
+      accepted(R"({"symbol":"AAPL","side":"SELL","type":"MARKET","quantity":10})");
   EXPECT_NE(limit_sell.fingerprint(), market_sell.fingerprint());
 }
 
@@ -446,11 +477,10 @@ std::vector<std::size_t> identity(std::size_t n) {
 }
 
 rc::Gen<std::string> anySymbol() {
-  return rc::gen::apply(
-      [](char first, std::string rest) { return std::string(1, first) + rest; },
-      rc::gen::inRange('A', static_cast<char>('Z' + 1)),
-      rc::gen::resize(9, rc::gen::container<std::string>(
-                             rc::gen::element('A', 'B', 'Z', '0', '9', '.', 'Q', 'M'))));
+  return rc::gen::apply([](char first, std::string rest) { return std::string(1, first) + rest; },
+                        rc::gen::inRange('A', static_cast<char>('Z' + 1)),
+                        rc::gen::resize(9, rc::gen::container<std::string>(rc::gen::element(
+                                               'A', 'B', 'Z', '0', '9', '.', 'Q', 'M'))));
 }
 
 rc::Gen<int64_t> anyPriceUnits() {
@@ -513,7 +543,9 @@ RC_GTEST_PROP(FingerprintProperty, ChangingAnyFieldChangesIt, ()) {
   OrderSpec changed = spec;
   const int field = *rc::gen::inRange(0, 7);
   switch (field) {
-    case 0: changed.symbol = *rc::gen::distinctFrom(anySymbol(), spec.symbol); break;
+    case 0:
+      changed.symbol = *rc::gen::distinctFrom(anySymbol(), spec.symbol);
+      break;
     case 1:  // side; a MARKET SELL cannot become a MARKET BUY, so it becomes a LIMIT BUY
       changed.buy = !spec.buy;
       changed.market = false;
@@ -558,8 +590,11 @@ TEST(ParseCreateAccount, AcceptsUsdAccounts) {
 
 TEST(ParseCreateAccount, RefusesBadBodies) {
   for (const std::string& body : std::vector<std::string>{
-           std::string(""), std::string("[]"), std::string(R"({"account_id":"ACC-1"})"),
-           std::string(R"({"currency":"USD"})"), std::string(R"({"account_id":"ACC/1","currency":"USD"})"),
+           std::string(""),
+           std::string("[]"),
+           std::string(R"({"account_id":"ACC-1"})"),
+           std::string(R"({"currency":"USD"})"),
+           std::string(R"({"account_id":"ACC/1","currency":"USD"})"),
            std::string(R"({"account_id":"","currency":"USD"})"),
            R"({"account_id":")" + std::string(33, 'A') + R"(","currency":"USD"})",
            std::string(R"({"account_id":"ACC-1","currency":"EUR"})"),
@@ -588,12 +623,18 @@ TEST(ParseCashTransfer, AcceptsPositiveAmountsWithTwoDecimals) {
 
 TEST(ParseCashTransfer, RefusesBadBodies) {
   for (const std::string& body : std::vector<std::string>{
-           R"({"amount":"0","reference":"r"})", R"({"amount":"-5.00","reference":"r"})",
-           R"({"amount":"1.001","reference":"r"})", R"({"amount":10,"reference":"r"})",
-           R"({"amount":"1000000000.01","reference":"r"})", R"({"amount":"10.00"})",
-           R"({"amount":"10.00","reference":""})", R"({"amount":"10.00","reference":"a b"})",
-           R"({"amount":"10.00","reference":"r","note":"x"})", R"({"reference":"r"})",
-           R"({"amount":"-999999999999999.1616","reference":"r"})", R"(["10.00"])",
+           R"({"amount":"0","reference":"r"})",
+           R"({"amount":"-5.00","reference":"r"})",
+           R"({"amount":"1.001","reference":"r"})",
+           R"({"amount":10,"reference":"r"})",
+           R"({"amount":"1000000000.01","reference":"r"})",
+           R"({"amount":"10.00"})",
+           R"({"amount":"10.00","reference":""})",
+           R"({"amount":"10.00","reference":"a b"})",
+           R"({"amount":"10.00","reference":"r","note":"x"})",
+           R"({"reference":"r"})",
+           R"({"amount":"-999999999999999.1616","reference":"r"})",
+           R"(["10.00"])",
        }) {
     const auto result = parseCashTransfer(body);
     ASSERT_FALSE(result.has_value()) << body;

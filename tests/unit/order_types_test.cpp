@@ -14,15 +14,17 @@ namespace {
 
 using S = OrderStatus;
 
-constexpr std::array<S, 9> kAllStatuses{S::PendingNew, S::New,      S::PartiallyFilled,
+constexpr std::array<S, 9> kAllStatuses{S::PendingNew, S::New,           S::PartiallyFilled,
                                         S::Filled,     S::PendingCancel, S::Canceled,
-                                        S::Rejected,   S::Expired,  S::Unconfirmed};
+                                        S::Rejected,   S::Expired,       S::Unconfirmed};
 
 rc::Gen<S> anyStatus() {
   return rc::gen::elementOf(std::vector<S>(kAllStatuses.begin(), kAllStatuses.end()));
 }
 
-std::string name(S status) { return std::string(toText(status)); }
+std::string name(S status) {
+  return std::string(toText(status));
+}
 
 // ---------------------------------------------------------------- text
 
@@ -61,9 +63,9 @@ TEST(OrderTypesText, ChannelRoundTrips) {
 }
 
 TEST(OrderTypesText, StatusRoundTripsWithApiNames) {
-  const std::vector<std::string> expected{"PENDING_NEW", "NEW",      "PARTIALLY_FILLED",
-                                          "FILLED",      "PENDING_CANCEL", "CANCELED",
-                                          "REJECTED",    "EXPIRED",  "UNCONFIRMED"};
+  const std::vector<std::string> expected{
+      "PENDING_NEW", "NEW",      "PARTIALLY_FILLED", "FILLED",     "PENDING_CANCEL",
+      "CANCELED",    "REJECTED", "EXPIRED",          "UNCONFIRMED"};
   std::set<std::string> seen;
   for (std::size_t i = 0; i < kAllStatuses.size(); ++i) {
     EXPECT_EQ(name(kAllStatuses[i]), expected[i]);
@@ -117,8 +119,8 @@ TEST(OrderStatusTransition, MatchesTheDocumentedTable) {
       moves.insert({S::PendingCancel, to});
     }
     // "anything but PENDING_NEW": a real move, so not UNCONFIRMED -> UNCONFIRMED either.
-    for (S to : {S::New, S::PartiallyFilled, S::Filled, S::PendingCancel, S::Canceled,
-                 S::Rejected, S::Expired}) {
+    for (S to : {S::New, S::PartiallyFilled, S::Filled, S::PendingCancel, S::Canceled, S::Rejected,
+                 S::Expired}) {
       moves.insert({S::Unconfirmed, to});
     }
     return moves;
@@ -159,8 +161,8 @@ RC_GTEST_PROP(OrderStatusProperty, NothingReturnsToPendingNew, ()) {
 RC_GTEST_PROP(OrderStatusProperty, RandomAllowedWalkFromPendingNewNeverRevisitsIt, ()) {
   // Each step picks one of the allowed successors at random, until a terminal status or the
   // step budget is reached.
-  const auto choices = *rc::gen::container<std::vector<std::size_t>>(
-      rc::gen::inRange<std::size_t>(0, 1000));
+  const auto choices =
+      *rc::gen::container<std::vector<std::size_t>>(rc::gen::inRange<std::size_t>(0, 1000));
   S current = S::PendingNew;
   bool reached_terminal = false;
   for (std::size_t choice : choices) {

@@ -11,7 +11,9 @@
 namespace fbg::ledger {
 namespace {
 
-Money money(const std::string& text) { return Money::parse(text).value(); }
+Money money(const std::string& text) {
+  return Money::parse(text).value();
+}
 
 PlaceOrderRequest order(Side side, OrderType type, int64_t quantity,
                         std::optional<std::string> limit_price, std::string symbol = "AAPL") {
@@ -94,8 +96,8 @@ TEST(PlanReservation, OneUnitShortIsInsufficient) {
 TEST(PlanReservation, SellReservesShares) {
   for (OrderType type : {OrderType::Limit, OrderType::Market}) {
     const auto plan = planReservation(
-        order(Side::Sell, type, 80, type == OrderType::Limit ? std::optional<std::string>("190.00")
-                                                             : std::nullopt),
+        order(Side::Sell, type, 80,
+              type == OrderType::Limit ? std::optional<std::string>("190.00") : std::nullopt),
         cash("0"), PositionBalance{100, 20});
     ASSERT_TRUE(plan.has_value()) << plan.error().message;
     EXPECT_EQ(plan->shares, 80);
@@ -231,7 +233,8 @@ RC_GTEST_PROP(LockBackoffProperty, WindowGrowsWithAttempt, ()) {
   // For the same random draw, a later attempt never sleeps less ...
   RC_ASSERT(lockBackoffMs(attempt + 1, min, max, unit) >= lockBackoffMs(attempt, min, max, unit));
   // ... and the top of the window is min * 2^attempt, capped at max.
-  const double top = std::min(static_cast<double>(max), std::ldexp(static_cast<double>(min), attempt));
+  const double top =
+      std::min(static_cast<double>(max), std::ldexp(static_cast<double>(min), attempt));
   RC_ASSERT(lockBackoffMs(attempt, min, max, kAlmostOne) == static_cast<int64_t>(top));
 }
 

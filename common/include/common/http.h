@@ -17,9 +17,9 @@ namespace fbg {
 struct HttpRequest {
   std::string method;
   std::string path;
-  std::string route;  // the matched pattern, e.g. /v1/orders/{order_id}
-  std::map<std::string, std::string> headers;      // names lowercased
-  std::map<std::string, std::string> query;        // decoded
+  std::string route;                           // the matched pattern, e.g. /v1/orders/{order_id}
+  std::map<std::string, std::string> headers;  // names lowercased
+  std::map<std::string, std::string> query;    // decoded
   std::map<std::string, std::string> path_params;  // decoded
   std::string body;
 

@@ -52,10 +52,12 @@ class Histogram {
 
 class MetricsRegistry {
  public:
-  explicit MetricsRegistry(std::size_t series_count_max = 4096) : series_count_max_(series_count_max) {}
+  explicit MetricsRegistry(std::size_t series_count_max = 4096)
+      : series_count_max_(series_count_max) {}
 
   // labels: already-formatted Prometheus label pairs, e.g. route="/v1/orders",status="202".
-  Counter& counter(const std::string& name, const std::string& help, const std::string& labels = "");
+  Counter& counter(const std::string& name, const std::string& help,
+                   const std::string& labels = "");
   Gauge& gauge(const std::string& name, const std::string& help, const std::string& labels = "");
   Histogram& histogram(const std::string& name, const std::string& help,
                        const std::string& labels = "");

@@ -42,8 +42,9 @@ enum class OrderStatus {
 // The status machine only moves forward. Allowed moves:
 //   PENDING_NEW      -> any other status
 //   NEW              -> PARTIALLY_FILLED, FILLED, PENDING_CANCEL, CANCELED, EXPIRED
-//   PARTIALLY_FILLED -> PARTIALLY_FILLED (a further fill), FILLED, PENDING_CANCEL, CANCELED, EXPIRED
-//   PENDING_CANCEL   -> NEW, PARTIALLY_FILLED (the cancel was rejected: back to where the broker
+//   PARTIALLY_FILLED -> PARTIALLY_FILLED (a further fill), FILLED, PENDING_CANCEL, CANCELED,
+//   EXPIRED PENDING_CANCEL   -> NEW, PARTIALLY_FILLED (the cancel was rejected: back to where the
+//   broker
 //                       says the order stands), FILLED, CANCELED, EXPIRED
 //   UNCONFIRMED      -> anything but PENDING_NEW and itself (reconciliation learns what the
 //                       broker did)

@@ -16,7 +16,8 @@ Result<T> withConnection(PgPool& pool, Body&& body) {
   } catch (const pqxx::in_doubt_error& failure) {
     lease->markBroken();
     spdlog::error("commit outcome unknown: {}", failure.what());
-    return makeError(ErrorCode::Unavailable, "database unavailable; outcome unknown, safe to retry");
+    return makeError(ErrorCode::Unavailable,
+                     "database unavailable; outcome unknown, safe to retry");
   } catch (const pqxx::sql_error& failure) {
     // Admin shutdown (57P01) and friends arrive as sql_error on a connection that is now dead.
     if (!lease->connection().is_open() || failure.sqlstate().rfind("57", 0) == 0 ||

@@ -12,7 +12,9 @@ namespace {
 
 using Json = nlohmann::json;
 
-Error invalid(std::string message) { return makeError(ErrorCode::InvalidRequest, std::move(message)); }
+Error invalid(std::string message) {
+  return makeError(ErrorCode::InvalidRequest, std::move(message));
+}
 
 Result<Json> parseObject(const std::string& body, const std::set<std::string>& allowed) {
   Json json = Json::parse(body, nullptr, /*allow_exceptions=*/false);
@@ -34,8 +36,8 @@ Result<std::string> requiredString(const Json& json, const std::string& field) {
 Result<int64_t> requiredQuantity(const Json& json, const std::string& field, int64_t quantity_max) {
   if (!json.contains(field) || json[field].is_null()) return invalid("'" + field + "' is required");
   const Json& value = json[field];
-  const std::string range = "'" + field + "' must be a whole number from 1 to " +
-                            std::to_string(quantity_max);
+  const std::string range =
+      "'" + field + "' must be a whole number from 1 to " + std::to_string(quantity_max);
   if (value.is_number_integer()) {
     // Unsigned values above INT64_MAX and big literals parsed as floats fall through to the error.
     if (value.is_number_unsigned() && value.get<uint64_t>() > static_cast<uint64_t>(quantity_max)) {
@@ -161,8 +163,8 @@ Status validateLimitPrice(Money price) {
 }
 
 Result<PlaceOrderRequest> parsePlaceOrder(const std::string& body, const OrderLimits& limits) {
-  auto json = parseObject(body, {"symbol", "side", "type", "quantity", "limit_price",
-                                 "time_in_force", "broker"});
+  auto json = parseObject(
+      body, {"symbol", "side", "type", "quantity", "limit_price", "time_in_force", "broker"});
   if (!json) return json.error();
   PlaceOrderRequest request;
   auto symbol = requiredSymbol(*json);
@@ -191,7 +193,9 @@ Result<CreateAccountRequest> parseCreateAccount(const std::string& body) {
   return CreateAccountRequest{*account_id, *currency};
 }
 
-std::string CashTransferRequest::fingerprint() const { return amount.toString(); }
+std::string CashTransferRequest::fingerprint() const {
+  return amount.toString();
+}
 
 Result<CashTransferRequest> parseCashTransfer(const std::string& body) {
   auto json = parseObject(body, {"amount", "reference"});

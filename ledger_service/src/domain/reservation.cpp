@@ -43,8 +43,8 @@ Status checkWithdrawal(Money amount, const CashBalance& cash) {
   assert(amount.isPositive());
   const Money available = cash.available();
   if (available < amount) {
-    return makeError(ErrorCode::InsufficientFunds, "needs " + amount.toString() + " USD, " +
-                                                       available.toString() + " available");
+    return makeError(ErrorCode::InsufficientFunds,
+                     "needs " + amount.toString() + " USD, " + available.toString() + " available");
   }
   return Ok{};
 }
@@ -55,8 +55,9 @@ int64_t lockBackoffMs(int attempt, int64_t backoff_ms_min, int64_t backoff_ms_ma
   assert(random_unit >= 0.0 && random_unit < 1.0);
   const int shift = std::min(attempt, 20);
   const int64_t window = std::min(backoff_ms_max, backoff_ms_min << shift);
-  const auto sleep_ms = backoff_ms_min + static_cast<int64_t>(
-                                             std::floor(random_unit * static_cast<double>(window - backoff_ms_min + 1)));
+  const auto sleep_ms =
+      backoff_ms_min + static_cast<int64_t>(std::floor(
+                           random_unit * static_cast<double>(window - backoff_ms_min + 1)));
   assert(sleep_ms >= backoff_ms_min && sleep_ms <= backoff_ms_max);
   return sleep_ms;
 }
