@@ -1,5 +1,6 @@
 #include "common/auth_token.h"
 
+#include <Poco/Crypto/OpenSSLInitializer.h>
 #include <Poco/JSON/Array.h>
 #include <Poco/JWT/JWTException.h>
 #include <Poco/JWT/Signer.h>
@@ -10,6 +11,15 @@
 
 namespace fbg {
 namespace {
+
+// Every Poco::JWT::Signer initialises OpenSSL on construction and uninitialises it on
+// destruction. Poco 1.11 races when that reference count moves between 0 and 1 on two threads
+// (mutexes created and destroyed under each other; ThreadSanitizer shows it, and under load it
+// corrupted the heap). Holding one reference for the life of the process keeps the count above 0.
+void keepOpenSslInitialized() {
+  static const Poco::Crypto::OpenSSLInitializer kept_for_process_lifetime;
+  (void)kept_for_process_lifetime;
+}
 
 Error unauthenticated(const std::string& why) {
   return makeError(ErrorCode::Unauthenticated, why);
@@ -56,6 +66,7 @@ Result<Principal> verifyBearerToken(const std::string& authorization_header,
   if (authorization_header.compare(0, kPrefix.size(), kPrefix) != 0) {
     return unauthenticated("Authorization must be 'Bearer <token>'");
   }
+  keepOpenSslInitialized();
   try {
     Poco::JWT::Signer signer(secret);  // accepts HS256 only by default
     const Poco::JWT::Token token = signer.verify(authorization_header.substr(kPrefix.size()));
@@ -71,6 +82,7 @@ Result<Principal> verifyBearerToken(const std::string& authorization_header,
 
 std::string mintToken(const Principal& principal, const std::string& secret,
                       int64_t expires_at_unix_s) {
+  keepOpenSslInitialized();
   Poco::JWT::Token token;
   token.setType("JWT");
   token.setSubject(principal.subject);

@@ -10,6 +10,19 @@ namespace {
 
 constexpr int64_t kRelayLockKey = 0x6662675f6f7574;  // "fbg_out"
 
+// An XRANGE entry is [id, [field, value, ...]]: ours if kind and order_id match.
+bool holdsOrder(const RedisReply& entry, const std::string& kind, const std::string& order_id) {
+  if (entry.elements.size() != 2) return false;
+  const auto& fields = entry.elements[1].elements;
+  bool kind_matches = false;
+  bool order_matches = false;
+  for (std::size_t i = 0; i + 1 < fields.size(); i += 2) {
+    if (fields[i].text == "kind") kind_matches = fields[i + 1].text == kind;
+    if (fields[i].text == "order_id") order_matches = fields[i + 1].text == order_id;
+  }
+  return kind_matches && order_matches;
+}
+
 }  // namespace
 
 OutboxRelay::OutboxRelay(OutboxRelaySettings settings, RedisPool& redis, MetricsRegistry& metrics)
@@ -72,12 +85,19 @@ bool OutboxRelay::ensureConnection() {
       work.exec1("SELECT pg_try_advisory_lock(" + std::to_string(kRelayLockKey) + ")")[0]
           .as<bool>();
   if (!leader) return false;  // another relay is working on this database
+  // Numbers newly committed rows after every number given so far, in id order.
+  connection->prepare("outbox_number",
+                      "WITH fresh AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM outbox "
+                      "WHERE sent_at IS NULL AND relay_seq IS NULL ORDER BY id LIMIT $1), "
+                      "base AS (SELECT coalesce(max(relay_seq), 0) AS b FROM outbox) "
+                      "UPDATE outbox o SET relay_seq = base.b + fresh.n FROM fresh, base "
+                      "WHERE o.id = fresh.id");
   connection->prepare("outbox_unsent",
-                      "SELECT id, broker, kind, order_id, payload FROM outbox "
-                      "WHERE sent_at IS NULL ORDER BY id LIMIT $1");
+                      "SELECT relay_seq, broker, kind, order_id, payload FROM outbox "
+                      "WHERE sent_at IS NULL AND relay_seq IS NOT NULL ORDER BY relay_seq LIMIT $1");
   connection->prepare("outbox_mark_sent",
                       "UPDATE outbox SET sent_at = clock_timestamp() "
-                      "WHERE id = ANY(string_to_array($1, ',')::bigint[])");
+                      "WHERE relay_seq = ANY(string_to_array($1, ',')::bigint[])");
   connection->prepare("outbox_backlog", "SELECT count(*) FROM outbox WHERE sent_at IS NULL");
   connection_ = std::move(connection);
   return true;
@@ -85,6 +105,7 @@ bool OutboxRelay::ensureConnection() {
 
 int OutboxRelay::relayBatch() {
   pqxx::nontransaction work(*connection_);
+  work.exec_prepared("outbox_number", settings_.batch_size_max);
   const auto rows = work.exec_prepared("outbox_unsent", settings_.batch_size_max);
   std::string sent_ids;
   int sent = 0;
@@ -118,13 +139,19 @@ bool OutboxRelay::deliver(const std::string& stream, const std::string& id, cons
   if (added->kind != RedisReply::Kind::Error) return true;
   // Refused id: delivered before a crash kept us from marking it, or the stream is ahead of us.
   auto present = redis_.command({"XRANGE", stream, id, id});
-  if (present && present->kind == RedisReply::Kind::Array && present->elements.size() == 1) {
+  if (present && present->kind == RedisReply::Kind::Array && present->elements.size() == 1 &&
+      holdsOrder(present->elements[0], kind, order_id)) {
     already_present_.add();
     return true;
   }
   stream_ahead_.add();
-  spdlog::error("stream {} refused {} ({}) and does not hold it: not delivered", stream, id,
-                added->text);
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_alarm_logged_ > std::chrono::seconds(60)) {  // the metric counts every time
+    last_alarm_logged_ = now;
+    spdlog::error("stream {} refused {} ({}) and does not hold it: rows for it wait for an "
+                  "operator (was the stream kept while the ledger database was recreated?)",
+                  stream, id, added->text);
+  }
   return false;
 }
 

@@ -1,10 +1,11 @@
 // Moves committed outbox rows to the Redis stream orders:{broker}, each row exactly once and in
 // id order per broker (FLOW.md section 1, step 4).
 //
-// Stream entry layout (XADD orders:{broker} MAXLEN ~ stream_length_max {outbox_id}-0 ...):
-//   id        {outbox.id}-0   explicit, so a re-send after a crash between XADD and marking the
+// Stream entry layout (XADD orders:{broker} MAXLEN ~ stream_length_max {relay_seq}-0 ...):
+//   id        {relay_seq}-0   explicit, so a re-send after a crash between XADD and marking the
 //                             row sent is refused by Redis ("ID equal or smaller") instead of
-//                             creating a second entry
+//                             creating a second entry. relay_seq, not outbox.id: ids are taken
+//                             at INSERT and commit out of order (migration 002 says more).
 //   kind      NEW | CANCEL
 //   order_id  the order's id (= FIX ClOrdID of the NEW order)
 //   payload   the JSON written by the intake statement (see store_sql.h)
@@ -14,6 +15,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <memory>
 #include <mutex>
@@ -65,6 +67,7 @@ class OutboxRelay {
   Counter& already_present_;
   Counter& stream_ahead_;
   Gauge& backlog_;
+  std::chrono::steady_clock::time_point last_alarm_logged_{};
 };
 
 }  // namespace fbg::ledger

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 #include <set>
 #include <thread>
 
@@ -92,6 +93,27 @@ TEST(LedgerOutage, RedisDownIntakeContinuesAndOutboxDeliversOnceWhenBack) {
   EXPECT_EQ(stack.redis.command({"XLEN", "orders:SIM-A"}).integer, 15);
   EXPECT_EQ(stack.metric("ledger_outbox_already_in_stream_total"), 3.0);
   EXPECT_EQ(stack.invariantViolations(), std::vector<std::string>{});
+}
+
+TEST(LedgerOutage, OutboxRowCommittedAfterALaterOneIsStillDeliveredOnce) {
+  LedgerStack stack;
+  stack.createFundedAccount("ACC-O", "100000.00");
+  // A transaction takes an outbox id and holds its commit; a later order takes a larger id,
+  // commits first and is relayed. The held row must still reach the stream when it commits.
+  pqxx::connection held_connection(stack.postgres.uri("ledger"));
+  pqxx::work held(held_connection);
+  held.exec0("INSERT INTO outbox (broker, kind, order_id, payload) "
+             "VALUES ('SIM-A', 'NEW', 'O-HELD', '{}')");
+  ASSERT_EQ(placeOrder(stack, "ACC-O", "later").status, 202);
+  ASSERT_TRUE(waitUntil([&] { return stack.redis.command({"XLEN", "orders:SIM-A"}).integer == 1; },
+                        std::chrono::seconds(10)));
+  held.commit();
+  ASSERT_TRUE(waitUntil(
+      [&] { return stack.sqlCount("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0; },
+      std::chrono::seconds(10)));
+  EXPECT_EQ(stack.redis.command({"XLEN", "orders:SIM-A"}).integer, 2);
+  EXPECT_EQ(streamOrderIds(stack, "orders:SIM-A").count("O-HELD"), 1u);
+  EXPECT_EQ(stack.metric("ledger_outbox_stream_ahead_total"), 0.0);
 }
 
 TEST(LedgerOutage, PostgresDownAnswers503AndRecoversWithoutRestart) {
