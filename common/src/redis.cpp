@@ -2,6 +2,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include <chrono>
+
 namespace fbg {
 namespace {
 
@@ -64,9 +66,21 @@ Result<RedisReply> RedisConnection::command(const std::vector<std::string>& argv
   return converted;
 }
 
-RedisPool::Lease::~Lease() {
-  if (pool_ != nullptr && connection_) pool_->giveBack(std::move(connection_));
+namespace {
+
+int64_t steadyNowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
 }
+
+}  // namespace
+
+RedisPool::RedisPool(RedisConfig config)
+    : config_(std::move(config)),
+      pool_(
+          "redis", config_.pool_size_max, config_.acquire_timeout_ms, [this] { return open(); },
+          [](RedisConnection& connection) { return !connection.broken(); }) {}
 
 Result<std::unique_ptr<RedisConnection>> RedisPool::open() {
   redisContext* context =
@@ -74,6 +88,7 @@ Result<std::unique_ptr<RedisConnection>> RedisPool::open() {
   if (context == nullptr || context->err != 0) {
     std::string why = context == nullptr ? "out of memory" : context->errstr;
     if (context != nullptr) redisFree(context);
+    markDown();
     return makeError(ErrorCode::Unavailable, "redis unreachable: " + why);
   }
   const timeval timeout = toTimeval(config_.timeout_ms);
@@ -81,60 +96,26 @@ Result<std::unique_ptr<RedisConnection>> RedisPool::open() {
   return std::make_unique<RedisConnection>(context);
 }
 
+void RedisPool::markDown() {
+  up_ = false;
+  down_until_ms_ = steadyNowMs() + config_.down_retry_interval_ms;
+}
+
 Result<RedisPool::Lease> RedisPool::acquire() {
-  {
-    std::unique_lock lock(mutex_);
-    if (std::chrono::steady_clock::now() < down_until_) {
-      return makeError(ErrorCode::Unavailable, "redis down");
-    }
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(config_.acquire_timeout_ms);
-    while (idle_.empty() && open_count_ >= config_.pool_size_max) {
-      if (freed_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_count_ >= config_.pool_size_max) {
-        return makeError(ErrorCode::Unavailable, "no redis connection free");
-      }
-    }
-    if (!idle_.empty()) {
-      auto connection = std::move(idle_.back());
-      idle_.pop_back();
-      return Lease(this, std::move(connection));
-    }
-    ++open_count_;
-  }
-  auto opened = open();
-  std::lock_guard lock(mutex_);
-  if (!opened) {
-    --open_count_;
-    down_until_ = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(config_.down_retry_interval_ms);
-    up_ = false;
-    freed_.notify_one();
-    return opened.error();
-  }
-  return Lease(this, std::move(opened.value()));
+  if (steadyNowMs() < down_until_ms_.load()) return makeError(ErrorCode::Unavailable, "redis down");
+  return pool_.acquire();
 }
 
 Result<RedisReply> RedisPool::command(const std::vector<std::string>& argv) {
   auto lease = acquire();
   if (!lease) return lease.error();
-  return (*lease)->command(argv);
-}
-
-void RedisPool::giveBack(std::unique_ptr<RedisConnection> connection) {
-  {
-    std::lock_guard lock(mutex_);
-    if (connection->broken()) {
-      --open_count_;
-      up_ = false;
-      down_until_ = std::chrono::steady_clock::now() +
-                    std::chrono::milliseconds(config_.down_retry_interval_ms);
-    } else {
-      up_ = true;
-      idle_.push_back(std::move(connection));
-    }
+  auto reply = (*lease)->command(argv);
+  if (reply) {
+    up_ = true;
+  } else {
+    markDown();
   }
-  freed_.notify_one();
+  return reply;
 }
 
 }  // namespace fbg

@@ -1,18 +1,14 @@
-// A bounded pool of libpqxx connections. Connections are opened lazily up to size_max; a caller
-// waits at most acquire_timeout_ms for a free one. A connection that failed is dropped on return
-// (markBroken), so a PostgreSQL restart heals without restarting the process: the next acquire
-// opens a fresh connection.
+// A bounded pool of libpqxx connections (common/bounded_pool.h): a connection that failed is
+// dropped on return (markBroken), so a PostgreSQL restart heals without restarting the process.
 #pragma once
 
-#include <chrono>
-#include <condition_variable>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "common/bounded_pool.h"
 #include "common/result.h"
 
 namespace fbg {
@@ -26,38 +22,20 @@ struct PgPoolConfig {
 class PgPool {
  public:
   using Prepare = std::function<void(pqxx::connection&)>;
-
-  class Lease {
-   public:
-    Lease(PgPool* pool, std::unique_ptr<pqxx::connection> connection)
-        : pool_(pool), connection_(std::move(connection)) {}
-    Lease(Lease&& other) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
-    pqxx::connection& connection() { return *connection_; }
-    void markBroken() { broken_ = true; }
-
-   private:
-    PgPool* pool_;
-    std::unique_ptr<pqxx::connection> connection_;
-    bool broken_ = false;
-  };
+  using Lease = BoundedPool<pqxx::connection>::Lease;
 
   // prepare runs on every new connection (prepared statements).
   PgPool(PgPoolConfig config, Prepare prepare);
 
   // Unavailable when no connection can be opened or none is free within the timeout.
-  [[nodiscard]] Result<Lease> acquire();
+  [[nodiscard]] Result<Lease> acquire() { return pool_.acquire(); }
 
  private:
-  void giveBack(std::unique_ptr<pqxx::connection> connection, bool broken);
+  Result<std::unique_ptr<pqxx::connection>> open() const;
 
   PgPoolConfig config_;
   Prepare prepare_;
-  std::mutex mutex_;
-  std::condition_variable freed_;
-  std::vector<std::unique_ptr<pqxx::connection>> idle_;
-  int open_count_ = 0;
+  BoundedPool<pqxx::connection> pool_;
 };
 
 // Runs body(pqxx::connection&) -> Result<T> on a pooled connection and maps database failures

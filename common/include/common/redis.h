@@ -1,18 +1,16 @@
-// A bounded pool of synchronous hiredis connections with a fail-fast window: after a connection
-// attempt fails, callers get Unavailable at once for down_retry_interval_ms instead of each
-// paying the connect timeout. Request threads therefore never wait on a dead Redis for longer
-// than one connect timeout per interval.
+// A bounded pool (common/bounded_pool.h) of synchronous hiredis connections with a fail-fast
+// window: after a connection attempt fails, callers get Unavailable at once for
+// down_retry_interval_ms instead of each paying the connect timeout. Request threads therefore
+// never wait on a dead Redis for longer than one connect timeout per interval.
 #pragma once
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "common/bounded_pool.h"
 #include "common/result.h"
 
 struct redisContext;
@@ -55,23 +53,11 @@ class RedisConnection {
 
 class RedisPool {
  public:
-  class Lease {
-   public:
-    Lease(RedisPool* pool, std::unique_ptr<RedisConnection> connection)
-        : pool_(pool), connection_(std::move(connection)) {}
-    Lease(Lease&&) noexcept = default;
-    Lease& operator=(Lease&&) = delete;
-    ~Lease();
-    RedisConnection& operator*() { return *connection_; }
-    RedisConnection* operator->() { return connection_.get(); }
+  using Lease = BoundedPool<RedisConnection>::Lease;
 
-   private:
-    RedisPool* pool_;
-    std::unique_ptr<RedisConnection> connection_;
-  };
+  explicit RedisPool(RedisConfig config);
 
-  explicit RedisPool(RedisConfig config) : config_(std::move(config)) {}
-
+  // Unavailable at once inside the fail-fast window after a failure.
   [[nodiscard]] Result<Lease> acquire();
   // One command on a pooled connection.
   [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv);
@@ -79,15 +65,12 @@ class RedisPool {
   [[nodiscard]] bool up() const { return up_.load(); }
 
  private:
-  Result<std::unique_ptr<RedisConnection>> open();
-  void giveBack(std::unique_ptr<RedisConnection> connection);
+  Result<std::unique_ptr<RedisConnection>> open();  // marks Redis down when it fails
+  void markDown();
 
   RedisConfig config_;
-  std::mutex mutex_;
-  std::condition_variable freed_;
-  std::vector<std::unique_ptr<RedisConnection>> idle_;
-  int open_count_ = 0;
-  std::chrono::steady_clock::time_point down_until_{};
+  BoundedPool<RedisConnection> pool_;
+  std::atomic<int64_t> down_until_ms_{0};  // steady clock, ms
   std::atomic<bool> up_{true};
 };
 
