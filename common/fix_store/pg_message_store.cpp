@@ -1,0 +1,167 @@
+#include "pg_message_store.h"
+
+namespace fbg {
+namespace {
+
+const char* const kSchema =
+    "CREATE TABLE IF NOT EXISTS fix_sessions ("
+    "  session_id text PRIMARY KEY,"
+    "  creation_time timestamptz NOT NULL DEFAULT clock_timestamp(),"
+    "  next_sender_seq integer NOT NULL DEFAULT 1,"
+    "  next_target_seq integer NOT NULL DEFAULT 1);"
+    "CREATE TABLE IF NOT EXISTS fix_messages ("
+    "  session_id text NOT NULL,"
+    "  seq integer NOT NULL,"
+    "  message text NOT NULL,"
+    "  PRIMARY KEY (session_id, seq))";
+
+// Runs body against the connection; any database failure becomes FIX::IOException and drops
+// the connection so the next call reconnects.
+template <typename Body>
+auto guarded(std::unique_ptr<pqxx::connection>& connection, const std::string& what, Body body)
+    -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::exception& failure) {
+    connection.reset();
+    throw FIX::IOException(what + ": " + failure.what());
+  }
+}
+
+}  // namespace
+
+PgMessageStore::PgMessageStore(const std::string& postgres_uri, const FIX::SessionID& session_id)
+    : postgres_uri_(postgres_uri), session_id_(session_id.toString()) {
+  guarded(connection_, "fix store open", [this] {
+    pqxx::work work(connection());
+    // Serialise concurrent creators of the schema (two stores starting at once).
+    work.exec("SELECT pg_advisory_xact_lock(7306034158)");
+    work.exec(kSchema);
+    work.exec_params("INSERT INTO fix_sessions (session_id) VALUES ($1) ON CONFLICT DO NOTHING",
+                     session_id_);
+    work.commit();
+  });
+  load();
+}
+
+pqxx::connection& PgMessageStore::connection() const {
+  if (!connection_ || !connection_->is_open()) {
+    connection_.reset(new pqxx::connection(postgres_uri_));
+  }
+  return *connection_;
+}
+
+void PgMessageStore::load() {
+  guarded(connection_, "fix store load", [this] {
+    pqxx::nontransaction work(connection());
+    const auto row = work.exec_params1(
+        "SELECT next_sender_seq, next_target_seq, extract(epoch FROM creation_time)::bigint, "
+        "(extract(microseconds FROM creation_time)::bigint % 1000000) FROM fix_sessions "
+        "WHERE session_id = $1",
+        session_id_);
+    next_sender_seq_ = row[0].as<int>();
+    next_target_seq_ = row[1].as<int>();
+    creation_time_ = FIX::UtcTimeStamp(static_cast<time_t>(row[2].as<long long>()),
+                                       static_cast<int>(row[3].as<long long>()), 6);
+    sender_seq_written_by_set_ = 0;
+  });
+}
+
+bool PgMessageStore::set(int seq, const std::string& message) throw(FIX::IOException) {
+  guarded(connection_, "fix store set", [&] {
+    pqxx::nontransaction work(connection());
+    // One statement: the message and the sender number it used commit together.
+    work.exec_params(
+        "WITH stored AS (INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
+        "ON CONFLICT (session_id, seq) DO UPDATE SET message = EXCLUDED.message) "
+        "UPDATE fix_sessions SET next_sender_seq = GREATEST(next_sender_seq, $2 + 1) "
+        "WHERE session_id = $1",
+        session_id_, seq, message);
+  });
+  if (seq + 1 > next_sender_seq_) sender_seq_written_by_set_ = seq + 1;
+  return true;
+}
+
+void PgMessageStore::get(int begin, int end, std::vector<std::string>& messages) const
+    throw(FIX::IOException) {
+  messages.clear();
+  guarded(connection_, "fix store get", [&] {
+    pqxx::nontransaction work(connection());
+    for (const auto& row : work.exec_params(
+             "SELECT message FROM fix_messages WHERE session_id = $1 AND seq BETWEEN $2 AND $3 "
+             "ORDER BY seq",
+             session_id_, begin, end)) {
+      messages.push_back(row[0].as<std::string>());
+    }
+  });
+}
+
+int PgMessageStore::getNextSenderMsgSeqNum() const throw(FIX::IOException) {
+  return next_sender_seq_;
+}
+
+int PgMessageStore::getNextTargetMsgSeqNum() const throw(FIX::IOException) {
+  return next_target_seq_;
+}
+
+void PgMessageStore::writeSequences() {
+  guarded(connection_, "fix store sequences", [this] {
+    pqxx::nontransaction work(connection());
+    work.exec_params(
+        "UPDATE fix_sessions SET next_sender_seq = $2, next_target_seq = $3 WHERE session_id = $1",
+        session_id_, next_sender_seq_, next_target_seq_);
+  });
+}
+
+void PgMessageStore::setNextSenderMsgSeqNum(int seq) throw(FIX::IOException) {
+  next_sender_seq_ = seq;
+  sender_seq_written_by_set_ = 0;
+  writeSequences();
+}
+
+void PgMessageStore::setNextTargetMsgSeqNum(int seq) throw(FIX::IOException) {
+  next_target_seq_ = seq;
+  writeSequences();
+}
+
+void PgMessageStore::incrNextSenderMsgSeqNum() throw(FIX::IOException) {
+  ++next_sender_seq_;
+  if (sender_seq_written_by_set_ == next_sender_seq_) return;  // set() committed it already
+  writeSequences();
+}
+
+void PgMessageStore::incrNextTargetMsgSeqNum() throw(FIX::IOException) {
+  ++next_target_seq_;
+  writeSequences();
+}
+
+FIX::UtcTimeStamp PgMessageStore::getCreationTime() const throw(FIX::IOException) {
+  return creation_time_;
+}
+
+void PgMessageStore::reset() throw(FIX::IOException) {
+  guarded(connection_, "fix store reset", [this] {
+    pqxx::work work(connection());
+    work.exec_params("DELETE FROM fix_messages WHERE session_id = $1", session_id_);
+    work.exec_params(
+        "UPDATE fix_sessions SET next_sender_seq = 1, next_target_seq = 1, "
+        "creation_time = clock_timestamp() WHERE session_id = $1",
+        session_id_);
+    work.commit();
+  });
+  load();
+}
+
+void PgMessageStore::refresh() throw(FIX::IOException) {
+  load();
+}
+
+FIX::MessageStore* PgMessageStoreFactory::create(const FIX::SessionID& session_id) {
+  return new PgMessageStore(postgres_uri_, session_id);
+}
+
+void PgMessageStoreFactory::destroy(FIX::MessageStore* store) {
+  delete store;
+}
+
+}  // namespace fbg

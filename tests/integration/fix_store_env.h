@@ -1,0 +1,13 @@
+// The bridge between the C++14 store tests (they include QuickFIX) and the C++20 test support
+// that runs their PostgreSQL: plain functions, no types from either side.
+#pragma once
+
+#include <string>
+
+namespace fbg::test {
+
+std::string fixStoreDatabaseUri();
+void stopFixStoreDatabase();
+void startFixStoreDatabase();
+
+}  // namespace fbg::test
