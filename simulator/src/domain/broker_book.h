@@ -1,0 +1,117 @@
+// The simulated broker's order book: what a broker does with NewOrderSingle, cancels, status
+// requests and price moves, as pure state transitions. The adapter (FIX session, PostgreSQL)
+// persists the orders and sends the execution reports this returns; nothing here does I/O.
+//
+// Promises (FLOW.md "The broker simulator"):
+// - one ClOrdID, at most one order: a repeated NewOrderSingle gets an order-status report
+//   (ExecType I) for the order it already created, never a second order;
+// - LIMIT orders fill when the price crosses (BUY: price <= limit; SELL: price >= limit),
+//   MARKET orders at the current price, each in `fill_slices` parts;
+// - cum_qty never exceeds the order quantity; a terminal order never changes.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/money.h"
+#include "common/order_types.h"
+
+namespace fbg::simulator {
+
+// FIX ExecType(150) and OrdStatus(39) values the simulator uses.
+enum class ExecType { New, PartialFill, Fill, Canceled, Rejected, OrderStatus };
+enum class BrokerOrderStatus { New, PartiallyFilled, Filled, Canceled, Rejected };
+
+[[nodiscard]] char fixCode(ExecType type);
+[[nodiscard]] char fixCode(BrokerOrderStatus status);
+
+struct BrokerOrder {
+  std::string cl_ord_id;
+  std::string broker_order_id;
+  std::string symbol;
+  Side side = Side::Buy;
+  OrderType type = OrderType::Limit;
+  int64_t quantity = 0;
+  std::optional<Money> limit_price;
+  int64_t cum_qty = 0;
+  Money cum_notional;  // sum of last_qty x last_px, for AvgPx
+  int fills_done = 0;
+  BrokerOrderStatus status = BrokerOrderStatus::New;
+
+  [[nodiscard]] int64_t leavesQty() const;
+  [[nodiscard]] bool isOpen() const;
+  [[nodiscard]] Money averagePrice() const;  // cum_notional / cum_qty to 4 decimals, 0 when none
+};
+
+struct ExecutionReport {
+  std::string exec_id;
+  std::string cl_ord_id;
+  std::string orig_cl_ord_id;  // cancels
+  std::string broker_order_id;
+  std::string symbol;
+  Side side = Side::Buy;
+  int64_t order_qty = 0;
+  ExecType exec_type = ExecType::New;
+  BrokerOrderStatus ord_status = BrokerOrderStatus::New;
+  int64_t last_qty = 0;
+  Money last_px;
+  int64_t cum_qty = 0;
+  int64_t leaves_qty = 0;
+  Money avg_px;
+  std::string text;
+};
+
+struct CancelReject {
+  std::string cl_ord_id;
+  std::string orig_cl_ord_id;
+  std::string broker_order_id;  // "NONE" when the order is unknown
+  BrokerOrderStatus ord_status = BrokerOrderStatus::Rejected;
+  std::string text;
+};
+
+struct NewOrder {
+  std::string cl_ord_id;
+  std::string symbol;
+  Side side = Side::Buy;
+  OrderType type = OrderType::Limit;
+  int64_t quantity = 0;
+  std::optional<Money> limit_price;
+};
+
+class BrokerBook {
+ public:
+  // fill_slices >= 1: how many partial fills make a full fill.
+  explicit BrokerBook(int fill_slices) : fill_slices_(fill_slices) {}
+
+  // reject: the fault injector decided to reject this order (reject_rate).
+  [[nodiscard]] std::vector<ExecutionReport> newOrder(const NewOrder& order, bool reject);
+  [[nodiscard]] std::vector<ExecutionReport> statusRequest(const std::string& cl_ord_id) const;
+  // Either the Canceled report or a reject (unknown or terminal order).
+  struct CancelOutcome {
+    std::vector<ExecutionReport> reports;
+    std::optional<CancelReject> reject;
+  };
+  [[nodiscard]] CancelOutcome cancel(const std::string& orig_cl_ord_id,
+                                     const std::string& cl_ord_id);
+  // The price of symbol is now `price`: fill one slice of every open order it crosses.
+  [[nodiscard]] std::vector<ExecutionReport> priceMoved(const std::string& symbol, Money price);
+
+  [[nodiscard]] const BrokerOrder* find(const std::string& cl_ord_id) const;
+  [[nodiscard]] std::size_t orderCount() const { return orders_.size(); }
+  void restore(BrokerOrder order, int64_t exec_sequence);  // from the database at start
+
+ private:
+  ExecutionReport report(const BrokerOrder& order, ExecType type) const;
+  std::string nextExecId();
+  void fillSlice(BrokerOrder& order, Money price, std::vector<ExecutionReport>& out);
+
+  int fill_slices_;
+  int64_t exec_sequence_ = 0;
+  int64_t order_sequence_ = 0;
+  std::map<std::string, BrokerOrder> orders_;  // by ClOrdID
+};
+
+}  // namespace fbg::simulator
