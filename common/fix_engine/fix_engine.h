@@ -1,0 +1,81 @@
+// A QuickFIX session engine behind plain types, so the rest of the code (C++20) never includes a
+// QuickFIX header (C++14 only: dynamic exception specifications). Messages cross this boundary
+// as ordered (tag, value) lists; sessions as QuickFIX's text ids ("FIX.4.4:GATEWAY->SIM-A").
+//
+// This header must stay C++14-compatible: it is included from both sides.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fbg {
+namespace fix {
+
+struct Field {
+  int tag;
+  std::string value;
+};
+
+// Header fields other than the session's own (8, 9, 35, 49, 56, 34, 52, 10) are in header.
+struct Message {
+  std::string msg_type;
+  std::vector<Field> header;
+  std::vector<Field> body;
+
+  // The body field's value, or nullptr.
+  const std::string* find(int tag) const;
+  void set(int tag, const std::string& value) { body.push_back(Field{tag, value}); }
+};
+
+// What the application did with an inbound application message.
+enum class Delivery {
+  Accepted,                // processed; QuickFIX counts it
+  StorageFailed,           // not processed: disconnect without counting it, the peer resends
+  UnsupportedMessageType,  // answered with a BusinessMessageReject by QuickFIX
+};
+
+struct SessionStatus {
+  std::string session_id;
+  bool logged_on;
+  int next_sender_seq_num;
+  int next_target_seq_num;
+};
+
+struct EngineCallbacks {
+  std::function<void(const std::string& session_id)> on_logon;
+  std::function<void(const std::string& session_id)> on_logout;
+  std::function<Delivery(const std::string& session_id, const Message& message)> on_app_message;
+  // Called before an application message is (re)sent; false replaces it with a gap fill.
+  // possible_duplicate is true for a resend answering the peer's ResendRequest.
+  std::function<bool(const std::string& session_id, const Message& message,
+                     bool possible_duplicate)>
+      before_app_send;
+};
+
+enum class EngineRole { Acceptor, Initiator };
+
+class Engine {
+ public:
+  // settings_text: QuickFIX session settings (INI). postgres_uri: where the PgMessageStore keeps
+  // sequence numbers and sent messages. Throws std::runtime_error naming the bad setting.
+  Engine(EngineRole role, const std::string& settings_text, const std::string& postgres_uri,
+         EngineCallbacks callbacks);
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  void start();
+  void stop();
+  // False when the session is unknown or not logged on (the message is not queued).
+  bool send(const std::string& session_id, const Message& message);
+  std::vector<SessionStatus> sessions() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace fix
+}  // namespace fbg
