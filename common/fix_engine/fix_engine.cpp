@@ -125,7 +125,7 @@ struct Engine::Impl {
        EngineCallbacks callbacks)
       : role(engine_role),
         application(std::move(callbacks)),
-        settings(parse(settings_text)),
+        settings(parse(settings_text, engine_role)),
         store_factory(postgres_uri) {
     if (settings.get().has("FileLogPath")) {
       log_factory.reset(new FIX::FileLogFactory(settings));
@@ -134,10 +134,21 @@ struct Engine::Impl {
     }
   }
 
-  static FIX::SessionSettings parse(const std::string& text) {
+  // Only the sessions of this engine's role: QuickFIX's acceptor demands SocketAcceptPort of
+  // every session it is handed, initiator sessions included, so a file with both (the
+  // simulator's) is split here.
+  static FIX::SessionSettings parse(const std::string& text, EngineRole role) {
     std::istringstream stream(text);
     try {
-      return FIX::SessionSettings(stream);
+      const FIX::SessionSettings all(stream);
+      const std::string wanted = role == EngineRole::Acceptor ? "acceptor" : "initiator";
+      FIX::SessionSettings mine;
+      mine.set(all.get());
+      for (const FIX::SessionID& id : all.getSessions()) {
+        const FIX::Dictionary& session = all.get(id);
+        if (session.getString("ConnectionType") == wanted) mine.set(id, session);
+      }
+      return mine;
     } catch (const FIX::ConfigError& failure) {
       throw std::runtime_error(std::string("FIX session settings: ") + failure.what());
     }
