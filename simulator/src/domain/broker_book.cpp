@@ -159,10 +159,47 @@ const BrokerOrder* BrokerBook::find(const std::string& cl_ord_id) const {
   return it == orders_.end() ? nullptr : &it->second;
 }
 
-void BrokerBook::restore(BrokerOrder order, int64_t exec_sequence) {
-  exec_sequence_ = std::max(exec_sequence_, exec_sequence);
+void BrokerBook::restore(BrokerOrder order) {
   ++order_sequence_;
   orders_.emplace(order.cl_ord_id, std::move(order));
+}
+
+void BrokerBook::restoreExecSequence(int64_t exec_sequence) {
+  exec_sequence_ = std::max(exec_sequence_, exec_sequence);
+}
+
+std::optional<ExecType> execTypeFromFixCode(char code, int64_t leaves_qty) {
+  switch (code) {
+    case '0':
+      return ExecType::New;
+    case 'F':
+      return leaves_qty == 0 ? ExecType::Fill : ExecType::PartialFill;
+    case '4':
+      return ExecType::Canceled;
+    case '8':
+      return ExecType::Rejected;
+    case 'I':
+      return ExecType::OrderStatus;
+    default:
+      return std::nullopt;
+  }
+}
+
+std::optional<BrokerOrderStatus> statusFromFixCode(char code) {
+  switch (code) {
+    case '0':
+      return BrokerOrderStatus::New;
+    case '1':
+      return BrokerOrderStatus::PartiallyFilled;
+    case '2':
+      return BrokerOrderStatus::Filled;
+    case '4':
+      return BrokerOrderStatus::Canceled;
+    case '8':
+      return BrokerOrderStatus::Rejected;
+    default:
+      return std::nullopt;
+  }
 }
 
 }  // namespace fbg::simulator

@@ -27,6 +27,9 @@ enum class BrokerOrderStatus { New, PartiallyFilled, Filled, Canceled, Rejected 
 
 [[nodiscard]] char fixCode(ExecType type);
 [[nodiscard]] char fixCode(BrokerOrderStatus status);
+// Inverse of fixCode; a trade ('F') is a Fill when nothing is left, else a PartialFill.
+[[nodiscard]] std::optional<ExecType> execTypeFromFixCode(char code, int64_t leaves_qty);
+[[nodiscard]] std::optional<BrokerOrderStatus> statusFromFixCode(char code);
 
 struct BrokerOrder {
   std::string cl_ord_id;
@@ -101,7 +104,9 @@ class BrokerBook {
 
   [[nodiscard]] const BrokerOrder* find(const std::string& cl_ord_id) const;
   [[nodiscard]] std::size_t orderCount() const { return orders_.size(); }
-  void restore(BrokerOrder order, int64_t exec_sequence);  // from the database at start
+  // From the database at start: every order, and the highest exec id number issued.
+  void restore(BrokerOrder order);
+  void restoreExecSequence(int64_t exec_sequence);
 
  private:
   ExecutionReport report(const BrokerOrder& order, ExecType type) const;

@@ -1,0 +1,157 @@
+#include "sim_store.h"
+
+#include <array>
+#include <cassert>
+
+namespace fbg::simulator {
+namespace {
+
+constexpr std::array<std::pair<BrokerOrderStatus, const char*>, 5> kStatusNames{{
+    {BrokerOrderStatus::New, "NEW"},
+    {BrokerOrderStatus::PartiallyFilled, "PARTIALLY_FILLED"},
+    {BrokerOrderStatus::Filled, "FILLED"},
+    {BrokerOrderStatus::Canceled, "CANCELED"},
+    {BrokerOrderStatus::Rejected, "REJECTED"},
+}};
+
+const char* statusName(BrokerOrderStatus status) {
+  for (const auto& [value, name] : kStatusNames) {
+    if (value == status) return name;
+  }
+  return "REJECTED";
+}
+
+BrokerOrderStatus statusFromName(const std::string& name) {
+  for (const auto& [value, text] : kStatusNames) {
+    if (name == text) return value;
+  }
+  assert(false && "unknown status in sim_orders");
+  return BrokerOrderStatus::Rejected;
+}
+
+Money money(const pqxx::field& field) {
+  return Money::parse(field.c_str()).value();
+}
+
+}  // namespace
+
+pqxx::connection& SimStore::connection() {
+  if (!connection_ || !connection_->is_open()) {
+    connection_ = std::make_unique<pqxx::connection>(postgres_uri_);
+  }
+  return *connection_;
+}
+
+std::vector<int64_t> SimStore::record(const std::vector<const BrokerOrder*>& changed,
+                                      const std::vector<ExecutionReport>& reports) {
+  pqxx::work work(connection());
+  for (const BrokerOrder* order : changed) {
+    work.exec_params(
+        "INSERT INTO sim_orders (cl_ord_id, broker_order_id, symbol, side, type, quantity, "
+        "limit_price, cum_qty, cum_notional, fills_done, status) VALUES ($1, $2, $3, $4, $5, $6, "
+        "NULLIF($7, '')::numeric, $8, $9::numeric, $10, $11) ON CONFLICT (cl_ord_id) DO UPDATE "
+        "SET cum_qty = EXCLUDED.cum_qty, cum_notional = EXCLUDED.cum_notional, fills_done = "
+        "EXCLUDED.fills_done, status = EXCLUDED.status, updated_at = clock_timestamp()",
+        order->cl_ord_id, order->broker_order_id, order->symbol, std::string(toText(order->side)),
+        std::string(toText(order->type)), order->quantity,
+        order->limit_price ? order->limit_price->toString() : std::string(), order->cum_qty,
+        order->cum_notional.toString(), order->fills_done, statusName(order->status));
+  }
+  std::vector<int64_t> seqs;
+  for (const ExecutionReport& report : reports) {
+    seqs.push_back(
+        work.exec_params1("INSERT INTO sim_executions (exec_id, cl_ord_id, orig_cl_ord_id, "
+                          "broker_order_id, exec_type, ord_status, symbol, side, order_qty, "
+                          "last_qty, last_px, cum_qty, leaves_qty, avg_px, text) VALUES ($1, $2, "
+                          "NULLIF($3, ''), $4, $5, $6, $7, $8, $9, $10, $11::numeric, $12, $13, "
+                          "$14::numeric, NULLIF($15, '')) RETURNING seq",
+                          report.exec_id, report.cl_ord_id, report.orig_cl_ord_id,
+                          report.broker_order_id, std::string(1, fixCode(report.exec_type)),
+                          std::string(1, fixCode(report.ord_status)), report.symbol,
+                          std::string(toText(report.side)), report.order_qty, report.last_qty,
+                          report.last_px.toString(), report.cum_qty, report.leaves_qty,
+                          report.avg_px.toString(), report.text)[0]
+            .as<int64_t>());
+  }
+  work.commit();
+  return seqs;
+}
+
+void SimStore::load(BrokerBook& book) {
+  pqxx::nontransaction work(connection());
+  const int64_t exec_sequence =
+      work.exec1(
+              "SELECT coalesce(max(substring(exec_id FROM 2)::bigint), 0) FROM sim_executions "
+              "WHERE exec_id ~ '^E[0-9]+$'")[0]
+          .as<int64_t>();
+  for (const auto& row : work.exec(
+           "SELECT cl_ord_id, broker_order_id, symbol, side, type, quantity, limit_price::text, "
+           "cum_qty, cum_notional::text, fills_done, status FROM sim_orders ORDER BY created_at")) {
+    BrokerOrder order;
+    order.cl_ord_id = row[0].as<std::string>();
+    order.broker_order_id = row[1].as<std::string>();
+    order.symbol = row[2].as<std::string>();
+    order.side = parseSide(row[3].as<std::string>()).value();
+    order.type = parseOrderType(row[4].as<std::string>()).value();
+    order.quantity = row[5].as<int64_t>();
+    if (!row[6].is_null()) order.limit_price = money(row[6]);
+    order.cum_qty = row[7].as<int64_t>();
+    order.cum_notional = money(row[8]);
+    order.fills_done = row[9].as<int>();
+    order.status = statusFromName(row[10].as<std::string>());
+    book.restore(std::move(order));
+  }
+  book.restoreExecSequence(exec_sequence);
+}
+
+std::vector<StoredExecution> SimStore::executionsAfter(int64_t after_seq, int limit) {
+  pqxx::nontransaction work(connection());
+  std::vector<StoredExecution> out;
+  for (const auto& row : work.exec_params(
+           "SELECT seq, exec_id, cl_ord_id, coalesce(orig_cl_ord_id, ''), broker_order_id, "
+           "exec_type, ord_status, symbol, side, order_qty, last_qty, last_px::text, cum_qty, "
+           "leaves_qty, avg_px::text, coalesce(text, '') FROM sim_executions WHERE seq > $1 "
+           "ORDER BY seq LIMIT $2",
+           after_seq, limit)) {
+    StoredExecution stored;
+    stored.seq = row[0].as<int64_t>();
+    ExecutionReport& r = stored.report;
+    r.exec_id = row[1].as<std::string>();
+    r.cl_ord_id = row[2].as<std::string>();
+    r.orig_cl_ord_id = row[3].as<std::string>();
+    r.broker_order_id = row[4].as<std::string>();
+    // Our own rows: codes written by record(), so a failed parse is a schema bug.
+    r.exec_type =
+        execTypeFromFixCode(row[5].as<std::string>().at(0), row[13].as<int64_t>()).value();
+    r.ord_status = statusFromFixCode(row[6].as<std::string>().at(0)).value();
+    r.symbol = row[7].as<std::string>();
+    r.side = parseSide(row[8].as<std::string>()).value();
+    r.order_qty = row[9].as<int64_t>();
+    r.last_qty = row[10].as<int64_t>();
+    r.last_px = money(row[11]);
+    r.cum_qty = row[12].as<int64_t>();
+    r.leaves_qty = row[13].as<int64_t>();
+    r.avg_px = money(row[14]);
+    r.text = row[15].as<std::string>();
+    out.push_back(std::move(stored));
+  }
+  return out;
+}
+
+void SimStore::setPrice(const std::string& symbol, Money price) {
+  pqxx::nontransaction work(connection());
+  work.exec_params(
+      "INSERT INTO sim_prices (symbol, price) VALUES ($1, $2::numeric) ON CONFLICT (symbol) DO "
+      "UPDATE SET price = EXCLUDED.price, updated_at = clock_timestamp()",
+      symbol, price.toString());
+}
+
+std::optional<Money> SimStore::price(const std::string& symbol) {
+  pqxx::nontransaction work(connection());
+  const auto rows =
+      work.exec_params("SELECT price::text FROM sim_prices WHERE symbol = $1", symbol);
+  if (rows.empty()) return std::nullopt;
+  return money(rows[0][0]);
+}
+
+}  // namespace fbg::simulator

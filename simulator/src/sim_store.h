@@ -1,0 +1,41 @@
+// The simulator's PostgreSQL adapter: the broker book's orders and every execution report it
+// issued, written in one transaction per broker event, so a restart resumes the same book
+// (one order per ClOrdID across restarts) and the drop copy can carry every report.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <pqxx/pqxx>
+#include <string>
+#include <vector>
+
+#include "domain/broker_book.h"
+
+namespace fbg::simulator {
+
+struct StoredExecution {
+  int64_t seq = 0;
+  ExecutionReport report;
+};
+
+class SimStore {
+ public:
+  explicit SimStore(std::string postgres_uri) : postgres_uri_(std::move(postgres_uri)) {}
+
+  // The orders an event changed and the reports it issued, atomically. Returns the reports'
+  // seqs in the same order.
+  std::vector<int64_t> record(const std::vector<const BrokerOrder*>& changed,
+                              const std::vector<ExecutionReport>& reports);
+  // Rebuilds the book from the database (at start).
+  void load(BrokerBook& book);
+  std::vector<StoredExecution> executionsAfter(int64_t after_seq, int limit);
+  void setPrice(const std::string& symbol, Money price);
+  std::optional<Money> price(const std::string& symbol);
+
+ private:
+  pqxx::connection& connection();
+  std::string postgres_uri_;
+  std::unique_ptr<pqxx::connection> connection_;
+};
+
+}  // namespace fbg::simulator
