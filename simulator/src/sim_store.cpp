@@ -146,6 +146,32 @@ void SimStore::setPrice(const std::string& symbol, Money price) {
       symbol, price.toString());
 }
 
+int64_t SimStore::dropCopySentSeq(const std::string& session_id) {
+  pqxx::nontransaction work(connection());
+  const auto rows =
+      work.exec_params("SELECT sent_seq FROM sim_drop_copy WHERE session_id = $1", session_id);
+  return rows.empty() ? 0 : rows[0][0].as<int64_t>();
+}
+
+void SimStore::setDropCopySentSeq(const std::string& session_id, int64_t seq) {
+  pqxx::nontransaction work(connection());
+  work.exec_params(
+      "INSERT INTO sim_drop_copy (session_id, sent_seq) VALUES ($1, $2) ON CONFLICT (session_id) "
+      "DO UPDATE SET sent_seq = GREATEST(sim_drop_copy.sent_seq, EXCLUDED.sent_seq)",
+      session_id, seq);
+}
+
+std::string SimStore::ordersJson(const std::string& cl_ord_id) {
+  pqxx::nontransaction work(connection());
+  return work
+      .exec_params1(
+          "SELECT coalesce(json_agg(json_build_object('cl_ord_id', cl_ord_id, 'broker_order_id', "
+          "broker_order_id, 'symbol', symbol, 'side', side, 'quantity', quantity, 'status', "
+          "status, 'cum_qty', cum_qty)), '[]'::json)::text FROM sim_orders WHERE cl_ord_id = $1",
+          cl_ord_id)[0]
+      .as<std::string>();
+}
+
 std::optional<Money> SimStore::price(const std::string& symbol) {
   pqxx::nontransaction work(connection());
   const auto rows =

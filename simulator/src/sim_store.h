@@ -30,6 +30,10 @@ class SimStore {
   void load(BrokerBook& book);
   std::vector<StoredExecution> executionsAfter(int64_t after_seq, int limit);
   void setPrice(const std::string& symbol, Money price);
+  [[nodiscard]] int64_t dropCopySentSeq(const std::string& session_id);
+  void setDropCopySentSeq(const std::string& session_id, int64_t seq);
+  // Ground truth for GET /v1/orders?cl_ord_id=: JSON array text.
+  [[nodiscard]] std::string ordersJson(const std::string& cl_ord_id);
   std::optional<Money> price(const std::string& symbol);
 
  private:

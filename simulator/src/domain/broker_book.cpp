@@ -122,7 +122,7 @@ BrokerBook::CancelOutcome BrokerBook::cancel(const std::string& orig_cl_ord_id,
 }
 
 void BrokerBook::fillSlice(BrokerOrder& order, Money price, std::vector<ExecutionReport>& out) {
-  assert(order.isOpen() && order.fills_done < fill_slices_);
+  assert(order.isOpen());
   const int64_t leaves = order.quantity - order.cum_qty;
   const bool last = order.fills_done + 1 >= fill_slices_;
   const int64_t slice =
@@ -152,6 +152,16 @@ std::vector<ExecutionReport> BrokerBook::priceMoved(const std::string& symbol, M
     if (crosses) fillSlice(order, price, out);
   }
   return out;
+}
+
+std::vector<std::string> BrokerBook::symbolsWithOpenOrders() const {
+  std::vector<std::string> symbols;
+  for (const auto& [cl_ord_id, order] : orders_) {
+    if (order.isOpen() && std::find(symbols.begin(), symbols.end(), order.symbol) == symbols.end()) {
+      symbols.push_back(order.symbol);
+    }
+  }
+  return symbols;
 }
 
 const BrokerOrder* BrokerBook::find(const std::string& cl_ord_id) const {

@@ -102,6 +102,9 @@ class BrokerBook {
   // The price of symbol is now `price`: fill one slice of every open order it crosses.
   [[nodiscard]] std::vector<ExecutionReport> priceMoved(const std::string& symbol, Money price);
 
+  // From the next slice on; an order already past the new count fills the rest at once.
+  void setFillSlices(int fill_slices) { fill_slices_ = fill_slices; }
+  [[nodiscard]] std::vector<std::string> symbolsWithOpenOrders() const;
   [[nodiscard]] const BrokerOrder* find(const std::string& cl_ord_id) const;
   [[nodiscard]] std::size_t orderCount() const { return orders_.size(); }
   // From the database at start: every order, and the highest exec id number issued.

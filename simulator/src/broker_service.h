@@ -1,0 +1,67 @@
+// The simulated broker: the book and its ground truth behind one mutex, fed by the order-entry
+// FIX session, the market tick and the admin API, and read by the drop copy.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "common/metrics.h"
+#include "domain/broker_book.h"
+#include "faults.h"
+#include "fix_engine.h"
+#include "sim_store.h"
+
+namespace fbg::simulator {
+
+struct BrokerSettings {
+  std::string profile;                  // SIM-A or SIM-B
+  bool answers_status_requests = true;  // SIM-A yes, SIM-B answers BusinessMessageReject
+  Money default_price;                  // price of a symbol nobody has set
+  std::string drop_copy_session_id;     // e.g. FIX.4.4:SIM-A->FILLS
+  int drop_copy_batch_size_max = 256;
+};
+
+class BrokerService {
+ public:
+  BrokerService(BrokerSettings settings, SimStore& store, MetricsRegistry& metrics);
+
+  void attach(fix::Engine* order_entry, fix::Engine* drop_copy);
+  // Order-entry session callback (QuickFIX thread).
+  fix::Delivery onOrderEntry(const std::string& session_id, const fix::Message& message);
+  // One fill slice for every open order whose price crosses (market tick thread).
+  void marketTick();
+  // Sends stored reports the drop copy has not carried yet; returns how many it sent.
+  int dropCopyRound();
+
+  [[nodiscard]] Faults faults();
+  [[nodiscard]] Status setFaults(const std::string& body);
+  void setPrice(const std::string& symbol, Money price);
+  [[nodiscard]] Money price(const std::string& symbol);
+  [[nodiscard]] std::string ordersJson(const std::string& cl_ord_id);
+  [[nodiscard]] std::vector<StoredExecution> executionsAfter(int64_t after, int limit);
+
+ private:
+  fix::Delivery onNewOrder(const std::string& session_id, const fix::Message& message);
+  fix::Delivery onCancel(const std::string& session_id, const fix::Message& message);
+  fix::Delivery onStatusRequest(const std::string& session_id, const fix::Message& message);
+  void recordLocked(const std::vector<ExecutionReport>& reports);
+  bool chance(double rate);
+
+  BrokerSettings settings_;
+  SimStore& store_;
+  std::mutex mutex_;  // book_, store_, faults_, random_
+  BrokerBook book_;
+  Faults faults_;
+  std::mt19937_64 random_{20261125};
+  fix::Engine* order_entry_ = nullptr;
+  fix::Engine* drop_copy_ = nullptr;
+  int64_t drop_copy_sent_seq_ = 0;
+  std::string last_order_session_;
+  Counter& orders_;
+  Counter& reports_;
+  Counter& dropped_acks_;
+};
+
+}  // namespace fbg::simulator

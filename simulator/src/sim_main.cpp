@@ -1,0 +1,258 @@
+// simulator: the broker simulator (FLOW.md "The broker simulator"; API.md simulator section).
+//
+//   simulator serve --config FILE [--set key=value]...
+//   simulator config-help
+#include <spdlog/spdlog.h>
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "broker_service.h"
+#include "common/config.h"
+#include "common/http.h"
+#include "common/identifiers.h"
+#include "common/migrations.h"
+
+std::vector<fbg::Migration> simulatorMigrations();
+
+namespace fbg::simulator {
+namespace {
+
+const ConfigSchema& schema() {
+  using T = ConfigType;
+  static const ConfigSchema keys = {
+      {"profile", T::String, std::nullopt, "SIM-A (answers status requests) or SIM-B (does not)"},
+      {"http_bind_address", T::String, "127.0.0.1", "admin API address"},
+      {"http_port", T::Integer, "8083", "admin API port", 0, 65535},
+      {"postgres_uri", T::String, std::nullopt, "libpq URI of the broker_sim database"},
+      {"fix_settings_file", T::String, std::nullopt,
+       "QuickFIX settings (fix_config/simulator-*.cfg)"},
+      {"fix_config_dir", T::String, std::nullopt, "folder of FIX44.xml, for ${FIX_CONFIG_DIR}"},
+      {"run_dir", T::String, std::nullopt, "folder for FIX logs, for ${RUN_DIR}"},
+      {"fix_order_port", T::Integer, "0", "order-entry accept port; 0 keeps the file's", 0, 65535},
+      {"fix_drop_copy_port", T::Integer, "0", "drop-copy connect port; 0 keeps the file's", 0,
+       65535},
+      {"default_price", T::Money, "100.00", "price of a symbol nobody has set"},
+  };
+  return keys;
+}
+
+std::string readFile(const std::string& path) {
+  std::ifstream file(path);
+  if (!file) throw std::runtime_error("cannot read " + path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// Placeholders and port overrides; a placeholder left over is refused, not left empty.
+std::string fixSettings(const Config& config) {
+  std::string text = readFile(config.string("fix_settings_file"));
+  text = std::regex_replace(text, std::regex(R"(\$\{FIX_CONFIG_DIR\})"),
+                            config.string("fix_config_dir"));
+  text = std::regex_replace(text, std::regex(R"(\$\{RUN_DIR\})"), config.string("run_dir"));
+  if (const auto port = config.integer("fix_order_port"); port != 0) {
+    text = std::regex_replace(text, std::regex("SocketAcceptPort=[0-9]+"),
+                              "SocketAcceptPort=" + std::to_string(port));
+  }
+  if (const auto port = config.integer("fix_drop_copy_port"); port != 0) {
+    text = std::regex_replace(text, std::regex("SocketConnectPort=[0-9]+"),
+                              "SocketConnectPort=" + std::to_string(port));
+  }
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] != '#' && line.find("${") != std::string::npos) {
+      throw std::runtime_error("unknown placeholder in FIX settings: " + line);
+    }
+  }
+  return text;
+}
+
+void registerRoutes(HttpRouter& router, BrokerService& broker, MetricsRegistry& metrics) {
+  using Json = nlohmann::json;
+  router.add("GET", "/healthz",
+             [](const HttpRequest&) { return jsonResponse(200, R"({"status":"ok"})"); });
+  router.add("GET", "/metrics", [&metrics](const HttpRequest&) {
+    return HttpResponse{200, metrics.render(), "text/plain; version=0.0.4", {}};
+  });
+  router.add("GET", "/v1/faults", [&broker](const HttpRequest&) {
+    return jsonResponse(200, faultsJson(broker.faults()));
+  });
+  router.add("PUT", "/v1/faults", [&broker](const HttpRequest& request) {
+    if (auto set = broker.setFaults(request.body); !set) return errorResponse(set.error());
+    return jsonResponse(200, faultsJson(broker.faults()));
+  });
+  router.add("PUT", "/v1/prices/{symbol}", [&broker](const HttpRequest& request) {
+    const std::string& symbol = request.path_params.at("symbol");
+    const Json body = Json::parse(request.body, nullptr, false);
+    if (!isValidSymbol(symbol) || !body.is_object() || !body.contains("price") ||
+        !body["price"].is_string()) {
+      return errorResponse(makeError(ErrorCode::InvalidRequest,
+                                     "expected {\"price\": \"187.10\"} for a valid symbol"));
+    }
+    auto price = Money::parse(body["price"].get<std::string>());
+    if (!price || !price->isPositive())
+      return errorResponse(makeError(ErrorCode::InvalidRequest, "price must be > 0"));
+    broker.setPrice(symbol, *price);
+    return jsonResponse(200, Json{{"symbol", symbol}, {"price", price->toString()}}.dump());
+  });
+  router.add("GET", "/v1/prices/{symbol}", [&broker](const HttpRequest& request) {
+    const std::string& symbol = request.path_params.at("symbol");
+    return jsonResponse(
+        200, Json{{"symbol", symbol}, {"price", broker.price(symbol).toString()}}.dump());
+  });
+  router.add("GET", "/v1/orders", [&broker](const HttpRequest& request) {
+    const std::string* id = request.queryParam("cl_ord_id");
+    if (id == nullptr || id->empty())
+      return errorResponse(makeError(ErrorCode::InvalidRequest, "cl_ord_id is required"));
+    return jsonResponse(200, R"({"orders":)" + broker.ordersJson(*id) + "}");
+  });
+  router.add("GET", "/v1/executions", [&broker](const HttpRequest& request) {
+    const std::string* after_text = request.queryParam("after");
+    const std::string* limit_text = request.queryParam("limit");
+    int64_t after = 0;
+    int limit = 1000;
+    try {
+      if (after_text) after = std::stoll(*after_text);
+      if (limit_text) limit = std::stoi(*limit_text);
+    } catch (const std::exception&) {
+      return errorResponse(
+          makeError(ErrorCode::InvalidRequest, "after and limit must be whole numbers"));
+    }
+    if (after < 0 || limit < 1 || limit > 10000)
+      return errorResponse(makeError(ErrorCode::InvalidRequest, "limit is 1..10000"));
+    Json items = Json::array();
+    int64_t next = after;
+    for (const auto& stored : broker.executionsAfter(after, limit)) {
+      const auto& r = stored.report;
+      items.push_back({{"seq", stored.seq},
+                       {"exec_id", r.exec_id},
+                       {"cl_ord_id", r.cl_ord_id},
+                       {"broker_order_id", r.broker_order_id},
+                       {"exec_type", std::string(1, fixCode(r.exec_type))},
+                       {"ord_status", std::string(1, fixCode(r.ord_status))},
+                       {"last_qty", r.last_qty},
+                       {"last_px", r.last_px.toString()},
+                       {"cum_qty", r.cum_qty},
+                       {"leaves_qty", r.leaves_qty}});
+      next = stored.seq;
+    }
+    return jsonResponse(200, Json{{"executions", items}, {"next_after", next}}.dump());
+  });
+}
+
+int serve(const Config& config) {
+  const std::string uri = config.string("postgres_uri");
+  if (auto migrated = applyMigrations(uri, simulatorMigrations()); !migrated) {
+    spdlog::error("migrations: {}", migrated.error().message);
+    return 1;
+  }
+  const std::string profile = config.string("profile");
+  MetricsRegistry metrics;
+  SimStore store(uri);
+  BrokerService broker({profile, profile == "SIM-A", config.money("default_price"),
+                        "FIX.4.4:" + profile + "->FILLS", 256},
+                       store, metrics);
+  const std::string settings = fixSettings(config);
+  fix::EngineCallbacks order_callbacks;
+  order_callbacks.on_app_message = [&broker](const std::string& session,
+                                             const fix::Message& message) {
+    return broker.onOrderEntry(session, message);
+  };
+  fix::Engine order_entry(fix::EngineRole::Acceptor, settings, uri, order_callbacks);
+  fix::Engine drop_copy(fix::EngineRole::Initiator, settings, uri, fix::EngineCallbacks{});
+  broker.attach(&order_entry, &drop_copy);
+  order_entry.start();
+  drop_copy.start();
+  std::atomic<bool> stopping{false};
+  std::thread ticker([&] {
+    while (!stopping) {
+      try {
+        broker.marketTick();
+      } catch (const std::exception& failure) {
+        spdlog::warn("market tick: {}", failure.what());
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(broker.faults().fill_delay_ms));
+    }
+  });
+  std::thread copier([&] {
+    while (!stopping) {
+      int sent = 0;
+      try {
+        sent = broker.dropCopyRound();
+      } catch (const std::exception& failure) {
+        spdlog::warn("drop copy: {}", failure.what());
+      }
+      if (sent == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  });
+  auto router = std::make_shared<HttpRouter>();
+  registerRoutes(*router, broker, metrics);
+  HttpServer server({config.string("http_bind_address"),
+                     static_cast<int>(config.integer("http_port")), 8, 64, 64 * 1024, 10'000},
+                    router, metrics);
+  server.start();
+  spdlog::info("simulator {} admin on port {}", profile, server.port());
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  int received = 0;
+  sigwait(&signals, &received);
+  stopping = true;
+  server.stop();
+  ticker.join();
+  copier.join();
+  drop_copy.stop();
+  order_entry.stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace fbg::simulator
+
+int main(int argc, char** argv) {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+  if (argc >= 2 && std::string(argv[1]) == "config-help") {
+    std::cout << fbg::Config::describe(fbg::simulator::schema());
+    return 0;
+  }
+  std::string path;
+  std::vector<std::string> overrides;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--config")
+      path = argv[i + 1];
+    else if (flag == "--set")
+      overrides.push_back(argv[i + 1]);
+  }
+  if (argc < 2 || std::string(argv[1]) != "serve") {
+    std::cerr << "usage: simulator serve --config FILE [--set key=value]...\n";
+    return 2;
+  }
+  auto config = fbg::Config::load(fbg::simulator::schema(), path, overrides);
+  if (!config) {
+    std::cerr << "simulator: " << config.error().message << "\n";
+    return 2;
+  }
+  const std::string profile = config->string("profile");
+  if (profile != "SIM-A" && profile != "SIM-B") {
+    std::cerr << "simulator: config key 'profile' must be SIM-A or SIM-B\n";
+    return 2;
+  }
+  try {
+    return fbg::simulator::serve(*config);
+  } catch (const std::exception& failure) {
+    std::cerr << "simulator: " << failure.what() << "\n";
+    return 1;
+  }
+}
