@@ -15,6 +15,7 @@
 
 #include "common/auth_token.h"
 #include "common/migrations.h"
+#include "common/stop_signals.h"
 #include "ledger_api.h"
 #include "ledger_config.h"
 
@@ -106,12 +107,7 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   relay.start();
   server.start();
   spdlog::info("ledger_service listening on {}:{}", settings.http_bind_address, server.port());
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int received = 0;
-  sigwait(&signals, &received);
+  const int received = waitForStopSignal();
   spdlog::info("signal {}: stopping", received);
   server.stop();
   relay.stop();
@@ -121,13 +117,7 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  // Block the stop signals in every thread; main waits for them with sigwait.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  fbg::blockStopSignals();
 
   const auto line = parseCommandLine(argc, argv);
   if (!line) return usage();

@@ -92,9 +92,10 @@ bool OutboxRelay::ensureConnection() {
                       "base AS (SELECT coalesce(max(relay_seq), 0) AS b FROM outbox) "
                       "UPDATE outbox o SET relay_seq = base.b + fresh.n FROM fresh, base "
                       "WHERE o.id = fresh.id");
-  connection->prepare("outbox_unsent",
-                      "SELECT relay_seq, broker, kind, order_id, payload FROM outbox "
-                      "WHERE sent_at IS NULL AND relay_seq IS NOT NULL ORDER BY relay_seq LIMIT $1");
+  connection->prepare(
+      "outbox_unsent",
+      "SELECT relay_seq, broker, kind, order_id, payload FROM outbox "
+      "WHERE sent_at IS NULL AND relay_seq IS NOT NULL ORDER BY relay_seq LIMIT $1");
   connection->prepare("outbox_mark_sent",
                       "UPDATE outbox SET sent_at = clock_timestamp() "
                       "WHERE relay_seq = ANY(string_to_array($1, ',')::bigint[])");
@@ -148,9 +149,10 @@ bool OutboxRelay::deliver(const std::string& stream, const std::string& id, cons
   const auto now = std::chrono::steady_clock::now();
   if (now - last_alarm_logged_ > std::chrono::seconds(60)) {  // the metric counts every time
     last_alarm_logged_ = now;
-    spdlog::error("stream {} refused {} ({}) and does not hold it: rows for it wait for an "
-                  "operator (was the stream kept while the ledger database was recreated?)",
-                  stream, id, added->text);
+    spdlog::error(
+        "stream {} refused {} ({}) and does not hold it: rows for it wait for an "
+        "operator (was the stream kept while the ledger database was recreated?)",
+        stream, id, added->text);
   }
   return false;
 }

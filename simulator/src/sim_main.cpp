@@ -16,6 +16,7 @@
 #include "common/http.h"
 #include "common/identifiers.h"
 #include "common/migrations.h"
+#include "common/stop_signals.h"
 
 std::vector<fbg::Migration> simulatorMigrations();
 
@@ -197,12 +198,7 @@ int serve(const Config& config) {
                     router, metrics);
   server.start();
   spdlog::info("simulator {} admin on port {}", profile, server.port());
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  int received = 0;
-  sigwait(&signals, &received);
+  spdlog::info("signal {}: stopping", waitForStopSignal());
   stopping = true;
   server.stop();
   ticker.join();
@@ -216,12 +212,7 @@ int serve(const Config& config) {
 }  // namespace fbg::simulator
 
 int main(int argc, char** argv) {
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-  std::signal(SIGPIPE, SIG_IGN);
+  fbg::blockStopSignals();
   if (argc >= 2 && std::string(argv[1]) == "config-help") {
     std::cout << fbg::Config::describe(fbg::simulator::schema());
     return 0;

@@ -157,7 +157,8 @@ std::vector<ExecutionReport> BrokerBook::priceMoved(const std::string& symbol, M
 std::vector<std::string> BrokerBook::symbolsWithOpenOrders() const {
   std::vector<std::string> symbols;
   for (const auto& [cl_ord_id, order] : orders_) {
-    if (order.isOpen() && std::find(symbols.begin(), symbols.end(), order.symbol) == symbols.end()) {
+    if (order.isOpen() &&
+        std::find(symbols.begin(), symbols.end(), order.symbol) == symbols.end()) {
       symbols.push_back(order.symbol);
     }
   }
