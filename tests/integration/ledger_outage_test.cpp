@@ -102,11 +102,15 @@ TEST(LedgerOutage, OutboxRowCommittedAfterALaterOneIsStillDeliveredOnce) {
   // commits first and is relayed. The held row must still reach the stream when it commits.
   pqxx::connection held_connection(stack.postgres.uri("ledger"));
   pqxx::work held(held_connection);
-  held.exec0("INSERT INTO outbox (broker, kind, order_id, payload) "
-             "VALUES ('SIM-A', 'NEW', 'O-HELD', '{}')");
+  held.exec0(
+      "INSERT INTO outbox (broker, kind, order_id, payload) "
+      "VALUES ('SIM-A', 'NEW', 'O-HELD', '{}')");
   ASSERT_EQ(placeOrder(stack, "ACC-O", "later").status, 202);
-  ASSERT_TRUE(waitUntil([&] { return stack.redis.command({"XLEN", "orders:SIM-A"}).integer == 1; },
-                        std::chrono::seconds(10)));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.redis.command({"XLEN", "orders:SIM-A"}).integer == 1;
+      },
+      std::chrono::seconds(10)));
   held.commit();
   ASSERT_TRUE(waitUntil(
       [&] { return stack.sqlCount("SELECT count(*) FROM outbox WHERE sent_at IS NULL") == 0; },
