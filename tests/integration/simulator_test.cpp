@@ -175,6 +175,34 @@ TEST_F(SimulatorTest, NewOrderIsAckedFilledInSlicesAndCopiedAndDuplicatesMakeNoS
   fills.stop();
 }
 
+TEST_F(SimulatorTest, KnownClOrdIdAfterAKill9RestartStillMakesNoSecondOrder) {
+  startSimulator("SIM-A");
+  Inbox inbox;
+  fix::EngineCallbacks callbacks;
+  callbacks.on_app_message = [&](const std::string&, const fix::Message& message) {
+    inbox.add(message);
+    return fix::Delivery::Accepted;
+  };
+  fix::Engine gateway(fix::EngineRole::Initiator,
+                      clientSettings(false, "GATEWAY", "SIM-A", order_port), postgres.uri("client"),
+                      callbacks);
+  gateway.start();
+  ASSERT_TRUE(
+      waitUntil([&] { return gateway.sessions().at(0).logged_on; }, std::chrono::seconds(20)));
+  ASSERT_TRUE(gateway.send("FIX.4.4:GATEWAY->SIM-A", order("D", "O-K")));
+  ASSERT_TRUE(waitUntil([&] { return inbox.count("8", 150, "0") == 1; }, std::chrono::seconds(10)));
+
+  simulator.kill9();
+  startSimulator("SIM-A");
+  // The gateway's session notices the drop and logs on again to the restarted simulator.
+  ASSERT_TRUE(waitUntil([&] { return gateway.send("FIX.4.4:GATEWAY->SIM-A", order("D", "O-K")); },
+                        std::chrono::seconds(30), std::chrono::milliseconds(100)));
+  ASSERT_TRUE(waitUntil([&] { return inbox.count("8", 150, "I") >= 1; }, std::chrono::seconds(15)));
+  EXPECT_EQ(admin("GET", "/v1/orders?cl_ord_id=O-K")["orders"].size(), 1u);
+  EXPECT_EQ(inbox.count("8", 150, "0"), 1u);  // acknowledged once, ever
+  gateway.stop();
+}
+
 TEST_F(SimulatorTest, SimBAnswersStatusRequestsWithBusinessMessageReject) {
   startSimulator("SIM-B");
   Inbox gateway_inbox;
