@@ -9,17 +9,22 @@ using Json = nlohmann::json;
 
 namespace {
 
+struct VisibleOrder {
+  Principal principal;
+  OrderRow order;
+};
+
 // The order, if the token may see its account (403 otherwise, 404 when it does not exist).
-Result<OrderRow> visibleOrder(LedgerStore& store, const HttpRequest& request,
-                              const std::string& secret) {
+Result<VisibleOrder> visibleOrder(LedgerStore& store, const HttpRequest& request,
+                                  const std::string& secret) {
   auto principal = authorize(request, secret, std::nullopt, false);
   if (!principal) return principal.error();
   auto order = store.order(request.path_params.at("order_id"));
-  if (!order) return order;
+  if (!order) return order.error();
   if (!principal->mayUseAccount(order->account_id)) {
     return makeError(ErrorCode::Forbidden, "token does not cover the order's account");
   }
-  return order;
+  return VisibleOrder{std::move(*principal), std::move(*order)};
 }
 
 }  // namespace
@@ -70,37 +75,36 @@ HttpResponse LedgerApi::listOrders(const HttpRequest& request) {
 }
 
 HttpResponse LedgerApi::getOrder(const HttpRequest& request) {
-  auto order = visibleOrder(store_, request, settings_.jwt_secret);
-  if (!order) return errorResponse(order.error());
-  return jsonResponse(200, orderJson(*order).dump());
+  auto visible = visibleOrder(store_, request, settings_.jwt_secret);
+  if (!visible) return errorResponse(visible.error());
+  return jsonResponse(200, orderJson(visible->order).dump());
 }
 
 HttpResponse LedgerApi::cancelOrder(const HttpRequest& request) {
-  auto order = visibleOrder(store_, request, settings_.jwt_secret);
-  if (!order) return errorResponse(order.error());
-  auto principal = authorize(request, settings_.jwt_secret, order->account_id, false);
-  if (!principal) return errorResponse(principal.error());
-  auto context = changeContext(request, *principal);
+  auto visible = visibleOrder(store_, request, settings_.jwt_secret);
+  if (!visible) return errorResponse(visible.error());
+  const OrderRow& order = visible->order;
+  auto context = changeContext(request, visible->principal);
   if (!context) return errorResponse(context.error());
   auto canceled = writer_.write<OrderRow>(
-      order->account_id, [&] { return store_.tryRequestCancel(order->order_id, *context); });
+      order.account_id, [&] { return store_.tryRequestCancel(order.order_id, *context); });
   if (!canceled) return errorResponse(canceled.error());
   relay_.wake();
   return jsonResponse(202, orderJson(*canceled).dump());
 }
 
 HttpResponse LedgerApi::getExecutions(const HttpRequest& request) {
-  auto order = visibleOrder(store_, request, settings_.jwt_secret);
-  if (!order) return errorResponse(order.error());
-  auto executions = store_.executions(order->order_id);
+  auto visible = visibleOrder(store_, request, settings_.jwt_secret);
+  if (!visible) return errorResponse(visible.error());
+  auto executions = store_.executions(visible->order.order_id);
   if (!executions) return errorResponse(executions.error());
   return jsonResponse(200, Json{{"executions", *executions}}.dump());
 }
 
 HttpResponse LedgerApi::getHistory(const HttpRequest& request) {
-  auto order = visibleOrder(store_, request, settings_.jwt_secret);
-  if (!order) return errorResponse(order.error());
-  auto revisions = store_.history(order->order_id);
+  auto visible = visibleOrder(store_, request, settings_.jwt_secret);
+  if (!visible) return errorResponse(visible.error());
+  auto revisions = store_.history(visible->order.order_id);
   if (!revisions) return errorResponse(revisions.error());
   return jsonResponse(200, Json{{"revisions", *revisions}}.dump());
 }
