@@ -17,6 +17,7 @@ BrokerService::BrokerService(BrokerSettings settings, SimStore& store, MetricsRe
       dropped_acks_(
           metrics.counter("sim_dropped_acks_total", "Replies withheld by drop_ack_rate.")) {
   store_.load(book_);
+  prices_ = store_.prices();
   drop_copy_sent_seq_ = store_.dropCopySentSeq(settings_.drop_copy_session_id);
 }
 
@@ -113,7 +114,8 @@ void BrokerService::marketTick() {
     std::lock_guard lock(mutex_);
     book_.setFillSlices(static_cast<int>(faults_.fill_slices));
     for (const auto& symbol : book_.symbolsWithOpenOrders()) {
-      const Money price = store_.price(symbol).value_or(settings_.default_price);
+      const auto known = prices_.find(symbol);
+      const Money price = known == prices_.end() ? settings_.default_price : known->second;
       auto moved = book_.priceMoved(symbol, price);
       fills.insert(fills.end(), moved.begin(), moved.end());
     }
@@ -170,11 +172,13 @@ Status BrokerService::setFaults(const std::string& body) {
 void BrokerService::setPrice(const std::string& symbol, Money price) {
   std::lock_guard lock(mutex_);
   store_.setPrice(symbol, price);
+  prices_[symbol] = price;
 }
 
 Money BrokerService::price(const std::string& symbol) {
   std::lock_guard lock(mutex_);
-  return store_.price(symbol).value_or(settings_.default_price);
+  const auto known = prices_.find(symbol);
+  return known == prices_.end() ? settings_.default_price : known->second;
 }
 
 std::string BrokerService::ordersJson(const std::string& cl_ord_id) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <random>
 #include <string>
@@ -53,6 +54,7 @@ class BrokerService {
   SimStore& store_;
   std::mutex mutex_;  // book_, store_, faults_, random_
   BrokerBook book_;
+  std::map<std::string, Money> prices_;  // write-through copy of sim_prices: ticks read no database
   Faults faults_;
   std::mt19937_64 random_{20261125};
   fix::Engine* order_entry_ = nullptr;

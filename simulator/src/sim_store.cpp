@@ -172,12 +172,13 @@ std::string SimStore::ordersJson(const std::string& cl_ord_id) {
       .as<std::string>();
 }
 
-std::optional<Money> SimStore::price(const std::string& symbol) {
+std::map<std::string, Money> SimStore::prices() {
   pqxx::nontransaction work(connection());
-  const auto rows =
-      work.exec_params("SELECT price::text FROM sim_prices WHERE symbol = $1", symbol);
-  if (rows.empty()) return std::nullopt;
-  return money(rows[0][0]);
+  std::map<std::string, Money> prices;
+  for (const auto& row : work.exec("SELECT symbol, price::text FROM sim_prices")) {
+    prices.emplace(row[0].as<std::string>(), money(row[1]));
+  }
+  return prices;
 }
 
 }  // namespace fbg::simulator

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -34,7 +35,8 @@ class SimStore {
   void setDropCopySentSeq(const std::string& session_id, int64_t seq);
   // Ground truth for GET /v1/orders?cl_ord_id=: JSON array text.
   [[nodiscard]] std::string ordersJson(const std::string& cl_ord_id);
-  std::optional<Money> price(const std::string& symbol);
+  // Every price set so far (loaded once at start; the service keeps them in memory).
+  std::map<std::string, Money> prices();
 
  private:
   pqxx::connection& connection();

@@ -55,7 +55,7 @@ TEST(SimStore, BookSurvivesRestartWithOneOrderPerClOrdIdAndFreshExecIds) {
   store.load(restarted);
   ASSERT_EQ(restarted.orderCount(), 1u);
   EXPECT_EQ(restarted.find("C1")->cum_qty, 5);
-  EXPECT_EQ(store.price("AAPL"), price("99.00"));
+  EXPECT_EQ(store.prices().at("AAPL"), price("99.00"));
   const auto again =
       restarted.newOrder({"C1", "AAPL", Side::Buy, OrderType::Limit, 10, price("100.00")}, false);
   ASSERT_EQ(again.size(), 1u);
