@@ -13,6 +13,7 @@
 #include <quickfix/SocketInitiator.h>
 #include <quickfix/fix44/Message.h>
 
+#include <spdlog/spdlog.h>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -77,8 +78,11 @@ class Application : public FIX::Application {
     try {
       send = callbacks_.before_app_send(id.toString(), toPlain(message),
                                         possible_duplicate.getValue());
-    } catch (const std::exception&) {
-      send = true;  // a failing hook must not end the process; QuickFIX's default is to send
+    } catch (const std::exception& failure) {
+      // A failing hook must not end the process; QuickFIX's default is to send.
+      spdlog::error("{}: before_app_send failed, sending anyway: {}", id.toString(),
+                    failure.what());
+      send = true;
     }
     if (!send) throw FIX::DoNotSend();
   }
@@ -92,8 +96,12 @@ class Application : public FIX::Application {
       delivery = callbacks_.on_app_message
                      ? callbacks_.on_app_message(id.toString(), toPlain(message))
                      : Delivery::UnsupportedMessageType;
-    } catch (const std::exception&) {
-      delivery = Delivery::StorageFailed;  // only FIX exceptions may leave a QuickFIX callback
+    } catch (const std::exception& failure) {
+      // Only FIX exceptions may leave a QuickFIX callback: treat it as not stored, so the
+      // session drops without counting the message and the peer resends it.
+      spdlog::error("{}: application failed on {}: {}", id.toString(),
+                    message.getHeader().getField(35), failure.what());
+      delivery = Delivery::StorageFailed;
     }
     if (delivery == Delivery::UnsupportedMessageType) throw FIX::UnsupportedMessageType();
     if (delivery == Delivery::StorageFailed) throw FIX::IOException("application could not store");
