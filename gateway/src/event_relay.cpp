@@ -1,0 +1,86 @@
+#include "event_relay.h"
+
+#include <spdlog/spdlog.h>
+
+namespace fbg::gateway {
+
+EventRelay::EventRelay(EventRelaySettings settings, PgPool& pool, RedisPool& redis,
+                       MetricsRegistry& metrics)
+    : settings_(std::move(settings)),
+      pool_(pool),
+      redis_(redis),
+      published_(
+          metrics.counter("gateway_events_published_total", "order-events entries published.")),
+      backlog_(metrics.gauge("gateway_event_backlog", "order_events rows not yet published.")) {}
+
+EventRelay::~EventRelay() {
+  stop();
+}
+
+void EventRelay::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void EventRelay::stop() {
+  stopping_ = true;
+  wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void EventRelay::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_one();
+}
+
+void EventRelay::run() {
+  while (!stopping_) {
+    int relayed = -1;
+    try {
+      relayed = relayBatch();
+    } catch (const std::exception& failure) {
+      spdlog::warn("event relay: {}", failure.what());
+    }
+    if (relayed >= settings_.batch_size_max) continue;
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_interval_ms),
+                   [this] { return woken_ || stopping_.load(); });
+    woken_ = false;
+  }
+}
+
+int EventRelay::relayBatch() {
+  auto relayed = withConnection<int>(pool_, [&](pqxx::connection& connection) -> Result<int> {
+    pqxx::nontransaction work(connection);
+    const auto rows = work.exec_params(
+        "SELECT relay_seq, event_id, kind, order_id, payload FROM order_events "
+        "WHERE published_at IS NULL ORDER BY relay_seq LIMIT $1",
+        settings_.batch_size_max);
+    std::string marked;
+    int count = 0;
+    for (const auto& row : rows) {
+      auto added = redis_.command(
+          {"XADD", settings_.stream, "MAXLEN", "~", std::to_string(settings_.stream_length_max),
+           "*", "event_id", row[1].as<std::string>(), "kind", row[2].as<std::string>(), "order_id",
+           row[3].as<std::string>(), "payload", row[4].as<std::string>()});
+      if (!added || added->kind == RedisReply::Kind::Error) break;  // Redis down: later
+      marked += (marked.empty() ? "" : ",") + row[0].as<std::string>();
+      ++count;
+    }
+    if (count > 0) {
+      work.exec_params(
+          "UPDATE order_events SET published_at = clock_timestamp() "
+          "WHERE relay_seq = ANY(string_to_array($1, ',')::bigint[])",
+          marked);
+    }
+    backlog_.set(static_cast<int64_t>(rows.size()) - count);
+    return count;
+  });
+  if (!relayed) return -1;
+  published_.add(*relayed);
+  return *relayed;
+}
+
+}  // namespace fbg::gateway

@@ -1,0 +1,114 @@
+#include "gateway_config.h"
+
+#include "common/identifiers.h"
+
+namespace fbg::gateway {
+
+const ConfigSchema& gatewayConfigSchema() {
+  using T = ConfigType;
+  static const ConfigSchema schema = {
+      {"broker", T::String, std::nullopt, "broker profile this process serves (SIM-A, SIM-B)"},
+      {"broker_answers_status_requests", T::Boolean, "true",
+       "retry with OrderStatusRequest (35=H); false: resend the NewOrderSingle with "
+       "PossResend=Y (SIM-B)"},
+      {"http_bind_address", T::String, "127.0.0.1", "address of the HTTP port"},
+      {"http_port", T::Integer, "8082", "HTTP port (0 picks a free one)", 0, 65535},
+      {"postgres_uri", T::String, std::nullopt, "libpq URI of the gateway's database"},
+      {"postgres_pool_size_max", T::Integer, "8", "database connections at most", 4, 256},
+      {"redis_host", T::String, "127.0.0.1", "Redis host (streams)"},
+      {"redis_port", T::Integer, "6379", "Redis port", 1, 65535},
+      {"redis_timeout_ms", T::Integer, "1000", "connect and command timeout", 10, 60000},
+      {"fix_settings_file", T::String, std::nullopt,
+       "QuickFIX settings (fix_config/gateway-*.cfg)"},
+      {"fix_config_dir", T::String, std::nullopt, "folder of FIX44.xml, for ${FIX_CONFIG_DIR}"},
+      {"run_dir", T::String, std::nullopt, "folder for FIX logs, for ${RUN_DIR}"},
+      {"fix_connect_port", T::Integer, "0", "broker's order-entry port; 0 keeps the file's", 0,
+       65535},
+      {"stream_consumer_group", T::String, "gateway", "consumer group on orders:{broker}"},
+      {"stream_consumer_name", T::String, "gateway-1",
+       "this process's consumer name; a restarted process must keep it to re-read its pending "
+       "entries"},
+      {"stream_batch_size_max", T::Integer, "256", "entries per stream read", 1, 10000},
+      {"stream_block_ms", T::Integer, "200", "stream read wait; below redis_timeout_ms", 1, 60000},
+      {"ack_timeout_ms", T::Integer, "5000", "wait for the broker's first reply", 1, 3600000},
+      {"retry_backoff_multiplier", T::Integer, "2", "each retry waits this much longer", 1, 10},
+      {"retry_backoff_ms_max", T::Integer, "60000", "longest wait between retries", 1, 3600000},
+      {"retry_jitter_percent", T::Integer, "20", "random +- share of each wait", 0, 99},
+      {"retry_count_max", T::Integer, "5", "retries after the first send, then UNCONFIRMED", 0,
+       1000},
+      {"resend_age_ms_max", T::Integer, "30000",
+       "on the broker's ResendRequest, application messages older than this are gap-filled "
+       "instead of replayed",
+       0, 86400000},
+      {"sender_batch_size_max", T::Integer, "256", "orders claimed per sender round", 1, 10000},
+      {"sender_poll_interval_ms", T::Integer, "50", "sender wake-up for due retries", 1, 60000},
+      {"event_batch_size_max", T::Integer, "256", "order events published per round", 1, 10000},
+      {"event_poll_interval_ms", T::Integer, "100", "event relay wake-up", 1, 60000},
+      {"event_stream_length_max", T::Integer, "1000000", "approximate MAXLEN of order-events", 1000,
+       1000000000},
+      {"reply_synchronous_commit", T::Boolean, "false",
+       "wait for the WAL flush when applying a broker reply (off: a reply lost in a database "
+       "crash is asked again by the retry path)"},
+  };
+  return schema;
+}
+
+namespace {
+
+int asInt(const Config& config, const char* key) {
+  return static_cast<int>(config.integer(key));
+}
+
+Result<GatewaySettings> settingsFrom(const Config& c) {
+  GatewaySettings s;
+  s.broker = c.string("broker");
+  if (!isValidBrokerName(s.broker)) {
+    return makeError(ErrorCode::InvalidRequest, "config key 'broker' is not a broker name");
+  }
+  s.broker_answers_status_requests = c.boolean("broker_answers_status_requests");
+  s.http_bind_address = c.string("http_bind_address");
+  s.http_port = asInt(c, "http_port");
+  s.postgres_uri = c.string("postgres_uri");
+  s.postgres_pool_size_max = asInt(c, "postgres_pool_size_max");
+  s.redis_host = c.string("redis_host");
+  s.redis_port = asInt(c, "redis_port");
+  s.redis_timeout_ms = asInt(c, "redis_timeout_ms");
+  s.fix_settings_file = c.string("fix_settings_file");
+  s.fix_config_dir = c.string("fix_config_dir");
+  s.run_dir = c.string("run_dir");
+  s.fix_connect_port = asInt(c, "fix_connect_port");
+  s.stream_consumer_group = c.string("stream_consumer_group");
+  s.stream_consumer_name = c.string("stream_consumer_name");
+  s.stream_batch_size_max = asInt(c, "stream_batch_size_max");
+  s.stream_block_ms = asInt(c, "stream_block_ms");
+  if (s.stream_block_ms >= s.redis_timeout_ms) {
+    return makeError(ErrorCode::InvalidRequest,
+                     "config key 'stream_block_ms' must be below 'redis_timeout_ms'");
+  }
+  s.retry = RetryPolicy{c.integer("ack_timeout_ms"), c.integer("retry_backoff_multiplier"),
+                        c.integer("retry_backoff_ms_max"), c.integer("retry_jitter_percent"),
+                        c.integer("retry_count_max")};
+  if (!isValid(s.retry)) {
+    return makeError(ErrorCode::InvalidRequest,
+                     "config key 'retry_backoff_ms_max' must be at least 'ack_timeout_ms'");
+  }
+  s.resend_age_ms_max = c.integer("resend_age_ms_max");
+  s.sender_batch_size_max = asInt(c, "sender_batch_size_max");
+  s.sender_poll_interval_ms = asInt(c, "sender_poll_interval_ms");
+  s.event_batch_size_max = asInt(c, "event_batch_size_max");
+  s.event_poll_interval_ms = asInt(c, "event_poll_interval_ms");
+  s.event_stream_length_max = c.integer("event_stream_length_max");
+  s.reply_synchronous_commit = c.boolean("reply_synchronous_commit");
+  return s;
+}
+
+}  // namespace
+
+Result<GatewaySettings> loadGatewaySettings(const std::string& path,
+                                            const std::vector<std::string>& overrides) {
+  auto config = Config::load(gatewayConfigSchema(), path, overrides);
+  if (!config) return config.error();
+  return settingsFrom(*config);
+}
+
+}  // namespace fbg::gateway

@@ -1,0 +1,44 @@
+// The gateway's declared configuration (one process per broker). `gateway config-help` prints
+// every key with its type, default and description.
+#pragma once
+
+#include <string>
+
+#include "common/config.h"
+#include "domain/retry_policy.h"
+
+namespace fbg::gateway {
+
+struct GatewaySettings {
+  std::string broker;
+  bool broker_answers_status_requests = true;
+  std::string http_bind_address;
+  int http_port = 8082;
+  std::string postgres_uri;
+  int postgres_pool_size_max = 8;
+  std::string redis_host;
+  int redis_port = 6379;
+  int redis_timeout_ms = 1000;
+  std::string fix_settings_file;
+  std::string fix_config_dir;
+  std::string run_dir;
+  int fix_connect_port = 0;
+  std::string stream_consumer_group;
+  std::string stream_consumer_name;
+  int stream_batch_size_max = 256;
+  int stream_block_ms = 200;
+  RetryPolicy retry;
+  int64_t resend_age_ms_max = 30000;
+  int sender_batch_size_max = 256;
+  int sender_poll_interval_ms = 50;
+  int event_batch_size_max = 256;
+  int event_poll_interval_ms = 100;
+  int64_t event_stream_length_max = 1'000'000;
+  bool reply_synchronous_commit = false;
+};
+
+[[nodiscard]] const ConfigSchema& gatewayConfigSchema();
+[[nodiscard]] Result<GatewaySettings> loadGatewaySettings(
+    const std::string& path, const std::vector<std::string>& overrides);
+
+}  // namespace fbg::gateway

@@ -1,0 +1,88 @@
+// The gateway's PostgreSQL database (migrations/001_broker_orders.sql): orders recorded before
+// they are sent, each send decided and written before it goes on the wire, each broker reply
+// applied with the events it means, in one transaction each.
+//
+// The decisions are the pure domain's (domain/broker_order.h, domain/retry_policy.h); this file
+// reads the rows they need, locks them (FOR UPDATE; SKIP LOCKED where work is claimed) and writes
+// the outcome back.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <optional>
+#include <pqxx/pqxx>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "common/pg_pool.h"
+#include "domain/broker_order.h"
+#include "domain/retry_policy.h"
+#include "fix_orders.h"
+
+namespace fbg::gateway {
+
+// A message the sender puts on the wire after the claim that decided it was committed.
+struct SendItem {
+  enum class Kind { New, Resend, Status, Cancel, CancelResend };
+  Kind kind = Kind::New;
+  OrderRecord order;
+  int cancel_request = 0;
+  int64_t received_at_ms = 0;  // wall clock, when the order was recorded
+};
+
+struct IntakeCounts {
+  int recorded = 0;    // new orders written
+  int duplicates = 0;  // redelivered entries that found their row
+  int cancels = 0;     // cancel requests taken
+  int refused = 0;     // entries that could not be understood
+};
+
+struct RetryCounts {
+  int status_requests = 0;
+  int resends = 0;
+  int unconfirmed = 0;
+};
+
+enum class ReplyResult { Applied, UnknownOrder };
+
+struct StoreSettings {
+  std::string broker;
+  RetryPolicy retry;
+  bool broker_answers_status_requests = true;
+  // Reply transactions commit without waiting for the WAL flush: a reply lost in a database
+  // crash leaves the order SENT, and the retry path asks the broker again (FLOW.md section 2).
+  bool reply_synchronous_commit = false;
+};
+
+class GatewayStore {
+ public:
+  GatewayStore(PgPool& pool, StoreSettings settings);
+
+  [[nodiscard]] Status recordEntries(const std::vector<StreamEntry>& entries, IntakeCounts& counts);
+  // Orders never sent, oldest first: marked SENT (attempt 1) and returned for sending.
+  [[nodiscard]] Result<std::vector<SendItem>> claimNewOrders(int limit);
+  // Orders whose reply is overdue: the next attempt, or UNCONFIRMED after the last.
+  [[nodiscard]] Result<std::vector<SendItem>> claimDueRetries(int limit, RetryCounts& counts);
+  // Cancel requests to send or to retry; CANCEL_REJECTED after the last attempt.
+  [[nodiscard]] Result<std::vector<SendItem>> claimDueCancels(int limit);
+  [[nodiscard]] Result<ReplyResult> applyReply(const InboundReply& reply);
+  // At start: every order in flight is rechecked at once rather than at its old deadline.
+  [[nodiscard]] Result<int64_t> recheckInFlight();
+  // The broker refused status requests (BusinessMessageReject): later retries resend instead.
+  void stopAskingStatus() { answers_status_requests_ = false; }
+
+  [[nodiscard]] Result<std::optional<std::string>> brokerOrderJson(const std::string& order_id);
+  [[nodiscard]] Result<int64_t> unpublishedEventCount();
+  [[nodiscard]] Status ping();
+
+ private:
+  double unitRandom();
+
+  PgPool& pool_;
+  StoreSettings settings_;
+  std::atomic<bool> answers_status_requests_;       // set false from the FIX thread
+  std::mt19937_64 random_{std::random_device{}()};  // claims only: the sender thread
+};
+
+}  // namespace fbg::gateway

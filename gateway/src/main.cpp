@@ -1,0 +1,188 @@
+// gateway: sends the ledger's orders to one broker over FIX (FLOW.md section 2; API.md
+// "Gateway").
+//
+//   gateway serve --config FILE [--set key=value]...
+//   gateway config-help
+#include <spdlog/spdlog.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/fix_settings_text.h"
+#include "common/http.h"
+#include "common/migrations.h"
+#include "common/stop_signals.h"
+#include "event_relay.h"
+#include "gateway_config.h"
+#include "gateway_rows.h"
+#include "order_sender.h"
+#include "reply_handler.h"
+#include "stream_reader.h"
+
+std::vector<fbg::Migration> gatewayMigrations();
+
+namespace fbg::gateway {
+namespace {
+
+using Json = nlohmann::json;
+
+// Migrations at start; the database may still be starting, so retry for a bounded time.
+bool migrateWithRetry(const std::string& uri, int attempts_max) {
+  for (int attempt = 1; attempt <= attempts_max; ++attempt) {
+    auto applied = applyMigrations(uri, gatewayMigrations());
+    if (applied) return true;
+    spdlog::error("migrations: {}", applied.error().message);
+    if (applied.error().code != ErrorCode::Unavailable) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
+
+Json sessionsJson(const fix::Engine& engine) {
+  Json sessions = Json::array();
+  for (const auto& s : engine.sessions()) {
+    sessions.push_back({{"session_id", s.session_id},
+                        {"logged_on", s.logged_on},
+                        {"next_sender_seq_num", s.next_sender_seq_num},
+                        {"next_target_seq_num", s.next_target_seq_num}});
+  }
+  return sessions;
+}
+
+void registerRoutes(HttpRouter& router, GatewayStore& store, fix::Engine& engine, RedisPool& redis,
+                    MetricsRegistry& metrics) {
+  router.add("GET", "/healthz",
+             [](const HttpRequest&) { return jsonResponse(200, R"({"status":"ok"})"); });
+  router.add("GET", "/metrics", [&metrics](const HttpRequest&) {
+    return HttpResponse{200, metrics.render(), "text/plain; version=0.0.4", {}};
+  });
+  router.add("GET", "/v1/sessions", [&engine](const HttpRequest&) {
+    return jsonResponse(200, Json{{"sessions", sessionsJson(engine)}}.dump());
+  });
+  router.add("GET", "/readyz", [&store, &engine, &redis](const HttpRequest&) {
+    bool logged_on = true;
+    for (const auto& s : engine.sessions()) logged_on = logged_on && s.logged_on;
+    const bool postgres = static_cast<bool>(store.ping());
+    const bool redis_up = static_cast<bool>(redis.command({"PING"}));
+    const bool ready = logged_on && postgres && redis_up;
+    return jsonResponse(ready ? 200 : 503,
+                        Json{{"status", ready ? "ready" : "not_ready"},
+                             {"fix_session", logged_on ? "logged_on" : "logged_off"},
+                             {"postgres", postgres ? "up" : "down"},
+                             {"redis", redis_up ? "up" : "down"}}
+                            .dump());
+  });
+  router.add("GET", "/v1/broker-orders/{order_id}", [&store](const HttpRequest& request) {
+    const std::string& order_id = request.path_params.at("order_id");
+    auto found = store.brokerOrderJson(order_id);
+    if (!found) return errorResponse(found.error());
+    if (!*found) return errorResponse(makeError(ErrorCode::NotFound, "no order " + order_id));
+    return jsonResponse(200, **found);
+  });
+}
+
+// The order-entry session id as QuickFIX prints it: FIX.4.4:GATEWAY->{broker}.
+std::string sessionIdOf(const std::string& broker) {
+  return "FIX.4.4:GATEWAY->" + broker;
+}
+
+int serve(const GatewaySettings& s) {
+  if (!migrateWithRetry(s.postgres_uri, 60)) return 1;
+  auto fix_settings =
+      loadFixSettings({s.fix_settings_file, s.fix_config_dir, s.run_dir, 0, s.fix_connect_port});
+  if (!fix_settings) {
+    spdlog::error("{}", fix_settings.error().message);
+    return 2;
+  }
+  MetricsRegistry metrics;
+  PgPool pool({s.postgres_uri, s.postgres_pool_size_max, 2000}, prepareGatewayStatements);
+  RedisPool redis({s.redis_host, s.redis_port, s.redis_timeout_ms, 8, s.redis_timeout_ms, 500});
+  GatewayStore store(
+      pool, {s.broker, s.retry, s.broker_answers_status_requests, s.reply_synchronous_commit});
+  EventRelay relay(
+      {"order-events", s.event_batch_size_max, s.event_poll_interval_ms, s.event_stream_length_max},
+      pool, redis, metrics);
+  OrderSender* sender_ref = nullptr;
+  ReplyHandler replies(
+      store, s.resend_age_ms_max, metrics,
+      [&] {
+        if (sender_ref) sender_ref->wake();
+      },
+      [&] { relay.wake(); });
+  Gauge& logged_on = metrics.gauge("gateway_fix_session_logged_on",
+                                   "1 while the order-entry session is logged on.");
+  fix::EngineCallbacks callbacks;
+  callbacks.on_logon = [&](const std::string&) {
+    logged_on.set(1);
+    if (sender_ref) sender_ref->wake();
+  };
+  callbacks.on_logout = [&](const std::string&) { logged_on.set(0); };
+  callbacks.on_app_message = [&](const std::string&, const fix::Message& message) {
+    return replies.onAppMessage(message);
+  };
+  callbacks.before_app_send = [&](const std::string&, const fix::Message& message, bool dup) {
+    return replies.beforeSend(message, dup);
+  };
+  fix::Engine engine(fix::EngineRole::Initiator, *fix_settings, s.postgres_uri, callbacks);
+  OrderSender sender(
+      {sessionIdOf(s.broker), s.sender_batch_size_max, s.sender_poll_interval_ms, 500}, store,
+      engine, metrics);
+  sender_ref = &sender;
+  StreamReader reader({"orders:" + s.broker, s.stream_consumer_group, s.stream_consumer_name,
+                       s.stream_batch_size_max, s.stream_block_ms, 500},
+                      redis, store, metrics, [&] { sender.wake(); });
+  if (auto rechecked = store.recheckInFlight(); rechecked && *rechecked > 0) {
+    spdlog::info("{} orders were in flight at the last stop: rechecking them", *rechecked);
+  }
+  auto router = std::make_shared<HttpRouter>();
+  registerRoutes(*router, store, engine, redis, metrics);
+  HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
+  engine.start();
+  sender.start();
+  reader.start();
+  relay.start();
+  server.start();
+  spdlog::info("gateway {} on HTTP port {}", s.broker, server.port());
+  spdlog::info("signal {}: stopping", waitForStopSignal());
+  server.stop();
+  reader.stop();
+  sender.stop();
+  engine.stop();
+  relay.stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace fbg::gateway
+
+int main(int argc, char** argv) {
+  fbg::blockStopSignals();
+  if (argc >= 2 && std::string(argv[1]) == "config-help") {
+    std::cout << fbg::Config::describe(fbg::gateway::gatewayConfigSchema());
+    return 0;
+  }
+  std::string path;
+  std::vector<std::string> overrides;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--config")
+      path = argv[i + 1];
+    else if (flag == "--set")
+      overrides.push_back(argv[i + 1]);
+  }
+  if (argc < 2 || std::string(argv[1]) != "serve" || path.empty()) {
+    std::cerr << "usage: gateway serve --config FILE [--set key=value]... | config-help\n";
+    return 2;
+  }
+  auto settings = fbg::gateway::loadGatewaySettings(path, overrides);
+  if (!settings) {
+    std::cerr << "gateway: " << settings.error().message << "\n";
+    return 2;
+  }
+  try {
+    return fbg::gateway::serve(*settings);
+  } catch (const std::exception& failure) {
+    std::cerr << "gateway: " << failure.what() << "\n";
+    return 1;
+  }
+}

@@ -1,0 +1,147 @@
+#include "order_sender.h"
+
+#include <spdlog/spdlog.h>
+
+namespace fbg::gateway {
+namespace {
+
+int64_t wallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+fix::Message encode(const SendItem& item) {
+  switch (item.kind) {
+    case SendItem::Kind::New:
+      return encodeNewOrder(item.order, false);
+    case SendItem::Kind::Resend:
+      return encodeNewOrder(item.order, true);
+    case SendItem::Kind::Status:
+      return encodeStatusRequest(item.order);
+    case SendItem::Kind::Cancel:
+      return encodeCancel(item.order, item.cancel_request, false);
+    case SendItem::Kind::CancelResend:
+      return encodeCancel(item.order, item.cancel_request, true);
+  }
+  return encodeNewOrder(item.order, true);
+}
+
+}  // namespace
+
+OrderSender::OrderSender(SenderSettings settings, GatewayStore& store, fix::Engine& engine,
+                         MetricsRegistry& metrics)
+    : settings_(std::move(settings)),
+      store_(store),
+      engine_(engine),
+      orders_sent_(metrics.counter("gateway_orders_sent_total",
+                                   "NewOrderSingle messages sent for the first time.")),
+      status_requests_(metrics.counter("gateway_retries_total",
+                                       "Retries after a reply timeout, by kind.",
+                                       "kind=\"status_request\"")),
+      resends_(metrics.counter("gateway_retries_total", "Retries after a reply timeout, by kind.",
+                               "kind=\"poss_resend\"")),
+      timeouts_(metrics.counter("gateway_ack_timeouts_total",
+                                "Replies overdue (each leads to a retry or to UNCONFIRMED).")),
+      unconfirmed_(metrics.counter("gateway_orders_unconfirmed_total",
+                                   "ALERT: orders reported UNCONFIRMED after every retry.")),
+      cancels_sent_(metrics.counter("gateway_cancels_sent_total",
+                                    "OrderCancelRequest messages sent (retries included).")),
+      send_refused_(metrics.counter("gateway_send_refused_total",
+                                    "Claimed messages the session refused (it dropped); their "
+                                    "reply timeout retries them.")),
+      send_latency_(metrics.histogram("gateway_send_latency_seconds",
+                                      "From recording the stream entry to the NewOrderSingle "
+                                      "handed to the FIX session.")) {}
+
+OrderSender::~OrderSender() {
+  stop();
+}
+
+void OrderSender::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void OrderSender::stop() {
+  stopping_ = true;
+  wake();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OrderSender::wake() {
+  {
+    std::lock_guard lock(mutex_);
+    woken_ = true;
+  }
+  wake_.notify_one();
+}
+
+bool OrderSender::loggedOn() const {
+  for (const auto& session : engine_.sessions()) {
+    if (session.session_id == settings_.session_id) return session.logged_on;
+  }
+  return false;
+}
+
+void OrderSender::run() {
+  while (!stopping_) {
+    int sent = 0;
+    if (loggedOn()) {
+      try {
+        sent = round();
+      } catch (const std::exception& failure) {  // an SQL error: nothing was committed
+        spdlog::error("sender round failed: {}", failure.what());
+        sent = -1;
+      }
+    }
+    if (sent < 0) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(settings_.retry_interval_ms));
+      continue;
+    }
+    if (sent >= settings_.batch_size_max) continue;  // more may be waiting
+    std::unique_lock lock(mutex_);
+    wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_interval_ms),
+                   [this] { return woken_ || stopping_.load(); });
+    woken_ = false;
+  }
+}
+
+int OrderSender::round() {
+  auto fresh = store_.claimNewOrders(settings_.batch_size_max);
+  if (!fresh) return -1;
+  int sent = send(*fresh);
+  RetryCounts counts;
+  auto retries = store_.claimDueRetries(settings_.batch_size_max, counts);
+  if (!retries) return -1;
+  timeouts_.add(counts.status_requests + counts.resends + counts.unconfirmed);
+  status_requests_.add(counts.status_requests);
+  resends_.add(counts.resends);
+  unconfirmed_.add(counts.unconfirmed);
+  if (counts.unconfirmed > 0) spdlog::warn("{} orders UNCONFIRMED", counts.unconfirmed);
+  sent += send(*retries);
+  auto cancels = store_.claimDueCancels(settings_.batch_size_max);
+  if (!cancels) return -1;
+  sent += send(*cancels);
+  return sent;
+}
+
+int OrderSender::send(const std::vector<SendItem>& items) {
+  int sent = 0;
+  for (const SendItem& item : items) {
+    if (!engine_.send(settings_.session_id, encode(item))) {
+      send_refused_.add();
+      continue;
+    }
+    ++sent;
+    if (item.kind == SendItem::Kind::New) {
+      orders_sent_.add();
+      send_latency_.observeMicros((wallClockMs() - item.received_at_ms) * 1000);
+    }
+    if (item.kind == SendItem::Kind::Cancel || item.kind == SendItem::Kind::CancelResend) {
+      cancels_sent_.add();
+    }
+  }
+  return sent;
+}
+
+}  // namespace fbg::gateway

@@ -1,0 +1,69 @@
+// The only thread that writes to the order-entry session. Each round it claims work in the
+// database (new orders first, then overdue replies and cancels), commits the decision, and only
+// then sends: a crash between the two leaves an order SENT without a message on the wire, which
+// its reply timeout turns into a status request or a PossResend, never into a lost order.
+//
+// While the session is not logged on nothing is claimed: orders wait as RECEIVED, and no retry
+// attempt is spent on a broker that cannot hear it.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/metrics.h"
+#include "fix_engine.h"
+#include "gateway_store.h"
+
+namespace fbg::gateway {
+
+struct SenderSettings {
+  std::string session_id;       // FIX.4.4:GATEWAY->SIM-A
+  int batch_size_max = 256;     // orders claimed per round
+  int poll_interval_ms = 50;    // wake-up for due retries when nothing signalled
+  int retry_interval_ms = 500;  // after the database failed
+};
+
+class OrderSender {
+ public:
+  OrderSender(SenderSettings settings, GatewayStore& store, fix::Engine& engine,
+              MetricsRegistry& metrics);
+  ~OrderSender();
+  OrderSender(const OrderSender&) = delete;
+  OrderSender& operator=(const OrderSender&) = delete;
+
+  void start();
+  void stop();
+  // New work was committed (stream entries, a reply asking for a resend, a logon).
+  void wake();
+  // Milliseconds since the epoch when the order was recorded, for the send latency.
+  [[nodiscard]] bool loggedOn() const;
+
+ private:
+  void run();
+  // One round; returns the number of messages sent, or -1 after a database failure.
+  int round();
+  int send(const std::vector<SendItem>& items);
+
+  SenderSettings settings_;
+  GatewayStore& store_;
+  fix::Engine& engine_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool woken_ = false;
+  std::atomic<bool> stopping_{false};
+  Counter& orders_sent_;
+  Counter& status_requests_;
+  Counter& resends_;
+  Counter& timeouts_;
+  Counter& unconfirmed_;
+  Counter& cancels_sent_;
+  Counter& send_refused_;
+  Histogram& send_latency_;
+};
+
+}  // namespace fbg::gateway
