@@ -97,13 +97,20 @@ fix::Delivery BrokerService::onStatusRequest(const std::string& session_id,
                                              const fix::Message& message) {
   if (!settings_.answers_status_requests) return fix::Delivery::UnsupportedMessageType;
   const std::string* cl_ord_id = message.find(11);
-  if (!cl_ord_id) return fix::Delivery::Accepted;
-  std::vector<ExecutionReport> status;
+  const std::string* symbol = message.find(55);
+  const std::string* side = message.find(54);
+  if (!cl_ord_id || !symbol || !side) return fix::Delivery::Accepted;  // the dictionary checks
+  ExecutionReport status;
   {
     std::lock_guard lock(mutex_);
-    status = book_.statusRequest(*cl_ord_id);
+    // A silent broker is silent to status requests too: drop_ack_rate covers every reply.
+    if (chance(faults_.drop_ack_rate)) {
+      dropped_acks_.add();
+      return fix::Delivery::Accepted;
+    }
+    status = book_.statusRequest(*cl_ord_id, *symbol, *side == "2" ? Side::Sell : Side::Buy);
   }
-  for (const auto& report : status) order_entry_->send(session_id, encodeExecutionReport(report));
+  order_entry_->send(session_id, encodeExecutionReport(status));
   return fix::Delivery::Accepted;
 }
 

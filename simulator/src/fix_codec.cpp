@@ -72,6 +72,7 @@ fix::Message encodeExecutionReport(const ExecutionReport& report) {
   message.set(17, report.exec_id);
   message.set(150, std::string(1, fixCode(report.exec_type)));
   message.set(39, std::string(1, fixCode(report.ord_status)));
+  if (report.ord_rej_reason >= 0) message.set(103, std::to_string(report.ord_rej_reason));
   message.set(55, report.symbol);
   message.set(54, report.side == Side::Buy ? "1" : "2");
   message.set(38, quantityText(report.order_qty));

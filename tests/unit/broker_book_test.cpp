@@ -103,16 +103,20 @@ TEST(BrokerBook, CancelLiveOrderAndRejectCancelOfFilledOrUnknown) {
   EXPECT_EQ(unknown.reject->broker_order_id, "NONE");
 }
 
-TEST(BrokerBook, StatusRequestReportsTheOrderOrNothing) {
+TEST(BrokerBook, StatusRequestReportsTheOrderOrSaysItIsUnknown) {
   BrokerBook book(2);
-  EXPECT_TRUE(book.statusRequest("C1").empty());
+  const auto unknown = book.statusRequest("C1", "AAPL", Side::Buy);
+  EXPECT_EQ(unknown.exec_type, ExecType::OrderStatus);
+  EXPECT_EQ(unknown.ord_status, BrokerOrderStatus::Rejected);
+  EXPECT_EQ(unknown.ord_rej_reason, kOrdRejReasonUnknownOrder);
+  EXPECT_EQ(unknown.broker_order_id, "NONE");
   (void)book.newOrder(limitBuy("C1", 10, "100.00"), false);
   (void)book.priceMoved("AAPL", price("99.00"));
-  const auto status = book.statusRequest("C1");
-  ASSERT_EQ(status.size(), 1u);
-  EXPECT_EQ(status[0].exec_type, ExecType::OrderStatus);
-  EXPECT_EQ(status[0].cum_qty, 5);
-  EXPECT_EQ(status[0].ord_status, BrokerOrderStatus::PartiallyFilled);
+  const auto status = book.statusRequest("C1", "AAPL", Side::Buy);
+  EXPECT_EQ(status.exec_type, ExecType::OrderStatus);
+  EXPECT_EQ(status.cum_qty, 5);
+  EXPECT_EQ(status.ord_status, BrokerOrderStatus::PartiallyFilled);
+  EXPECT_EQ(status.ord_rej_reason, -1);
 }
 
 // Whatever the prices and slices, an order never fills past its quantity, the fills add up to

@@ -91,12 +91,25 @@ std::vector<ExecutionReport> BrokerBook::newOrder(const NewOrder& request, bool 
   return {out};
 }
 
-std::vector<ExecutionReport> BrokerBook::statusRequest(const std::string& cl_ord_id) const {
+ExecutionReport BrokerBook::statusRequest(const std::string& cl_ord_id, const std::string& symbol,
+                                          Side side) const {
   const auto it = orders_.find(cl_ord_id);
-  if (it == orders_.end()) return {};
+  if (it == orders_.end()) {
+    ExecutionReport unknown;
+    unknown.cl_ord_id = cl_ord_id;
+    unknown.broker_order_id = "NONE";
+    unknown.symbol = symbol;
+    unknown.side = side;
+    unknown.exec_type = ExecType::OrderStatus;
+    unknown.ord_status = BrokerOrderStatus::Rejected;
+    unknown.ord_rej_reason = kOrdRejReasonUnknownOrder;
+    unknown.text = "unknown order";
+    unknown.exec_id = "S" + std::to_string(exec_sequence_);
+    return unknown;
+  }
   auto status = report(it->second, ExecType::OrderStatus);
   status.exec_id = "S" + std::to_string(exec_sequence_);  // informational, not a new execution
-  return {status};
+  return status;
 }
 
 BrokerBook::CancelOutcome BrokerBook::cancel(const std::string& orig_cl_ord_id,

@@ -65,7 +65,11 @@ struct ExecutionReport {
   int64_t leaves_qty = 0;
   Money avg_px;
   std::string text;
+  int ord_rej_reason = -1;  // OrdRejReason(103); -1: not sent
 };
+
+// FIX 4.4 OrdRejReason(103) "Unknown order".
+inline constexpr int kOrdRejReasonUnknownOrder = 5;
 
 struct CancelReject {
   std::string cl_ord_id;
@@ -91,7 +95,10 @@ class BrokerBook {
 
   // reject: the fault injector decided to reject this order (reject_rate).
   [[nodiscard]] std::vector<ExecutionReport> newOrder(const NewOrder& order, bool reject);
-  [[nodiscard]] std::vector<ExecutionReport> statusRequest(const std::string& cl_ord_id) const;
+  // The order's status (ExecType=I); for a ClOrdID the book never took, FIX 4.4's answer:
+  // OrdStatus=8 with OrdRejReason=5 (unknown order), so the asker knows to send it again.
+  [[nodiscard]] ExecutionReport statusRequest(const std::string& cl_ord_id,
+                                              const std::string& symbol, Side side) const;
   // Either the Canceled report or a reject (unknown or terminal order).
   struct CancelOutcome {
     std::vector<ExecutionReport> reports;
