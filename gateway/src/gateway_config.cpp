@@ -41,6 +41,10 @@ const ConfigSchema& gatewayConfigSchema() {
        "instead of replayed",
        0, 86400000},
       {"sender_batch_size_max", T::Integer, "256", "orders claimed per sender round", 1, 10000},
+      {"in_flight_orders_max", T::Integer, "1000",
+       "orders sent and not yet answered at most; more wait as RECEIVED (a broker's throttle, "
+       "and what keeps the reply timeout meaningful under load)",
+       1, 1000000},
       {"sender_poll_interval_ms", T::Integer, "50", "sender wake-up for due retries", 1, 60000},
       {"event_batch_size_max", T::Integer, "256", "order events published per round", 1, 10000},
       {"event_poll_interval_ms", T::Integer, "100", "event relay wake-up", 1, 60000},
@@ -49,6 +53,11 @@ const ConfigSchema& gatewayConfigSchema() {
       {"reply_synchronous_commit", T::Boolean, "false",
        "wait for the WAL flush when applying a broker reply (off: a reply lost in a database "
        "crash is asked again by the retry path)"},
+      {"fix_store_synchronous_commit", T::Boolean, "false",
+       "wait for the WAL flush on every FIX store write. Off, a sent message and its sequence "
+       "number still commit together and survive a crash of this process; a crash of the "
+       "database server itself may lose the last few hundred milliseconds of store writes. On "
+       "costs one WAL flush per FIX message (docs/performance.md)"},
   };
   return schema;
 }
@@ -95,10 +104,12 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.resend_age_ms_max = c.integer("resend_age_ms_max");
   s.sender_batch_size_max = asInt(c, "sender_batch_size_max");
   s.sender_poll_interval_ms = asInt(c, "sender_poll_interval_ms");
+  s.in_flight_orders_max = asInt(c, "in_flight_orders_max");
   s.event_batch_size_max = asInt(c, "event_batch_size_max");
   s.event_poll_interval_ms = asInt(c, "event_poll_interval_ms");
   s.event_stream_length_max = c.integer("event_stream_length_max");
   s.reply_synchronous_commit = c.boolean("reply_synchronous_commit");
+  s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
   return s;
 }
 

@@ -30,11 +30,13 @@ struct GatewaySettings {
   RetryPolicy retry;
   int64_t resend_age_ms_max = 30000;
   int sender_batch_size_max = 256;
+  int in_flight_orders_max = 1000;
   int sender_poll_interval_ms = 50;
   int event_batch_size_max = 256;
   int event_poll_interval_ms = 100;
   int64_t event_stream_length_max = 1'000'000;
   bool reply_synchronous_commit = false;
+  bool fix_store_synchronous_commit = false;
 };
 
 [[nodiscard]] const ConfigSchema& gatewayConfigSchema();

@@ -114,6 +114,7 @@ void prepareGatewayStatements(pqxx::connection& c) {
             "FROM w WHERE b.order_id = w.id RETURNING b.order_id) "
             "INSERT INTO send_attempts (order_id, attempt, kind, cl_ord_id) "
             "SELECT order_id, 1, 'NEW', order_id FROM sent");
+  c.prepare("count_in_flight", "SELECT count(*) FROM broker_orders WHERE state = 'SENT'");
   c.prepare("claim_due", sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE state = 'SENT' "
                              "AND next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at "
                              "LIMIT $1 FOR UPDATE SKIP LOCKED"));

@@ -107,11 +107,14 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
   });
 }
 
-Result<std::vector<SendItem>> GatewayStore::claimNewOrders(int limit) {
+Result<std::vector<SendItem>> GatewayStore::claimNewOrders(int limit, int in_flight_max) {
   using Items = std::vector<SendItem>;
   return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
     pqxx::work work(connection);
     Items items;
+    const int64_t in_flight = work.exec_prepared("count_in_flight")[0][0].as<int64_t>();
+    limit = static_cast<int>(std::min<int64_t>(limit, in_flight_max - in_flight));
+    if (limit <= 0) return items;
     std::vector<std::string> ids, waits;
     for (const auto& raw : work.exec_prepared("claim_unsent", limit)) {
       const OrderRow row = readOrderRow(raw);

@@ -60,8 +60,9 @@ class GatewayStore {
   GatewayStore(PgPool& pool, StoreSettings settings);
 
   [[nodiscard]] Status recordEntries(const std::vector<StreamEntry>& entries, IntakeCounts& counts);
-  // Orders never sent, oldest first: marked SENT (attempt 1) and returned for sending.
-  [[nodiscard]] Result<std::vector<SendItem>> claimNewOrders(int limit);
+  // Orders never sent, oldest first: marked SENT (attempt 1) and returned for sending, as many
+  // as keep the orders in flight (SENT) at most in_flight_max.
+  [[nodiscard]] Result<std::vector<SendItem>> claimNewOrders(int limit, int in_flight_max);
   // Orders whose reply is overdue: the next attempt, or UNCONFIRMED after the last.
   [[nodiscard]] Result<std::vector<SendItem>> claimDueRetries(int limit, RetryCounts& counts);
   // Cancel requests to send or to retry; CANCEL_REJECTED after the last attempt.

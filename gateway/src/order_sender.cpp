@@ -107,7 +107,7 @@ void OrderSender::run() {
 }
 
 int OrderSender::round() {
-  auto fresh = store_.claimNewOrders(settings_.batch_size_max);
+  auto fresh = store_.claimNewOrders(settings_.batch_size_max, settings_.in_flight_orders_max);
   if (!fresh) return -1;
   int sent = send(*fresh);
   RetryCounts counts;

@@ -21,10 +21,11 @@
 namespace fbg::gateway {
 
 struct SenderSettings {
-  std::string session_id;       // FIX.4.4:GATEWAY->SIM-A
-  int batch_size_max = 256;     // orders claimed per round
-  int poll_interval_ms = 50;    // wake-up for due retries when nothing signalled
-  int retry_interval_ms = 500;  // after the database failed
+  std::string session_id;           // FIX.4.4:GATEWAY->SIM-A
+  int batch_size_max = 256;         // orders claimed per round
+  int in_flight_orders_max = 1000;  // SENT and unanswered at most
+  int poll_interval_ms = 50;        // wake-up for due retries when nothing signalled
+  int retry_interval_ms = 500;      // after the database failed
 };
 
 class OrderSender {

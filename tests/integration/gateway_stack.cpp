@@ -1,0 +1,186 @@
+#include "gateway_stack.h"
+
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <stdexcept>
+
+#include "common/identifiers.h"
+#include "support/ports.h"
+#include "support/wait.h"
+
+namespace fbg::test {
+namespace {
+
+using Json = nlohmann::json;
+
+void writeLines(const std::filesystem::path& path, const std::vector<std::string>& lines) {
+  std::ofstream file(path);
+  for (const auto& line : lines) file << line << "\n";
+}
+
+int64_t nowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+GatewayStack::GatewayStack(std::string broker) : broker_(std::move(broker)) {
+  postgres.start();
+  postgres.createDatabase("gateway");
+  postgres.createDatabase("broker_sim");
+  redis.start();
+  folder_ = makeTempFolder("gateway-stack");
+  order_port_ = freeLoopbackPort();
+  drop_copy_port_ = freeLoopbackPort();
+  simulator_http_port_ = freeLoopbackPort();
+  gateway_http_port_ = freeLoopbackPort();
+}
+
+GatewayStack::~GatewayStack() {
+  gateway_.kill9();
+  simulator_.kill9();
+}
+
+void GatewayStack::startSimulator(const std::vector<std::string>& extra) {
+  std::vector<std::string> lines = {
+      "profile = " + broker_,
+      "postgres_uri = " + postgres.uri("broker_sim"),
+      "http_port = " + std::to_string(simulator_http_port_),
+      std::string("fix_settings_file = ") + FBG_FIX_CONFIG_DIR + "/simulator-" + broker_ + ".cfg",
+      std::string("fix_config_dir = ") + FBG_FIX_CONFIG_DIR,
+      "run_dir = " + folder_.string(),
+      "fix_order_port = " + std::to_string(order_port_),
+      "fix_drop_copy_port = " + std::to_string(drop_copy_port_),
+  };
+  lines.insert(lines.end(), extra.begin(), extra.end());
+  writeLines(folder_ / "simulator.conf", lines);
+  simulator_.launch(FBG_SIMULATOR_BINARY,
+                    {"serve", "--config", (folder_ / "simulator.conf").string()}, {},
+                    folder_ / "simulator.log");
+  if (!waitUntil([&] { return httpRequest(simulator_http_port_, "GET", "/healthz").status == 200; },
+                 std::chrono::seconds(30))) {
+    throw std::runtime_error("simulator did not start: " + logTail(folder_ / "simulator.log"));
+  }
+}
+
+void GatewayStack::startGateway(const std::vector<std::string>& extra) {
+  std::vector<std::string> lines = {
+      "broker = " + broker_,
+      std::string("broker_answers_status_requests = ") + (broker_ == "SIM-A" ? "true" : "false"),
+      "postgres_uri = " + postgres.uri("gateway"),
+      "http_port = " + std::to_string(gateway_http_port_),
+      "redis_port = " + std::to_string(redis.port()),
+      std::string("fix_settings_file = ") + FBG_FIX_CONFIG_DIR + "/gateway-" + broker_ + ".cfg",
+      std::string("fix_config_dir = ") + FBG_FIX_CONFIG_DIR,
+      "run_dir = " + folder_.string(),
+      "fix_connect_port = " + std::to_string(order_port_),
+  };
+  lines.insert(lines.end(), extra.begin(), extra.end());
+  writeLines(folder_ / "gateway.conf", lines);
+  gateway_.launch(FBG_GATEWAY_BINARY, {"serve", "--config", (folder_ / "gateway.conf").string()},
+                  {}, folder_ / "gateway.log");
+  if (!waitUntil([&] { return gatewayGet("/healthz").status == 200; }, std::chrono::seconds(30))) {
+    throw std::runtime_error("gateway did not start: " + gatewayLogTail());
+  }
+}
+
+std::string GatewayStack::placeOrder(int64_t quantity, const std::string& limit_price,
+                                     const std::string& symbol) {
+  const std::string order_id = makeOrderId(nowMs(), ++order_sequence_);
+  const Json payload = {
+      {"order_id", order_id},
+      {"account_id", "ACC-1"},
+      {"symbol", symbol},
+      {"side", "BUY"},
+      {"type", limit_price.empty() ? "MARKET" : "LIMIT"},
+      {"quantity", quantity},
+      {"limit_price", limit_price.empty() ? Json(nullptr) : Json(limit_price)},
+      {"time_in_force", "DAY"},
+      {"broker", broker_},
+      {"channel", "API"},
+      {"created_at", "2026-11-25T00:00:00.000000Z"},
+  };
+  const auto added = redis.command({"XADD", "orders:" + broker_, "*", "kind", "NEW", "order_id",
+                                    order_id, "payload", payload.dump()});
+  if (added.isError()) throw std::runtime_error("XADD: " + added.text);
+  return order_id;
+}
+
+void GatewayStack::requestCancel(const std::string& order_id, int cancel_request) {
+  const Json payload = {{"order_id", order_id},
+                        {"account_id", "ACC-1"},
+                        {"cancel_request", cancel_request},
+                        {"symbol", "AAPL"},
+                        {"side", "BUY"},
+                        {"quantity", 10},
+                        {"requested_at", "2026-11-25T00:00:00.000000Z"}};
+  const auto added = redis.command({"XADD", "orders:" + broker_, "*", "kind", "CANCEL", "order_id",
+                                    order_id, "payload", payload.dump()});
+  if (added.isError()) throw std::runtime_error("XADD: " + added.text);
+}
+
+std::vector<OrderEvent> GatewayStack::events() const {
+  std::vector<OrderEvent> out;
+  const auto reply = redis.command({"XRANGE", "order-events", "-", "+"});
+  for (const auto& entry : reply.elements) {
+    if (entry.elements.size() != 2) continue;
+    std::map<std::string, std::string> fields;
+    const auto& flat = entry.elements[1].elements;
+    for (std::size_t i = 0; i + 1 < flat.size(); i += 2) fields[flat[i].text] = flat[i + 1].text;
+    out.push_back(OrderEvent{fields["event_id"], fields["kind"], fields["order_id"],
+                             Json::parse(fields["payload"], nullptr, false)});
+  }
+  return out;
+}
+
+std::size_t GatewayStack::eventCount(const std::string& kind, const std::string& order_id) const {
+  std::set<std::string> ids;
+  for (const auto& event : events()) {
+    if (event.kind == kind && (order_id.empty() || event.order_id == order_id)) {
+      ids.insert(event.event_id);
+    }
+  }
+  return ids.size();
+}
+
+Json GatewayStack::simulatorAdmin(const std::string& method, const std::string& path,
+                                  const std::string& body) const {
+  const auto response = httpRequest(simulator_http_port_, method, path, {}, body);
+  if (response.status != 200) {
+    throw std::runtime_error(method + " " + path + ": " + std::to_string(response.status) + " " +
+                             response.body);
+  }
+  return Json::parse(response.body);
+}
+
+std::size_t GatewayStack::brokerOrderCount(const std::string& cl_ord_id) const {
+  return simulatorAdmin("GET", "/v1/orders?cl_ord_id=" + cl_ord_id)["orders"].size();
+}
+
+HttpResponse GatewayStack::gatewayGet(const std::string& path) const {
+  return httpRequest(gateway_http_port_, "GET", path);
+}
+
+double GatewayStack::gatewayMetric(const std::string& name, const std::string& label_filter) const {
+  const auto response = gatewayGet("/metrics");
+  double sum = 0;
+  std::size_t at = 0;
+  const std::string& text = response.body;
+  while ((at = text.find(name, at)) != std::string::npos) {
+    const bool line_start = at == 0 || text[at - 1] == '\n';
+    const std::size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end == std::string::npos ? end : end - at);
+    at += name.size();
+    if (!line_start || line.size() <= name.size()) continue;
+    const char next = line[name.size()];
+    if (next != ' ' && next != '{') continue;
+    if (!label_filter.empty() && line.find(label_filter) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+}  // namespace fbg::test

@@ -1,0 +1,88 @@
+// A real gateway stack for one test: a throwaway PostgreSQL (databases gateway and broker_sim)
+// and Redis, the simulator and the gateway binaries as child processes on free loopback ports.
+// Orders enter as the ledger's outbox relay writes them: entries of orders:{broker}.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "support/http_client.h"
+#include "support/postgres_instance.h"
+#include "support/process.h"
+#include "support/redis_instance.h"
+#include "support/temp_folder.h"
+
+namespace fbg::test {
+
+struct OrderEvent {
+  std::string event_id;
+  std::string kind;
+  std::string order_id;
+  nlohmann::json payload;
+};
+
+class GatewayStack {
+ public:
+  // broker: SIM-A or SIM-B, for both the simulator and the gateway.
+  explicit GatewayStack(std::string broker = "SIM-A");
+  ~GatewayStack();
+
+  // extra: "key = value" lines for the simulator's config.
+  void startSimulator(const std::vector<std::string>& extra = {});
+  void stopSimulator() { simulator_.terminate(10000); }
+  void killSimulator() { simulator_.kill9(); }
+  // extra: "key = value" lines for the gateway's config (defaults below keep tests quick).
+  void startGateway(const std::vector<std::string>& extra = {});
+  void killGateway() { gateway_.kill9(); }
+  bool stopGateway() { return gateway_.terminate(10000); }
+  [[nodiscard]] bool gatewayRunning() { return gateway_.isRunning(); }
+
+  // XADD a NEW entry; returns the order id. limit_price empty: a MARKET order.
+  std::string placeOrder(int64_t quantity = 10, const std::string& limit_price = "200.00",
+                         const std::string& symbol = "AAPL");
+  void requestCancel(const std::string& order_id, int cancel_request);
+  // Every order-events entry so far, in stream order.
+  [[nodiscard]] std::vector<OrderEvent> events() const;
+  // Number of events of `kind` (for `order_id` unless empty), counted by distinct event_id.
+  [[nodiscard]] std::size_t eventCount(const std::string& kind,
+                                       const std::string& order_id = "") const;
+
+  nlohmann::json simulatorAdmin(const std::string& method, const std::string& path,
+                                const std::string& body = "") const;
+  // Ground truth: how many broker orders the simulator holds for a ClOrdID.
+  [[nodiscard]] std::size_t brokerOrderCount(const std::string& cl_ord_id) const;
+  [[nodiscard]] HttpResponse gatewayGet(const std::string& path) const;
+  [[nodiscard]] std::string gatewaySql(const std::string& query) {
+    return postgres.queryScalar("gateway", query);
+  }
+  [[nodiscard]] long long gatewayCount(const std::string& query) {
+    return std::stoll(gatewaySql(query));
+  }
+  // A metric's value from the gateway's /metrics (sum of the series whose labels contain
+  // label_filter).
+  [[nodiscard]] double gatewayMetric(const std::string& name,
+                                     const std::string& label_filter = "") const;
+
+  [[nodiscard]] const std::string& broker() const { return broker_; }
+  [[nodiscard]] int orderPort() const { return order_port_; }
+  [[nodiscard]] const std::filesystem::path& folder() const { return folder_; }
+  [[nodiscard]] std::string gatewayLogTail() const { return logTail(folder_ / "gateway.log"); }
+
+  PostgresInstance postgres;
+  RedisInstance redis;
+
+ private:
+  std::string broker_;
+  std::filesystem::path folder_;
+  int order_port_ = 0;
+  int drop_copy_port_ = 0;
+  int simulator_http_port_ = 0;
+  int gateway_http_port_ = 0;
+  int64_t order_sequence_ = 0;
+  ChildProcess simulator_;
+  ChildProcess gateway_;
+};
+
+}  // namespace fbg::test

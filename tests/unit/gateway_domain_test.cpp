@@ -1,0 +1,195 @@
+// The gateway's pure logic: the broker-order state machine, the retry schedule and the
+// validation of stream entries.
+#include <gtest/gtest.h>
+#include <rapidcheck/gtest.h>
+
+#include "domain/broker_order.h"
+#include "domain/order_ticket.h"
+#include "domain/retry_policy.h"
+
+namespace fbg::gateway {
+namespace {
+
+OrderSnapshot sent(int64_t quantity = 10) {
+  return OrderSnapshot{BrokerOrderState::Sent, quantity, 0, 0, CancelState::None};
+}
+
+ReportFacts report(char exec_type, char ord_status, int64_t cum_qty = 0) {
+  ReportFacts facts;
+  facts.exec_type = exec_type;
+  facts.ord_status = ord_status;
+  facts.cum_qty = cum_qty;
+  return facts;
+}
+
+std::vector<EventKind> kinds(const Outcome& outcome) {
+  std::vector<EventKind> out;
+  for (const auto& event : outcome.events) out.push_back(event.kind);
+  return out;
+}
+
+TEST(BrokerOrder, FirstReplyAcknowledgesOnceAndFillsOnlyMoveForward) {
+  const Outcome acked = applyReport(sent(), report('0', '0'));
+  EXPECT_EQ(acked.order.state, BrokerOrderState::Acked);
+  EXPECT_EQ(kinds(acked), std::vector<EventKind>{EventKind::Acked});
+  const Outcome partial = applyReport(acked.order, report('F', '1', 4));
+  EXPECT_EQ(partial.order.state, BrokerOrderState::PartiallyFilled);
+  EXPECT_EQ(partial.order.cum_qty, 4);
+  EXPECT_TRUE(partial.events.empty());
+  const Outcome late_ack = applyReport(partial.order, report('0', '0', 0));
+  EXPECT_EQ(late_ack.order.state, BrokerOrderState::PartiallyFilled);
+  EXPECT_EQ(late_ack.order.cum_qty, 4);
+  const Outcome filled = applyReport(partial.order, report('F', '2', 10));
+  EXPECT_EQ(filled.order.state, BrokerOrderState::Filled);
+  const Outcome duplicate = applyReport(filled.order, report('F', '2', 10));
+  EXPECT_EQ(duplicate.order.state, BrokerOrderState::Filled);
+  EXPECT_TRUE(duplicate.events.empty());
+}
+
+TEST(BrokerOrder, AFillBeforeAnyAcknowledgementStillAcknowledges) {
+  const Outcome filled = applyReport(sent(), report('F', '2', 10));
+  EXPECT_EQ(filled.order.state, BrokerOrderState::Filled);
+  EXPECT_EQ(kinds(filled), std::vector<EventKind>{EventKind::Acked});
+}
+
+TEST(BrokerOrder, RejectIsRejectedWithItsText) {
+  ReportFacts facts = report('8', '8');
+  facts.text = "no such symbol";
+  const Outcome rejected = applyReport(sent(), facts);
+  EXPECT_EQ(rejected.order.state, BrokerOrderState::Rejected);
+  ASSERT_EQ(rejected.events.size(), 1u);
+  EXPECT_EQ(rejected.events[0].kind, EventKind::Rejected);
+  EXPECT_EQ(rejected.events[0].reason, "no such symbol");
+}
+
+TEST(BrokerOrder, StatusAnswerUnknownAsksForAResendAndChangesNothingElse) {
+  ReportFacts facts = report('I', '8');
+  facts.ord_rej_reason = kOrdRejReasonUnknownOrder;
+  const Outcome unknown = applyReport(sent(), facts);
+  EXPECT_TRUE(unknown.resend_now);
+  EXPECT_EQ(unknown.order.state, BrokerOrderState::Sent);
+  EXPECT_TRUE(unknown.events.empty());
+  const Outcome known = applyReport(sent(), report('I', '0'));
+  EXPECT_FALSE(known.resend_now);
+  EXPECT_EQ(known.order.state, BrokerOrderState::Acked);
+}
+
+TEST(BrokerOrder, UnconfirmedThenALateReplyIsAcknowledged) {
+  const Outcome gave_up = giveUp(sent());
+  EXPECT_EQ(gave_up.order.state, BrokerOrderState::Unconfirmed);
+  EXPECT_EQ(kinds(gave_up), std::vector<EventKind>{EventKind::Unconfirmed});
+  const Outcome late = applyReport(gave_up.order, report('0', '0'));
+  EXPECT_EQ(late.order.state, BrokerOrderState::Acked);
+  EXPECT_EQ(kinds(late), std::vector<EventKind>{EventKind::Acked});
+  EXPECT_TRUE(giveUp(late.order).events.empty());
+}
+
+TEST(BrokerOrder, CancelOfAnOrderNeverSentCompletesWithoutTheBroker) {
+  const OrderSnapshot received{BrokerOrderState::Received, 10, 0, 0, CancelState::None};
+  const Outcome canceled = applyCancelRequest(received, 1);
+  EXPECT_EQ(canceled.order.state, BrokerOrderState::Canceled);
+  EXPECT_EQ(canceled.order.cancel_state, CancelState::Done);
+  EXPECT_EQ(kinds(canceled), std::vector<EventKind>{EventKind::Canceled});
+  EXPECT_TRUE(applyCancelRequest(canceled.order, 1).events.empty());  // redelivered
+}
+
+TEST(BrokerOrder, CancelOfALiveOrderIsSentThenCanceledByTheBroker) {
+  const OrderSnapshot acked = applyReport(sent(), report('0', '0')).order;
+  const Outcome pending = applyCancelRequest(acked, 1);
+  EXPECT_EQ(pending.order.cancel_state, CancelState::Pending);
+  EXPECT_TRUE(pending.events.empty());
+  ReportFacts canceled_report = report('4', '4');
+  canceled_report.cancel_request = 1;
+  const Outcome canceled = applyReport(pending.order, canceled_report);
+  EXPECT_EQ(canceled.order.state, BrokerOrderState::Canceled);
+  EXPECT_EQ(canceled.order.cancel_state, CancelState::Done);
+  ASSERT_EQ(canceled.events.size(), 1u);
+  EXPECT_EQ(canceled.events[0].kind, EventKind::Canceled);
+  EXPECT_EQ(canceled.events[0].cancel_request, 1);
+}
+
+TEST(BrokerOrder, CancelOfAFilledOrderIsRejected) {
+  const OrderSnapshot filled = applyReport(sent(), report('F', '2', 10)).order;
+  const Outcome here = applyCancelRequest(filled, 1);
+  EXPECT_EQ(kinds(here), std::vector<EventKind>{EventKind::CancelRejected});
+  OrderSnapshot live = applyReport(sent(), report('0', '0')).order;
+  live = applyCancelRequest(live, 1).order;
+  const Outcome at_broker = applyCancelReject(live, CancelRejectFacts{'2', 1, "too late"});
+  EXPECT_EQ(at_broker.order.state, BrokerOrderState::Filled);
+  EXPECT_EQ(at_broker.order.cancel_state, CancelState::Rejected);
+  EXPECT_EQ(kinds(at_broker), std::vector<EventKind>{EventKind::CancelRejected});
+}
+
+TEST(RetryPolicy, WaitsGrowExponentiallyToTheBoundWithBoundedJitter) {
+  const RetryPolicy policy{1000, 2, 5000, 20, 4};
+  ASSERT_TRUE(isValid(policy));
+  EXPECT_EQ(replyWaitMs(policy, 1, 0.5), 1000);
+  EXPECT_EQ(replyWaitMs(policy, 2, 0.5), 2000);
+  EXPECT_EQ(replyWaitMs(policy, 3, 0.5), 4000);
+  EXPECT_EQ(replyWaitMs(policy, 4, 0.5), 5000);
+  EXPECT_EQ(replyWaitMs(policy, 1, 0.0), 800);
+  EXPECT_EQ(replyWaitMs(policy, 1, 0.999999), 1199);
+  EXPECT_EQ(onTimeout(policy, 1, true), TimeoutAction::AskStatus);
+  EXPECT_EQ(onTimeout(policy, 4, false), TimeoutAction::ResendOrder);
+  EXPECT_EQ(onTimeout(policy, 5, true), TimeoutAction::GiveUp);
+  EXPECT_FALSE(isValid(RetryPolicy{1000, 2, 500, 20, 4}));
+  EXPECT_FALSE(isValid(RetryPolicy{1000, 2, 5000, 100, 4}));
+}
+
+RC_GTEST_PROP(RetryPolicyProperty, WaitStaysWithinJitterOfTheCappedExponential, ()) {
+  const RetryPolicy policy{*rc::gen::inRange<int64_t>(1, 10000), *rc::gen::inRange<int64_t>(1, 5),
+                           100000, *rc::gen::inRange<int64_t>(0, 99), 10};
+  const int64_t attempt = *rc::gen::inRange<int64_t>(1, 40);
+  const double unit = *rc::gen::inRange(0, 1000) / 1000.0;
+  const int64_t wait_ms = replyWaitMs(policy, attempt, unit);
+  int64_t base = policy.ack_timeout_ms;
+  for (int64_t k = 1; k < attempt && base < policy.backoff_ms_max; ++k) {
+    base *= policy.backoff_multiplier;
+  }
+  base = std::min(base, policy.backoff_ms_max);
+  RC_ASSERT(wait_ms >= base - base * policy.jitter_percent / 100 - 1);
+  RC_ASSERT(wait_ms <= base + base * policy.jitter_percent / 100 + 1);
+}
+
+StreamEntry newEntry(const std::string& payload) {
+  return StreamEntry{"1-0",
+                     {{"kind", "NEW"}, {"order_id", "O2S1T36850000001"}, {"payload", payload}}};
+}
+
+TEST(OrderTicket, ParsesTheLedgerPayloadAndRefusesBadOnes) {
+  const std::string good =
+      R"({"order_id":"O2S1T36850000001","account_id":"A-1","symbol":"AAPL","side":"BUY",)"
+      R"("type":"LIMIT","quantity":10,"limit_price":"187.2500","time_in_force":"DAY",)"
+      R"("broker":"SIM-A","channel":"API","created_at":"2026-11-25T00:00:00Z"})";
+  auto ticket = parseTicket(newEntry(good), "SIM-A");
+  ASSERT_TRUE(ticket);
+  ASSERT_TRUE(ticket->new_order);
+  EXPECT_EQ(ticket->new_order->quantity, 10);
+  EXPECT_EQ(ticket->new_order->limit_price->toString(), "187.25");
+  EXPECT_FALSE(parseTicket(newEntry(good), "SIM-B"));  // another broker's order
+  for (const std::string& bad :
+       {std::string("not json"), std::string(R"({"order_id":"O2S1T36850000001"})"),
+        std::string(R"({"order_id":"O2S1T36850000001","account_id":"A-1","symbol":"AAPL",)"
+                    R"("side":"BUY","type":"LIMIT","quantity":-1,"limit_price":"1.00",)"
+                    R"("time_in_force":"DAY","broker":"SIM-A"})")}) {
+    EXPECT_FALSE(parseTicket(newEntry(bad), "SIM-A")) << bad;
+  }
+  EXPECT_FALSE(parseTicket(StreamEntry{"1-0", {}}, "SIM-A"));
+}
+
+TEST(OrderTicket, CancelClOrdIdsRoundTripAndForeignOnesAreRefused) {
+  const std::string id = "O2S1T36850000001";
+  EXPECT_EQ(cancelClOrdId(id, 3), id + "-C3");
+  const auto parts = parseClOrdId(id + "-C12");
+  ASSERT_TRUE(parts);
+  EXPECT_EQ(parts->order_id, id);
+  EXPECT_EQ(parts->cancel_request, 12);
+  EXPECT_EQ(parseClOrdId(id)->cancel_request, 0);
+  EXPECT_FALSE(parseClOrdId("hello"));
+  EXPECT_FALSE(parseClOrdId(id + "-C0"));
+  EXPECT_FALSE(parseClOrdId(id + "-C100"));
+  EXPECT_LE((id + "-C99").size(), 20u);
+}
+
+}  // namespace
+}  // namespace fbg::gateway
