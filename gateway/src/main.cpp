@@ -105,11 +105,15 @@ int serve(const GatewaySettings& s) {
   MetricsRegistry metrics;
   PgPool pool({s.postgres_uri, s.postgres_pool_size_max, 2000}, prepareGatewayStatements);
   RedisPool redis({s.redis_host, s.redis_port, s.redis_timeout_ms, 8, s.redis_timeout_ms, 500});
-  GatewayStore store(
-      pool, {s.broker, s.retry, s.broker_answers_status_requests, s.reply_synchronous_commit});
-  EventRelay relay(
-      {"order-events", s.event_batch_size_max, s.event_poll_interval_ms, s.event_stream_length_max},
-      pool, redis, metrics);
+  GatewayStore store(pool, {.broker = s.broker,
+                            .retry = s.retry,
+                            .broker_answers_status_requests = s.broker_answers_status_requests,
+                            .reply_synchronous_commit = s.reply_synchronous_commit});
+  EventRelay relay({.stream = "order-events",
+                    .batch_size_max = s.event_batch_size_max,
+                    .poll_interval_ms = s.event_poll_interval_ms,
+                    .stream_length_max = s.event_stream_length_max},
+                   pool, redis, metrics);
   OrderSender* sender_ref = nullptr;
   ReplyHandler replies(
       store, s.resend_age_ms_max, metrics,
@@ -132,12 +136,19 @@ int serve(const GatewaySettings& s) {
     return replies.beforeSend(message, dup);
   };
   fix::Engine engine(fix::EngineRole::Initiator, *fix_settings, fixStoreUri(s), callbacks);
-  OrderSender sender(
-      {sessionIdOf(s.broker), s.sender_batch_size_max, s.sender_poll_interval_ms, 500}, store,
-      engine, metrics);
+  OrderSender sender({.session_id = sessionIdOf(s.broker),
+                      .batch_size_max = s.sender_batch_size_max,
+                      .in_flight_orders_max = s.in_flight_orders_max,
+                      .poll_interval_ms = s.sender_poll_interval_ms,
+                      .retry_interval_ms = 500},
+                     store, engine, metrics);
   sender_ref = &sender;
-  StreamReader reader({"orders:" + s.broker, s.stream_consumer_group, s.stream_consumer_name,
-                       s.stream_batch_size_max, s.stream_block_ms, 500},
+  StreamReader reader({.stream = "orders:" + s.broker,
+                       .group = s.stream_consumer_group,
+                       .consumer = s.stream_consumer_name,
+                       .batch_size_max = s.stream_batch_size_max,
+                       .block_ms = s.stream_block_ms,
+                       .retry_interval_ms = 500},
                       redis, store, metrics, [&] { sender.wake(); });
   if (auto rechecked = store.recheckInFlight(); rechecked && *rechecked > 0) {
     spdlog::info("{} orders were in flight at the last stop: rechecking them", *rechecked);

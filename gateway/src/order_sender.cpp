@@ -108,11 +108,11 @@ void OrderSender::run() {
 
 int OrderSender::round() {
   auto fresh = store_.claimNewOrders(settings_.batch_size_max, settings_.in_flight_orders_max);
-  if (!fresh) return -1;
+  if (!fresh) return failed(fresh.error());
   int sent = send(*fresh);
   RetryCounts counts;
   auto retries = store_.claimDueRetries(settings_.batch_size_max, counts);
-  if (!retries) return -1;
+  if (!retries) return failed(retries.error());
   timeouts_.add(counts.status_requests + counts.resends + counts.unconfirmed);
   status_requests_.add(counts.status_requests);
   resends_.add(counts.resends);
@@ -120,9 +120,14 @@ int OrderSender::round() {
   if (counts.unconfirmed > 0) spdlog::warn("{} orders UNCONFIRMED", counts.unconfirmed);
   sent += send(*retries);
   auto cancels = store_.claimDueCancels(settings_.batch_size_max);
-  if (!cancels) return -1;
+  if (!cancels) return failed(cancels.error());
   sent += send(*cancels);
   return sent;
+}
+
+int OrderSender::failed(const Error& error) {
+  spdlog::warn("sender: database: {}", error.message);
+  return -1;
 }
 
 int OrderSender::send(const std::vector<SendItem>& items) {

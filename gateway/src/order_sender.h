@@ -48,6 +48,7 @@ class OrderSender {
   // One round; returns the number of messages sent, or -1 after a database failure.
   int round();
   int send(const std::vector<SendItem>& items);
+  int failed(const Error& error);  // logs, returns -1
 
   SenderSettings settings_;
   GatewayStore& store_;

@@ -40,6 +40,7 @@ GatewayStack::GatewayStack(std::string broker) : broker_(std::move(broker)) {
 }
 
 GatewayStack::~GatewayStack() {
+  peer_gateway_.kill9();
   gateway_.kill9();
   simulator_.kill9();
 }
@@ -66,6 +67,13 @@ void GatewayStack::startSimulator(const std::vector<std::string>& extra) {
   }
 }
 
+void GatewayStack::launchGateway(ChildProcess& process, const std::string& name,
+                                 const std::vector<std::string>& lines) {
+  writeLines(folder_ / (name + ".conf"), lines);
+  process.launch(FBG_GATEWAY_BINARY, {"serve", "--config", (folder_ / (name + ".conf")).string()},
+                 {}, folder_ / (name + ".log"));
+}
+
 void GatewayStack::startGateway(const std::vector<std::string>& extra) {
   std::vector<std::string> lines = {
       "broker = " + broker_,
@@ -79,17 +87,36 @@ void GatewayStack::startGateway(const std::vector<std::string>& extra) {
       "fix_connect_port = " + std::to_string(order_port_),
   };
   lines.insert(lines.end(), extra.begin(), extra.end());
-  writeLines(folder_ / "gateway.conf", lines);
-  gateway_.launch(FBG_GATEWAY_BINARY, {"serve", "--config", (folder_ / "gateway.conf").string()},
-                  {}, folder_ / "gateway.log");
+  launchGateway(gateway_, "gateway", lines);
   if (!waitUntil([&] { return gatewayGet("/healthz").status == 200; }, std::chrono::seconds(30))) {
     throw std::runtime_error("gateway did not start: " + gatewayLogTail());
   }
 }
 
-std::string GatewayStack::placeOrder(int64_t quantity, const std::string& limit_price,
-                                     const std::string& symbol) {
-  const std::string order_id = makeOrderId(nowMs(), ++order_sequence_);
+void GatewayStack::startPeerGateway(const std::string& broker) {
+  postgres.createDatabase("gateway_peer");
+  peer_gateway_http_port_ = freeLoopbackPort();
+  const std::filesystem::path run_dir = folder_ / "peer";
+  std::filesystem::create_directories(run_dir);
+  launchGateway(
+      peer_gateway_, "peer-gateway",
+      {"broker = " + broker, "broker_answers_status_requests = false",
+       "postgres_uri = " + postgres.uri("gateway_peer"),
+       "http_port = " + std::to_string(peer_gateway_http_port_),
+       "redis_port = " + std::to_string(redis.port()),
+       std::string("fix_settings_file = ") + FBG_FIX_CONFIG_DIR + "/gateway-" + broker + ".cfg",
+       std::string("fix_config_dir = ") + FBG_FIX_CONFIG_DIR, "run_dir = " + run_dir.string(),
+       "fix_connect_port = " + std::to_string(freeLoopbackPort())});
+  if (!waitUntil([&] { return peerGatewayGet("/healthz").status == 200; },
+                 std::chrono::seconds(30))) {
+    throw std::runtime_error("peer gateway did not start: " +
+                             logTail(folder_ / "peer-gateway.log"));
+  }
+}
+
+std::string GatewayStack::orderPayload(const std::string& order_id, const std::string& broker,
+                                       int64_t quantity, const std::string& limit_price,
+                                       const std::string& symbol) const {
   const Json payload = {
       {"order_id", order_id},
       {"account_id", "ACC-1"},
@@ -99,12 +126,28 @@ std::string GatewayStack::placeOrder(int64_t quantity, const std::string& limit_
       {"quantity", quantity},
       {"limit_price", limit_price.empty() ? Json(nullptr) : Json(limit_price)},
       {"time_in_force", "DAY"},
-      {"broker", broker_},
+      {"broker", broker},
       {"channel", "API"},
       {"created_at", "2026-11-25T00:00:00.000000Z"},
   };
-  const auto added = redis.command({"XADD", "orders:" + broker_, "*", "kind", "NEW", "order_id",
-                                    order_id, "payload", payload.dump()});
+  return payload.dump();
+}
+
+std::string GatewayStack::placeOrder(int64_t quantity, const std::string& limit_price,
+                                     const std::string& symbol) {
+  const std::string order_id = makeOrderId(nowMs(), ++order_sequence_);
+  const auto added =
+      redis.command({"XADD", "orders:" + broker_, "*", "kind", "NEW", "order_id", order_id,
+                     "payload", orderPayload(order_id, broker_, quantity, limit_price, symbol)});
+  if (added.isError()) throw std::runtime_error("XADD: " + added.text);
+  return order_id;
+}
+
+std::string GatewayStack::placeOrderFor(const std::string& broker) {
+  const std::string order_id = makeOrderId(nowMs(), ++order_sequence_);
+  const auto added =
+      redis.command({"XADD", "orders:" + broker, "*", "kind", "NEW", "order_id", order_id,
+                     "payload", orderPayload(order_id, broker, 10, "200.00", "AAPL")});
   if (added.isError()) throw std::runtime_error("XADD: " + added.text);
   return order_id;
 }
@@ -162,6 +205,10 @@ std::size_t GatewayStack::brokerOrderCount(const std::string& cl_ord_id) const {
 
 HttpResponse GatewayStack::gatewayGet(const std::string& path) const {
   return httpRequest(gateway_http_port_, "GET", path);
+}
+
+HttpResponse GatewayStack::peerGatewayGet(const std::string& path) const {
+  return httpRequest(peer_gateway_http_port_, "GET", path);
 }
 
 double GatewayStack::gatewayMetric(const std::string& name, const std::string& label_filter) const {

@@ -39,9 +39,16 @@ class GatewayStack {
   bool stopGateway() { return gateway_.terminate(10000); }
   [[nodiscard]] bool gatewayRunning() { return gateway_.isRunning(); }
 
+  // A second gateway process, for another broker whose simulator is never started (its
+  // order-entry port refuses connections): same PostgreSQL server (database gateway_peer) and
+  // Redis. For isolation tests.
+  void startPeerGateway(const std::string& broker);
+
   // XADD a NEW entry; returns the order id. limit_price empty: a MARKET order.
   std::string placeOrder(int64_t quantity = 10, const std::string& limit_price = "200.00",
                          const std::string& symbol = "AAPL");
+  // The same for another broker's stream (a peer gateway's).
+  std::string placeOrderFor(const std::string& broker);
   void requestCancel(const std::string& order_id, int cancel_request);
   // Every order-events entry so far, in stream order.
   [[nodiscard]] std::vector<OrderEvent> events() const;
@@ -54,6 +61,7 @@ class GatewayStack {
   // Ground truth: how many broker orders the simulator holds for a ClOrdID.
   [[nodiscard]] std::size_t brokerOrderCount(const std::string& cl_ord_id) const;
   [[nodiscard]] HttpResponse gatewayGet(const std::string& path) const;
+  [[nodiscard]] HttpResponse peerGatewayGet(const std::string& path) const;
   [[nodiscard]] std::string gatewaySql(const std::string& query) {
     return postgres.queryScalar("gateway", query);
   }
@@ -81,8 +89,15 @@ class GatewayStack {
   int simulator_http_port_ = 0;
   int gateway_http_port_ = 0;
   int64_t order_sequence_ = 0;
+  std::string orderPayload(const std::string& order_id, const std::string& broker, int64_t quantity,
+                           const std::string& limit_price, const std::string& symbol) const;
+  void launchGateway(ChildProcess& process, const std::string& name,
+                     const std::vector<std::string>& lines);
+
+  int peer_gateway_http_port_ = 0;
   ChildProcess simulator_;
   ChildProcess gateway_;
+  ChildProcess peer_gateway_;
 };
 
 }  // namespace fbg::test

@@ -78,5 +78,182 @@ TEST(Gateway, Kill9DuringAThousandOrdersStillOneBrokerOrderEachAndNoneMissing) {
   EXPECT_EQ(stack.gatewayCount("SELECT count(*) FROM broker_orders"), 1000);
 }
 
+struct Attempt {
+  std::string kind;
+  int64_t sent_at_ms;
+};
+
+// The recorded sends of an order, in order.
+std::vector<Attempt> attemptsOf(GatewayStack& stack, const std::string& order_id) {
+  const std::string text = stack.gatewaySql(
+      "SELECT string_agg(kind || ':' || (extract(epoch FROM sent_at) * 1000)::bigint, ',' "
+      "ORDER BY sent_at) FROM send_attempts WHERE order_id = '" +
+      order_id + "'");
+  std::vector<Attempt> out;
+  std::size_t at = 0;
+  while (at < text.size()) {
+    const std::size_t comma = text.find(',', at);
+    const std::string item = text.substr(at, comma == std::string::npos ? comma : comma - at);
+    const std::size_t colon = item.find(':');
+    out.push_back({item.substr(0, colon), std::stoll(item.substr(colon + 1))});
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  return out;
+}
+
+// drop_ack_rate=1: the retries of kQuickRetries (waits 300, 600, 1200, 1200 ms, +-10 %), each
+// of `retry_kind`, then UNCONFIRMED.
+void expectRetriesThenUnconfirmed(const std::string& broker, const std::string& retry_kind) {
+  GatewayStack stack(broker);
+  stack.startSimulator();
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"drop_ack_rate": 1})");
+  stack.startGateway(kQuickRetries);
+  const std::string order_id = stack.placeOrder(10, "50.00");  // under the market: never fills
+  ASSERT_TRUE(
+      waitUntil([&] { return stack.eventCount("UNCONFIRMED", order_id) == 1; }, seconds(30)))
+      << stack.gatewayLogTail();
+  const std::vector<Attempt> attempts = attemptsOf(stack, order_id);
+  ASSERT_EQ(attempts.size(), 4u);
+  EXPECT_EQ(attempts[0].kind, "NEW");
+  const int64_t expected_waits_ms[] = {300, 600, 1200};
+  for (std::size_t i = 1; i < attempts.size(); ++i) {
+    EXPECT_EQ(attempts[i].kind, retry_kind);
+    const int64_t waited_ms = attempts[i].sent_at_ms - attempts[i - 1].sent_at_ms;
+    const int64_t expected_ms = expected_waits_ms[i - 1];
+    // Jitter (10 %) plus the sender's poll interval (50 ms) and scheduling.
+    EXPECT_GE(waited_ms, expected_ms * 9 / 10 - 5) << "retry " << i;
+    EXPECT_LE(waited_ms, expected_ms * 11 / 10 + 150) << "retry " << i;
+  }
+  EXPECT_EQ(stack.eventCount("ACKED", order_id), 0u);
+  EXPECT_EQ(stack.brokerOrderCount(order_id), 1u);  // the broker took it; only replies were lost
+  EXPECT_EQ(stack.gatewayMetric("gateway_orders_unconfirmed_total"), 1);
+  const auto body = nlohmann::json::parse(stack.gatewayGet("/v1/broker-orders/" + order_id).body);
+  EXPECT_EQ(body["state"], "UNCONFIRMED");
+  EXPECT_EQ(body["attempts"], 4);
+}
+
+TEST(Gateway, SimBSilentBrokerGetsPossResendRetriesAtTheConfiguredSpacingThenUnconfirmed) {
+  expectRetriesThenUnconfirmed("SIM-B", "RESEND");
+}
+
+TEST(Gateway, SimASilentBrokerGetsStatusRequestsAtTheConfiguredSpacingThenUnconfirmed) {
+  expectRetriesThenUnconfirmed("SIM-A", "STATUS");
+}
+
+// Replies dropped until every order was retried at least once, then restored.
+void expectRetriedOrdersConfirmedOnce(const std::string& broker) {
+  GatewayStack stack(broker);
+  stack.startSimulator();
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"drop_ack_rate": 1})");
+  stack.startGateway(
+      {"ack_timeout_ms = 300", "retry_backoff_ms_max = 600", "retry_count_max = 50"});
+  std::vector<std::string> order_ids;
+  // Under the market price: they rest, so only replies to the order or its retries confirm them.
+  for (int i = 0; i < 20; ++i) order_ids.push_back(stack.placeOrder(10, "50.00"));
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.gatewayCount("SELECT count(*) FROM broker_orders WHERE attempts >= 2") == 20;
+      },
+      seconds(30)));
+  EXPECT_EQ(stack.eventCount("ACKED"), 0u);
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"drop_ack_rate": 0})");
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED") == 20; }, seconds(30)))
+      << stack.gatewayLogTail();
+  expectEachOnceAtTheBroker(stack, order_ids);
+  EXPECT_EQ(stack.eventCount("UNCONFIRMED"), 0u);
+}
+
+TEST(Gateway, SimBDroppedRepliesThenRestoredConfirmsEveryRetriedOrderOnce) {
+  expectRetriedOrdersConfirmedOnce("SIM-B");
+}
+
+TEST(Gateway, SimADroppedRepliesThenRestoredConfirmsEveryRetriedOrderOnce) {
+  expectRetriedOrdersConfirmedOnce("SIM-A");
+}
+
+TEST(Gateway, BrokerDownAtStartOrdersWaitAndFlowAfterLogon) {
+  GatewayStack stack("SIM-A");
+  stack.startGateway();
+  std::vector<std::string> order_ids;
+  for (int i = 0; i < 50; ++i) order_ids.push_back(stack.placeOrder());
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.gatewayCount("SELECT count(*) FROM broker_orders WHERE state = 'RECEIVED'") ==
+               50;
+      },
+      seconds(30)));
+  const auto not_ready = stack.gatewayGet("/readyz");
+  EXPECT_EQ(not_ready.status, 503);
+  EXPECT_NE(not_ready.body.find("logged_off"), std::string::npos);
+  EXPECT_EQ(stack.gatewayCount("SELECT count(*) FROM send_attempts"), 0);
+  stack.startSimulator();
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED") == 50; }, seconds(60)))
+      << stack.gatewayLogTail();
+  expectEachOnceAtTheBroker(stack, order_ids);
+  EXPECT_EQ(stack.gatewayGet("/readyz").status, 200);
+}
+
+TEST(Gateway, SimBDownDoesNotHoldUpTheSimAGateway) {
+  GatewayStack stack("SIM-A");
+  stack.startSimulator();
+  stack.startGateway();
+  stack.startPeerGateway("SIM-B");
+  for (int i = 0; i < 500; ++i) (void)stack.placeOrderFor("SIM-B");
+  std::vector<std::string> order_ids;
+  for (int i = 0; i < 200; ++i) order_ids.push_back(stack.placeOrder());
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED") == 200; }, seconds(60)))
+      << stack.gatewayLogTail();
+  expectEachOnceAtTheBroker(stack, order_ids);
+  EXPECT_EQ(stack.gatewayMetric("gateway_ack_timeouts_total"), 0);
+  const auto peer = stack.peerGatewayGet("/readyz");
+  EXPECT_EQ(peer.status, 503);  // its broker is down: its 500 orders wait
+  EXPECT_EQ(stack.postgres.queryScalar(
+                "gateway_peer", "SELECT count(*) FROM broker_orders WHERE state = 'RECEIVED'"),
+            "500");
+}
+
+TEST(Gateway, CancelsOfALiveAFilledAndANeverSentOrder) {
+  GatewayStack stack("SIM-A");
+  stack.startGateway();
+  // Never sent: the broker is down, so the cancel completes without it.
+  const std::string unsent = stack.placeOrder();
+  ASSERT_TRUE(waitUntil(
+      [&] { return stack.gatewayCount("SELECT count(*) FROM broker_orders") == 1; }, seconds(30)));
+  stack.requestCancel(unsent, 1);
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("CANCELED", unsent) == 1; }, seconds(30)));
+  stack.startSimulator();
+  // Live: a limit under the market price (100.00) rests; filled: over it fills at once.
+  const std::string live = stack.placeOrder(10, "50.00");
+  const std::string filled = stack.placeOrder(10, "200.00");
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.eventCount("ACKED", live) == 1 &&
+               stack.gatewaySql("SELECT state FROM broker_orders WHERE order_id = '" + filled +
+                                "'") == "FILLED";
+      },
+      seconds(30)))
+      << stack.gatewayLogTail();
+  stack.requestCancel(live, 1);
+  stack.requestCancel(filled, 1);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.eventCount("CANCELED", live) == 1 &&
+               stack.eventCount("CANCEL_REJECTED", filled) == 1;
+      },
+      seconds(30)))
+      << stack.gatewayLogTail();
+  const auto live_at_broker = stack.simulatorAdmin("GET", "/v1/orders?cl_ord_id=" + live);
+  EXPECT_EQ(live_at_broker["orders"][0]["status"], "CANCELED");
+  EXPECT_EQ(stack.brokerOrderCount(unsent), 0u);  // never reached the broker
+  EXPECT_EQ(stack.eventCount("ACKED", unsent), 0u);
+  EXPECT_EQ(
+      stack.gatewayCount("SELECT count(*) FROM send_attempts WHERE order_id = '" + unsent + "'"),
+      0);
+  const auto cancel_sends = stack.gatewaySql(
+      "SELECT cl_ord_id FROM send_attempts WHERE kind = 'CANCEL' AND order_id = '" + live + "'");
+  EXPECT_EQ(cancel_sends, live + "-C1");
+}
+
 }  // namespace
 }  // namespace fbg::test
