@@ -22,4 +22,9 @@ Result<std::unique_ptr<pqxx::connection>> PgPool::open() const {
   }
 }
 
+std::string withoutSynchronousCommit(const std::string& uri) {
+  const char* joiner = uri.find('?') == std::string::npos ? "?" : "&";
+  return uri + joiner + "options=-c%20synchronous_commit%3Doff";
+}
+
 }  // namespace fbg

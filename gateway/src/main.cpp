@@ -81,14 +81,6 @@ void registerRoutes(HttpRouter& router, GatewayStore& store, fix::Engine& engine
   });
 }
 
-// The libpq URI of the FIX store's connection: the same database, with the session's
-// synchronous_commit chosen by fix_store_synchronous_commit.
-std::string fixStoreUri(const GatewaySettings& s) {
-  if (s.fix_store_synchronous_commit) return s.postgres_uri;
-  const char* joiner = s.postgres_uri.find('?') == std::string::npos ? "?" : "&";
-  return s.postgres_uri + joiner + "options=-c%20synchronous_commit%3Doff";
-}
-
 // The order-entry session id as QuickFIX prints it: FIX.4.4:GATEWAY->{broker}.
 std::string sessionIdOf(const std::string& broker) {
   return "FIX.4.4:GATEWAY->" + broker;
@@ -135,7 +127,10 @@ int serve(const GatewaySettings& s) {
   callbacks.before_app_send = [&](const std::string&, const fix::Message& message, bool dup) {
     return replies.beforeSend(message, dup);
   };
-  fix::Engine engine(fix::EngineRole::Initiator, *fix_settings, fixStoreUri(s), callbacks);
+  fix::Engine engine(
+      fix::EngineRole::Initiator, *fix_settings,
+      s.fix_store_synchronous_commit ? s.postgres_uri : withoutSynchronousCommit(s.postgres_uri),
+      callbacks);
   OrderSender sender({.session_id = sessionIdOf(s.broker),
                       .batch_size_max = s.sender_batch_size_max,
                       .in_flight_orders_max = s.in_flight_orders_max,

@@ -44,6 +44,10 @@ class PgPool {
 template <typename T, typename Body>
 Result<T> withConnection(PgPool& pool, Body&& body);
 
+// The same libpq URI with synchronous_commit off for every transaction of its connections:
+// commits survive a crash of our process (the server has them), not a crash of the server.
+[[nodiscard]] std::string withoutSynchronousCommit(const std::string& uri);
+
 }  // namespace fbg
 
 #include "common/pg_pool_inl.h"

@@ -1,0 +1,62 @@
+// Publishes stored reports to the executions stream in seq order and marks them (FLOW.md
+// section 3). While Redis is down rows wait; consumers poll GET /v1/executions meanwhile.
+//
+// Stream entry layout (XADD executions MAXLEN ~ stream_length_max {seq}-0 ...):
+//   id        {seq}-0: explicit, so a re-publication after a crash between XADD and marking the
+//             row is refused by Redis instead of doubled (only this process writes the stream)
+//   seq, broker, exec_id, order_id
+//   payload   the JSON of GET /v1/executions' items (fills_store.h executionJson)
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "common/metrics.h"
+#include "common/redis.h"
+#include "fills_store.h"
+
+namespace fbg::fills {
+
+struct RelaySettings {
+  std::string stream = "executions";
+  int batch_size_max = 256;
+  int poll_interval_ms = 100;
+  int64_t stream_length_max = 1'000'000;
+};
+
+class ExecutionRelay {
+ public:
+  ExecutionRelay(RelaySettings settings, PgPool& pool, RedisPool& redis, MetricsRegistry& metrics);
+  ~ExecutionRelay();
+  ExecutionRelay(const ExecutionRelay&) = delete;
+  ExecutionRelay& operator=(const ExecutionRelay&) = delete;
+
+  void start();
+  void stop();
+  void wake();
+
+ private:
+  void run();
+  // One batch; rows marked, or -1 after a failure.
+  int relayBatch();
+  // XADD with the row's id; true when the stream holds it afterwards.
+  bool publish(const StoredExecution& row);
+
+  RelaySettings settings_;
+  PgPool& pool_;
+  RedisPool& redis_;
+  std::thread thread_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool woken_ = false;
+  std::atomic<bool> stopping_{false};
+  Counter& published_;
+  Counter& already_present_;
+  Counter& stream_ahead_;
+  Gauge& backlog_;
+};
+
+}  // namespace fbg::fills

@@ -1,0 +1,60 @@
+#include "fill_config.h"
+
+namespace fbg::fills {
+
+const ConfigSchema& fillConfigSchema() {
+  using T = ConfigType;
+  static const ConfigSchema schema = {
+      {"http_bind_address", T::String, "127.0.0.1", "address of the HTTP port"},
+      {"http_port", T::Integer, "8081", "HTTP port (0 picks a free one)", 0, 65535},
+      {"postgres_uri", T::String, std::nullopt, "libpq URI of the fills database"},
+      {"postgres_pool_size_max", T::Integer, "8", "database connections at most", 3, 256},
+      {"redis_host", T::String, "127.0.0.1", "Redis host (executions stream)"},
+      {"redis_port", T::Integer, "6379", "Redis port", 1, 65535},
+      {"redis_timeout_ms", T::Integer, "500", "connect and command timeout", 10, 60000},
+      {"fix_settings_file", T::String, std::nullopt,
+       "QuickFIX settings (fix_config/fill_receiver.cfg)"},
+      {"fix_config_dir", T::String, std::nullopt, "folder of FIX44.xml, for ${FIX_CONFIG_DIR}"},
+      {"run_dir", T::String, std::nullopt, "folder for FIX logs, for ${RUN_DIR}"},
+      {"fix_accept_port", T::Integer, "0", "drop-copy accept port; 0 keeps the file's", 0, 65535},
+      {"fix_store_synchronous_commit", T::Boolean, "false",
+       "wait for the WAL flush on FIX store writes. The reports themselves are always "
+       "committed synchronously; the store only keeps sequence numbers here, and one that "
+       "lags after a database crash only makes the broker resend reports, which are "
+       "deduplicated"},
+      {"relay_batch_size_max", T::Integer, "256", "reports published per relay round", 1, 10000},
+      {"relay_poll_interval_ms", T::Integer, "100", "relay wake-up", 1, 60000},
+      {"stream_length_max", T::Integer, "1000000", "approximate MAXLEN of executions", 1000,
+       1000000000},
+      {"page_size_max", T::Integer, "1000", "largest limit of GET /v1/executions", 1, 100000},
+  };
+  return schema;
+}
+
+Result<FillSettings> loadFillSettings(const std::string& path,
+                                      const std::vector<std::string>& overrides) {
+  auto loaded = Config::load(fillConfigSchema(), path, overrides);
+  if (!loaded) return loaded.error();
+  const Config& c = *loaded;
+  auto asInt = [&c](const char* key) { return static_cast<int>(c.integer(key)); };
+  FillSettings s;
+  s.http_bind_address = c.string("http_bind_address");
+  s.http_port = asInt("http_port");
+  s.postgres_uri = c.string("postgres_uri");
+  s.postgres_pool_size_max = asInt("postgres_pool_size_max");
+  s.redis_host = c.string("redis_host");
+  s.redis_port = asInt("redis_port");
+  s.redis_timeout_ms = asInt("redis_timeout_ms");
+  s.fix_settings_file = c.string("fix_settings_file");
+  s.fix_config_dir = c.string("fix_config_dir");
+  s.run_dir = c.string("run_dir");
+  s.fix_accept_port = asInt("fix_accept_port");
+  s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
+  s.relay_batch_size_max = asInt("relay_batch_size_max");
+  s.relay_poll_interval_ms = asInt("relay_poll_interval_ms");
+  s.stream_length_max = c.integer("stream_length_max");
+  s.page_size_max = asInt("page_size_max");
+  return s;
+}
+
+}  // namespace fbg::fills

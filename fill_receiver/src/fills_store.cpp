@@ -1,0 +1,139 @@
+#include "fills_store.h"
+
+#include <nlohmann/json.hpp>
+
+namespace fbg::fills {
+namespace {
+
+constexpr const char* kColumns =
+    "seq, broker, exec_id, order_id, cl_ord_id, broker_order_id, exec_type, ord_status, symbol, "
+    "side, order_qty, last_qty, last_px::text, cum_qty, leaves_qty, avg_px::text, "
+    "transact_time, text, rfc3339(received_at)";
+
+Money money(const pqxx::field& field) {
+  auto parsed = Money::parse(field.as<std::string>());
+  return parsed ? *parsed : Money();
+}
+
+StoredExecution readRow(const pqxx::row& row) {
+  StoredExecution out;
+  ExecutionRecord& r = out.record;
+  out.seq = row[0].as<int64_t>();
+  r.broker = row[1].as<std::string>();
+  r.exec_id = row[2].as<std::string>();
+  r.order_id = row[3].as<std::string>();
+  r.cl_ord_id = row[4].as<std::string>();
+  r.broker_order_id = row[5].as<std::string>();
+  r.exec_type = row[6].as<std::string>()[0];
+  r.ord_status = row[7].as<std::string>()[0];
+  r.symbol = row[8].as<std::string>();
+  r.side = row[9].as<std::string>();
+  r.order_qty = row[10].as<int64_t>();
+  r.last_qty = row[11].as<int64_t>();
+  r.last_px = money(row[12]);
+  r.cum_qty = row[13].as<int64_t>();
+  r.leaves_qty = row[14].as<int64_t>();
+  r.avg_px = money(row[15]);
+  r.transact_time = row[16].as<std::string>();
+  r.text = row[17].as<std::string>();
+  out.received_at = row[18].as<std::string>();
+  return out;
+}
+
+}  // namespace
+
+void FillsStore::prepareStatements(pqxx::connection& c) {
+  c.prepare("store_execution",
+            "INSERT INTO executions (broker, exec_id, order_id, cl_ord_id, broker_order_id, "
+            "exec_type, ord_status, symbol, side, order_qty, last_qty, last_px, cum_qty, "
+            "leaves_qty, avg_px, transact_time, text, raw_message) VALUES ($1, $2, $3, $4, $5, "
+            "$6, $7, $8, $9, $10, $11, $12::numeric, $13, $14, $15::numeric, $16, $17, $18) "
+            "ON CONFLICT (broker, exec_id) DO NOTHING");
+  c.prepare("executions_after", std::string("SELECT ") + kColumns +
+                                    " FROM executions WHERE seq > $1 ORDER BY seq LIMIT $2");
+}
+
+Result<StoreOutcome> FillsStore::store(const ExecutionRecord& r, const std::string& raw_message) {
+  return withConnection<StoreOutcome>(
+      pool_, [&](pqxx::connection& connection) -> Result<StoreOutcome> {
+        pqxx::nontransaction work(connection);  // one statement: its own transaction
+        const auto result = work.exec_prepared(
+            "store_execution", r.broker, r.exec_id, r.order_id, r.cl_ord_id, r.broker_order_id,
+            std::string(1, r.exec_type), std::string(1, r.ord_status), r.symbol, r.side,
+            r.order_qty, r.last_qty, r.last_px.toString(), r.cum_qty, r.leaves_qty,
+            r.avg_px.toString(), r.transact_time, r.text, raw_message);
+        return result.affected_rows() == 1 ? StoreOutcome::Stored : StoreOutcome::Duplicate;
+      });
+}
+
+Result<std::vector<StoredExecution>> FillsStore::after(int64_t seq, int limit) {
+  using Rows = std::vector<StoredExecution>;
+  return withConnection<Rows>(pool_, [&](pqxx::connection& connection) -> Result<Rows> {
+    pqxx::nontransaction work(connection);
+    Rows rows;
+    for (const auto& row : work.exec_prepared("executions_after", seq, limit)) {
+      rows.push_back(readRow(row));
+    }
+    return rows;
+  });
+}
+
+Status FillsStore::ping() {
+  return withConnection<Ok>(pool_, [](pqxx::connection& connection) -> Status {
+    pqxx::nontransaction work(connection);
+    work.exec("SELECT 1");
+    return Ok{};
+  });
+}
+
+Result<std::optional<int64_t>> FillsStore::firstUnpublished() {
+  using First = std::optional<int64_t>;
+  return withConnection<First>(pool_, [](pqxx::connection& connection) -> Result<First> {
+    pqxx::nontransaction work(connection);
+    const auto row = work.exec1("SELECT min(seq) FROM executions WHERE published_at IS NULL");
+    if (row[0].is_null()) return First{};
+    return First{row[0].as<int64_t>()};
+  });
+}
+
+Status FillsStore::markPublished(int64_t from_seq, int64_t to_seq) {
+  return withConnection<Ok>(pool_, [&](pqxx::connection& connection) -> Status {
+    pqxx::nontransaction work(connection);
+    work.exec_params(
+        "UPDATE executions SET published_at = clock_timestamp() "
+        "WHERE seq BETWEEN $1 AND $2 AND published_at IS NULL",
+        from_seq, to_seq);
+    return Ok{};
+  });
+}
+
+Result<int64_t> FillsStore::unpublishedCount() {
+  return withConnection<int64_t>(pool_, [](pqxx::connection& connection) -> Result<int64_t> {
+    pqxx::nontransaction work(connection);
+    return work.exec1("SELECT count(*) FROM executions WHERE published_at IS NULL")[0]
+        .as<int64_t>();
+  });
+}
+
+std::string executionJson(const StoredExecution& stored) {
+  const ExecutionRecord& r = stored.record;
+  return nlohmann::json{{"seq", stored.seq},
+                        {"broker", r.broker},
+                        {"exec_id", r.exec_id},
+                        {"order_id", r.order_id},
+                        {"broker_order_id", r.broker_order_id},
+                        {"exec_type", std::string(1, r.exec_type)},
+                        {"ord_status", std::string(1, r.ord_status)},
+                        {"side", r.side},
+                        {"symbol", r.symbol},
+                        {"last_qty", r.last_qty},
+                        {"last_px", r.last_px.toString()},
+                        {"cum_qty", r.cum_qty},
+                        {"leaves_qty", r.leaves_qty},
+                        {"avg_px", r.avg_px.toString()},
+                        {"transact_time", r.transact_time},
+                        {"received_at", stored.received_at}}
+      .dump();
+}
+
+}  // namespace fbg::fills

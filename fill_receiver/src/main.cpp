@@ -1,0 +1,260 @@
+// fill_receiver: the system's record of what the brokers did (FLOW.md section 3; API.md "Fill
+// receiver"). Every ExecutionReport of every drop-copy session is committed before QuickFIX
+// counts it, once per (broker, ExecID), then published to the executions stream.
+//
+//   fill_receiver serve --config FILE [--set key=value]...
+//   fill_receiver config-help
+#include <spdlog/spdlog.h>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/fix_settings_text.h"
+#include "common/http.h"
+#include "common/migrations.h"
+#include "common/stop_signals.h"
+#include "execution_relay.h"
+#include "fill_config.h"
+#include "fix_engine.h"
+
+std::vector<fbg::Migration> fillMigrations();
+
+namespace fbg::fills {
+namespace {
+
+using Json = nlohmann::json;
+
+bool migrateWithRetry(const std::string& uri, int attempts_max) {
+  for (int attempt = 1; attempt <= attempts_max; ++attempt) {
+    auto applied = applyMigrations(uri, fillMigrations());
+    if (applied) return true;
+    spdlog::error("migrations: {}", applied.error().message);
+    if (applied.error().code != ErrorCode::Unavailable) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
+}
+
+// "FIX.4.4:FILLS->SIM-A" -> "SIM-A": the broker is the session's counterparty.
+std::string brokerOf(const std::string& session_id) {
+  const auto arrow = session_id.find("->");
+  return arrow == std::string::npos ? session_id : session_id.substr(arrow + 2);
+}
+
+// The report as text for raw_message ('|' for SOH): header fields the engine passes on, then
+// the body, in order.
+std::string rawText(const fix::Message& message) {
+  std::string text = "35=" + message.msg_type + "|";
+  for (const auto& field : message.header) {
+    text += std::to_string(field.tag) + "=" + field.value + "|";
+  }
+  for (const auto& field : message.body) {
+    text += std::to_string(field.tag) + "=" + field.value + "|";
+  }
+  return text;
+}
+
+class ReportSink {
+ public:
+  ReportSink(FillsStore& store, ExecutionRelay& relay, MetricsRegistry& metrics)
+      : store_(store),
+        relay_(relay),
+        received_(metrics.counter("fills_reports_received_total",
+                                  "Execution reports received (duplicates included).")),
+        stored_(metrics.counter("fills_reports_stored_total", "Execution reports stored.")),
+        duplicates_(metrics.counter("fills_reports_duplicate_total",
+                                    "Reports whose (broker, ExecID) was already stored.")),
+        invalid_(metrics.counter("fills_reports_invalid_total",
+                                 "Reports refused as malformed (logged, not stored).")),
+        failures_(metrics.counter("fills_store_failures_total",
+                                  "Reports not stored (database down): the session drops and "
+                                  "the broker resends them.")),
+        store_latency_(metrics.histogram("fills_store_seconds", "Time to commit one report.")) {}
+
+  fix::Delivery onMessage(const std::string& session_id, const fix::Message& message) {
+    if (message.msg_type != "8") return fix::Delivery::UnsupportedMessageType;
+    received_.add();
+    std::vector<FixField> body;
+    for (const auto& field : message.body) body.push_back({field.tag, field.value});
+    auto record = parseExecutionReport(body, brokerOf(session_id));
+    if (!record) {
+      invalid_.add();
+      spdlog::error("{}: report refused: {}: {}", session_id, record.error().message,
+                    rawText(message));
+      return fix::Delivery::Accepted;  // keeping it would not make it valid; it is logged
+    }
+    const auto started = std::chrono::steady_clock::now();
+    auto stored = store_.store(*record, rawText(message));
+    if (!stored) {
+      failures_.add();
+      spdlog::error("{}: report {} not stored: {}", session_id, record->exec_id,
+                    stored.error().message);
+      return fix::Delivery::StorageFailed;
+    }
+    store_latency_.observeMicros(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::steady_clock::now() - started)
+                                     .count());
+    if (*stored == StoreOutcome::Duplicate) {
+      duplicates_.add();
+      return fix::Delivery::Accepted;
+    }
+    stored_.add();
+    relay_.wake();
+    return fix::Delivery::Accepted;
+  }
+
+ private:
+  FillsStore& store_;
+  ExecutionRelay& relay_;
+  Counter& received_;
+  Counter& stored_;
+  Counter& duplicates_;
+  Counter& invalid_;
+  Counter& failures_;
+  Histogram& store_latency_;
+};
+
+Json sessionsJson(const fix::Engine& engine) {
+  Json sessions = Json::array();
+  for (const auto& s : engine.sessions()) {
+    sessions.push_back({{"session_id", s.session_id},
+                        {"logged_on", s.logged_on},
+                        {"next_sender_seq_num", s.next_sender_seq_num},
+                        {"next_target_seq_num", s.next_target_seq_num}});
+  }
+  return sessions;
+}
+
+HttpResponse executionsPage(FillsStore& store, const HttpRequest& request, int page_size_max) {
+  int64_t after = 0;
+  int limit = std::min(100, page_size_max);
+  try {
+    if (const auto* text = request.queryParam("after")) after = std::stoll(*text);
+    if (const auto* text = request.queryParam("limit")) limit = std::stoi(*text);
+  } catch (const std::exception&) {
+    return errorResponse(
+        makeError(ErrorCode::InvalidRequest, "after and limit must be whole numbers"));
+  }
+  if (after < 0 || limit < 1 || limit > page_size_max) {
+    return errorResponse(makeError(ErrorCode::InvalidRequest,
+                                   "after >= 0, limit 1.." + std::to_string(page_size_max)));
+  }
+  auto rows = store.after(after, limit);
+  if (!rows) return errorResponse(rows.error());
+  std::string items;
+  int64_t next = after;
+  for (const auto& row : *rows) {
+    items += (items.empty() ? "" : ",") + executionJson(row);
+    next = row.seq;
+  }
+  return jsonResponse(
+      200, R"({"executions":[)" + items + R"(],"next_after":)" + std::to_string(next) + "}");
+}
+
+void registerRoutes(HttpRouter& router, FillsStore& store, fix::Engine& engine, RedisPool& redis,
+                    MetricsRegistry& metrics, int page_size_max) {
+  router.add("GET", "/healthz",
+             [](const HttpRequest&) { return jsonResponse(200, R"({"status":"ok"})"); });
+  router.add("GET", "/metrics", [&metrics](const HttpRequest&) {
+    return HttpResponse{200, metrics.render(), "text/plain; version=0.0.4", {}};
+  });
+  router.add("GET", "/v1/sessions", [&engine](const HttpRequest&) {
+    return jsonResponse(200, Json{{"sessions", sessionsJson(engine)}}.dump());
+  });
+  router.add("GET", "/v1/executions", [&store, page_size_max](const HttpRequest& request) {
+    return executionsPage(store, request, page_size_max);
+  });
+  router.add("GET", "/readyz", [&store, &engine, &redis](const HttpRequest&) {
+    Json sessions = Json::object();
+    bool all_logged_on = true;
+    for (const auto& s : engine.sessions()) {
+      sessions[s.session_id] = s.logged_on ? "logged_on" : "logged_off";
+      all_logged_on = all_logged_on && s.logged_on;
+    }
+    const bool postgres = static_cast<bool>(store.ping());
+    const bool redis_up = static_cast<bool>(redis.command({"PING"}));
+    // Redis down is degraded, not unready: reports are still stored and served by polling.
+    const bool ready = postgres && all_logged_on;
+    return jsonResponse(ready ? 200 : 503, Json{{"status", !ready     ? "not_ready"
+                                                           : redis_up ? "ready"
+                                                                      : "degraded"},
+                                                {"postgres", postgres ? "up" : "down"},
+                                                {"redis", redis_up ? "up" : "down"},
+                                                {"fix_sessions", sessions}}
+                                               .dump());
+  });
+}
+
+int serve(const FillSettings& s) {
+  if (!migrateWithRetry(s.postgres_uri, 60)) return 1;
+  auto fix_settings =
+      loadFixSettings({s.fix_settings_file, s.fix_config_dir, s.run_dir, s.fix_accept_port, 0});
+  if (!fix_settings) {
+    spdlog::error("{}", fix_settings.error().message);
+    return 2;
+  }
+  MetricsRegistry metrics;
+  PgPool pool({s.postgres_uri, s.postgres_pool_size_max, 2000}, FillsStore::prepareStatements);
+  RedisPool redis({s.redis_host, s.redis_port, s.redis_timeout_ms, 4, s.redis_timeout_ms, 500});
+  FillsStore store(pool);
+  ExecutionRelay relay({.stream = "executions",
+                        .batch_size_max = s.relay_batch_size_max,
+                        .poll_interval_ms = s.relay_poll_interval_ms,
+                        .stream_length_max = s.stream_length_max},
+                       pool, redis, metrics);
+  ReportSink sink(store, relay, metrics);
+  fix::EngineCallbacks callbacks;
+  callbacks.on_app_message = [&sink](const std::string& session, const fix::Message& message) {
+    return sink.onMessage(session, message);
+  };
+  const std::string store_uri =
+      s.fix_store_synchronous_commit ? s.postgres_uri : withoutSynchronousCommit(s.postgres_uri);
+  fix::Engine engine(fix::EngineRole::Acceptor, *fix_settings, store_uri, callbacks);
+  auto router = std::make_shared<HttpRouter>();
+  registerRoutes(*router, store, engine, redis, metrics, s.page_size_max);
+  HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
+  relay.start();
+  engine.start();
+  server.start();
+  spdlog::info("fill_receiver on HTTP port {}", server.port());
+  spdlog::info("signal {}: stopping", waitForStopSignal());
+  server.stop();
+  engine.stop();
+  relay.stop();
+  return 0;
+}
+
+}  // namespace
+}  // namespace fbg::fills
+
+int main(int argc, char** argv) {
+  fbg::blockStopSignals();
+  if (argc >= 2 && std::string(argv[1]) == "config-help") {
+    std::cout << fbg::Config::describe(fbg::fills::fillConfigSchema());
+    return 0;
+  }
+  std::string path;
+  std::vector<std::string> overrides;
+  for (int i = 2; i + 1 < argc; i += 2) {
+    const std::string flag = argv[i];
+    if (flag == "--config")
+      path = argv[i + 1];
+    else if (flag == "--set")
+      overrides.push_back(argv[i + 1]);
+  }
+  if (argc < 2 || std::string(argv[1]) != "serve" || path.empty()) {
+    std::cerr << "usage: fill_receiver serve --config FILE [--set key=value]... | config-help\n";
+    return 2;
+  }
+  auto settings = fbg::fills::loadFillSettings(path, overrides);
+  if (!settings) {
+    std::cerr << "fill_receiver: " << settings.error().message << "\n";
+    return 2;
+  }
+  try {
+    return fbg::fills::serve(*settings);
+  } catch (const std::exception& failure) {
+    std::cerr << "fill_receiver: " << failure.what() << "\n";
+    return 1;
+  }
+}
