@@ -29,7 +29,8 @@ class BrokerService {
   BrokerService(BrokerSettings settings, SimStore& store, MetricsRegistry& metrics);
 
   void attach(fix::Engine* order_entry, fix::Engine* drop_copy);
-  // Order-entry session callback (QuickFIX thread).
+  // Order-entry session callback (QuickFIX thread). Drops the session after every
+  // disconnect_every_messages application messages (the fault), once this one is answered.
   fix::Delivery onOrderEntry(const std::string& session_id, const fix::Message& message);
   // One fill slice for every open order whose price crosses (market tick thread).
   void marketTick();
@@ -49,10 +50,13 @@ class BrokerService {
   fix::Delivery onStatusRequest(const std::string& session_id, const fix::Message& message);
   void recordLocked(const std::vector<ExecutionReport>& reports);
   bool chance(double rate);
+  bool disconnectDue();
 
   BrokerSettings settings_;
   SimStore& store_;
-  std::mutex mutex_;  // book_, store_, faults_, random_
+  // Guards book_, store_, prices_, faults_, random_, last_order_session_ and
+  // messages_since_disconnect_ (not the engines, which lock themselves).
+  std::mutex mutex_;
   BrokerBook book_;
   std::map<std::string, Money> prices_;  // write-through copy of sim_prices: ticks read no database
   Faults faults_;
@@ -61,9 +65,11 @@ class BrokerService {
   fix::Engine* drop_copy_ = nullptr;
   int64_t drop_copy_sent_seq_ = 0;
   std::string last_order_session_;
+  int64_t messages_since_disconnect_ = 0;  // counted while disconnect_every_messages > 0
   Counter& orders_;
   Counter& reports_;
   Counter& dropped_acks_;
+  Counter& fault_disconnects_;
 };
 
 }  // namespace fbg::simulator
