@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "fix_codec.h"
@@ -134,16 +135,38 @@ fix::Delivery BrokerService::onStatusRequest(const std::string& session_id,
   return fix::Delivery::Accepted;
 }
 
+Money BrokerService::priceLocked(const std::string& symbol) const {
+  const auto known = prices_.find(symbol);
+  return known == prices_.end() ? settings_.default_price : known->second;
+}
+
+void BrokerService::walkPricesLocked() {
+  if (settings_.price_walk_step_bps == 0) return;
+  std::set<std::string> symbols;
+  for (const auto& [symbol, price] : prices_) symbols.insert(symbol);
+  for (const auto& symbol : book_.symbolsWithOpenOrders()) symbols.insert(symbol);
+  for (const auto& symbol : symbols) {
+    // The current price is the start: a price just set through the API wins over the walk.
+    const Money current = priceLocked(symbol);
+    const auto state = walk_states_.find(symbol);
+    const PriceWalk walk = stepPriceWalk(
+        state == walk_states_.end() ? startPriceWalk(settings_.price_walk_seed, symbol, current)
+                                    : PriceWalk{current, state->second},
+        settings_.price_walk_step_bps);
+    prices_[symbol] = walk.price;
+    walk_states_[symbol] = walk.random_state;
+  }
+}
+
 void BrokerService::marketTick() {
   std::vector<ExecutionReport> fills;
   std::string session;
   {
     std::lock_guard lock(mutex_);
     book_.setFillSlices(static_cast<int>(faults_.fill_slices));
+    walkPricesLocked();
     for (const auto& symbol : book_.symbolsWithOpenOrders()) {
-      const auto known = prices_.find(symbol);
-      const Money price = known == prices_.end() ? settings_.default_price : known->second;
-      auto moved = book_.priceMoved(symbol, price);
+      auto moved = book_.priceMoved(symbol, priceLocked(symbol));
       fills.insert(fills.end(), moved.begin(), moved.end());
     }
     if (!fills.empty()) recordLocked(fills);
@@ -208,8 +231,7 @@ void BrokerService::setPrice(const std::string& symbol, Money price) {
 
 Money BrokerService::price(const std::string& symbol) {
   std::lock_guard lock(mutex_);
-  const auto known = prices_.find(symbol);
-  return known == prices_.end() ? settings_.default_price : known->second;
+  return priceLocked(symbol);
 }
 
 std::string BrokerService::ordersJson(const std::string& cl_ord_id) {
