@@ -559,5 +559,140 @@ TEST_F(SimulatorTest, PricesWalkEachTickAndASetPriceIsTheNewStart) {
   EXPECT_LE(after_set, Money::fromWhole(525)) << after_set.toString();
 }
 
+// Session-level checks with a raw socket: a FIX engine would not send these.
+class SimulatorRawSessionTest : public SimulatorTest {
+ protected:
+  // Logs client on as GATEWAY with a heartbeat longer than the test; asserts the Logon answer.
+  void logOn(RawFixClient& client) {
+    client.connect(order_port);
+    ASSERT_TRUE(client.logon(kRawHeartBeatS));
+    const auto answer = client.receiveSkippingHeartbeats(kReplyDeadline);
+    ASSERT_TRUE(answer) << logTail(folder / "simulator.log");
+    ASSERT_EQ(answer->type(), "A");
+  }
+
+  // The simulator still answers: /healthz is 200 and a good order gets its acknowledgement as
+  // the very next message (so nothing was answered to what came before).
+  void expectStillServing(RawFixClient& client, const std::string& cl_ord_id) {
+    EXPECT_EQ(httpRequest(http_port, "GET", "/healthz").status, 200);
+    ASSERT_TRUE(client.send("D", limitBuyFields(cl_ord_id, kBelowMarket)));
+    const auto reply = client.receiveSkippingHeartbeats(kReplyDeadline);
+    ASSERT_TRUE(reply) << "no answer to " << cl_ord_id;
+    EXPECT_EQ(reply->type(), "8");
+    EXPECT_EQ(valueOr(*reply, 11), cl_ord_id);
+    EXPECT_EQ(valueOr(*reply, 150), "0");
+  }
+
+  static constexpr int kRawHeartBeatS = 60;
+};
+
+TEST_F(SimulatorRawSessionTest, LogonWithAWrongCompIdIsRefusedAndTheRightOneIsStillServed) {
+  startSimulator("SIM-A");
+  for (const auto& [sender, target] : std::vector<std::pair<std::string, std::string>>{
+           {"INTRUDER", "SIM-A"}, {"GATEWAY", "SIM-Z"}}) {
+    RawFixClient stranger(sender, target);
+    stranger.connect(order_port);
+    ASSERT_TRUE(stranger.logon(kRawHeartBeatS));
+    // No session has these CompIDs: QuickFIX closes the socket without a word.
+    EXPECT_FALSE(stranger.receive(kReplyDeadline)) << sender << "->" << target;
+    EXPECT_TRUE(stranger.closed()) << sender << "->" << target;
+    EXPECT_EQ(httpRequest(http_port, "GET", "/healthz").status, 200);
+  }
+  RawFixClient gateway_client("GATEWAY", "SIM-A");
+  logOn(gateway_client);
+  expectStillServing(gateway_client, "R-1");
+}
+
+TEST_F(SimulatorRawSessionTest, InvalidMessagesGetASessionRejectOrBusinessReject) {
+  startSimulator("SIM-A");
+  RawFixClient client("GATEWAY", "SIM-A");
+  logOn(client);
+
+  // A required field missing (TransactTime): Reject, RequiredTagMissing, naming the tag.
+  FixFields no_time = limitBuyFields("R-MISSING", kBelowMarket);
+  no_time.erase(
+      std::find_if(no_time.begin(), no_time.end(), [](const auto& f) { return f.first == 60; }));
+  const int missing_seq = client.next_seq;
+  ASSERT_TRUE(client.send("D", no_time));
+  auto answer = client.receiveSkippingHeartbeats(kReplyDeadline);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->type(), "3");
+  EXPECT_EQ(valueOr(*answer, 45), std::to_string(missing_seq));  // RefSeqNum
+  EXPECT_EQ(valueOr(*answer, 373), "1");                         // SessionRejectReason
+  EXPECT_EQ(valueOr(*answer, 371), "60");                        // RefTagID
+  EXPECT_EQ(valueOr(*answer, 372), "D");                         // RefMsgType
+  expectStillServing(client, "R-2");
+  EXPECT_TRUE(orders("R-MISSING").empty());
+
+  // A MsgType the dictionary does not list (QuoteRequest): Reject, InvalidMsgType.
+  const int unknown_seq = client.next_seq;
+  ASSERT_TRUE(client.send("R", {{131, "Q-1"}}));
+  answer = client.receiveSkippingHeartbeats(kReplyDeadline);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->type(), "3");
+  EXPECT_EQ(valueOr(*answer, 45), std::to_string(unknown_seq));
+  EXPECT_EQ(valueOr(*answer, 373), "11");
+  EXPECT_EQ(valueOr(*answer, 372), "R");
+  expectStillServing(client, "R-3");
+
+  // A listed type the broker does not take (an ExecutionReport sent to it): it reaches the
+  // application, which refuses it, and QuickFIX answers BusinessMessageReject.
+  const int unsupported_seq = client.next_seq;
+  ASSERT_TRUE(client.send("8", {{37, "X"},
+                                {11, "R-ER"},
+                                {17, "X-1"},
+                                {150, "0"},
+                                {39, "0"},
+                                {55, "AAPL"},
+                                {54, "1"},
+                                {38, "10"},
+                                {32, "0"},
+                                {31, "0"},
+                                {151, "10"},
+                                {14, "0"},
+                                {6, "0"},
+                                {60, kTransactTime}}));
+  answer = client.receiveSkippingHeartbeats(kReplyDeadline);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->type(), "j");
+  EXPECT_EQ(valueOr(*answer, 45), std::to_string(unsupported_seq));
+  EXPECT_EQ(valueOr(*answer, 372), "8");
+  EXPECT_EQ(valueOr(*answer, 380), "3");  // BusinessRejectReason: unsupported message type
+  expectStillServing(client, "R-4");
+}
+
+TEST_F(SimulatorRawSessionTest, GarbledMessagesAreDroppedWithoutReplyAndTheNextGoodOneCounts) {
+  startSimulator("SIM-A");
+  RawFixClient client("GATEWAY", "SIM-A");
+  logOn(client);
+
+  // Bad CheckSum. QuickFIX drops it uncounted; the next good message reuses its MsgSeqNum (were
+  // it counted, that would be "MsgSeqNum too low" and a Logout instead of an acknowledgement).
+  std::string bad_sum = client.frame("D", client.next_seq, limitBuyFields("G-SUM", kBelowMarket));
+  const std::size_t sum_at = bad_sum.rfind("10=") + 3;
+  std::string wrong_sum = std::to_string((std::stoi(bad_sum.substr(sum_at, 3)) + 1) % 256);
+  wrong_sum.insert(0, 3 - wrong_sum.size(), '0');
+  bad_sum.replace(sum_at, 3, wrong_sum);
+  ASSERT_TRUE(client.sendRaw(bad_sum));
+  expectStillServing(client, "G-1");
+
+  // BodyLength three short. (A longer one would make QuickFIX's parser wait for bytes that
+  // belong to the next message and swallow it; this one still ends at the CheckSum.)
+  std::string bad_length =
+      client.frame("D", client.next_seq, limitBuyFields("G-LEN", kBelowMarket));
+  const std::size_t length_at = bad_length.find(
+                                    "\x01"
+                                    "9=") +
+                                3;
+  const std::size_t length_end = bad_length.find('\x01', length_at);
+  const int length = std::stoi(bad_length.substr(length_at, length_end - length_at));
+  bad_length.replace(length_at, length_end - length_at, std::to_string(length - 3));
+  ASSERT_TRUE(client.sendRaw(bad_length));
+  expectStillServing(client, "G-2");
+
+  EXPECT_TRUE(orders("G-SUM").empty());
+  EXPECT_TRUE(orders("G-LEN").empty());
+}
+
 }  // namespace
 }  // namespace fbg::test
