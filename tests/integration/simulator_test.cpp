@@ -559,6 +559,74 @@ TEST_F(SimulatorTest, PricesWalkEachTickAndASetPriceIsTheNewStart) {
   EXPECT_LE(after_set, Money::fromWhole(525)) << after_set.toString();
 }
 
+// Sorted by tag: QuickFIX may write a re-parsed message's fields in another order.
+std::vector<std::pair<int, std::string>> sortedBody(const fix::Message& message) {
+  std::vector<std::pair<int, std::string>> fields;
+  for (const auto& field : message.body) fields.emplace_back(field.tag, field.value);
+  std::sort(fields.begin(), fields.end());
+  return fields;
+}
+
+TEST_F(SimulatorTest, Kill9KeepsTheSessionNumbersAndTheStoreAnswersTheResendRequest) {
+  // Heartbeats slower than the test, so only the messages below move the sequence numbers.
+  constexpr int kQuietHeartBeatS = 60;
+  const std::string session_row = "FROM fix_sessions WHERE session_id = 'FIX.4.4:SIM-A->GATEWAY'";
+  const auto stored = [&](const std::string& column) {
+    return std::stoi(postgres.queryScalar("broker_sim", "SELECT " + column + " " + session_row));
+  };
+  startSimulator("SIM-A");
+  connectGateway("SIM-A", kQuietHeartBeatS);
+  const std::vector<std::string> ids = {"K-1", "K-2", "K-3"};
+  for (const auto& id : ids) ASSERT_TRUE(sendOrderMessage(limitBuy(id, kBelowMarket)));
+  std::map<std::string, fix::Message> originals;
+  for (const auto& id : ids) {
+    const auto ack = awaitReport(id, "0");
+    ASSERT_TRUE(ack) << id;
+    originals[id] = *ack;
+  }
+  const fix::SessionStatus before = gateway->sessions().at(0);
+
+  simulator.kill9();
+  // The simulator's store counted every message either side sent, and nothing more.
+  EXPECT_EQ(stored("next_sender_seq"), before.next_target_seq_num);
+  EXPECT_EQ(stored("next_target_seq"), before.next_sender_seq_num);
+
+  // The test's gateway forgets every message after the simulator's Logon (seq 1). On its next
+  // logon it sees a gap and sends a ResendRequest, which the restarted simulator can answer only
+  // from what its PgMessageStore kept in PostgreSQL.
+  gateway.reset();
+  gateway_inbox.clear();
+  postgres.exec("client",
+                "UPDATE fix_sessions SET next_target_seq = 2 WHERE session_id = "
+                "'FIX.4.4:GATEWAY->SIM-A'");
+  startSimulator("SIM-A");
+  connectGateway("SIM-A", kQuietHeartBeatS);
+  ASSERT_TRUE(waitUntil([&] { return gateway_inbox.matching("8", {}).size() >= ids.size(); },
+                        kReplyDeadline));
+  const auto resent = gateway_inbox.matching("8", {});
+  EXPECT_EQ(resent.size(), ids.size());
+  for (const auto& report : resent) {
+    const auto original = originals.find(valueOr(report, 11));
+    ASSERT_NE(original, originals.end()) << valueOr(report, 11);
+    const std::string* poss_dup = report.findInHeader(43);
+    EXPECT_TRUE(poss_dup != nullptr && *poss_dup == "Y") << valueOr(report, 11);
+    EXPECT_NE(report.findInHeader(122), nullptr);  // OrigSendingTime
+    EXPECT_EQ(report.msg_seq_num, original->second.msg_seq_num);
+    // The same content, TransactTime included: stored, not issued again after the restart.
+    EXPECT_EQ(sortedBody(report), sortedBody(original->second));
+  }
+  // The restarted simulator took the gateway's logon without a gap: it asked for no resend.
+  EXPECT_EQ(gateway_resends.load(), 0);
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        const auto now = gateway->sessions().at(0);
+        return stored("next_sender_seq") == now.next_target_seq_num &&
+               stored("next_target_seq") == now.next_sender_seq_num;
+      },
+      kReplyDeadline));
+  for (const auto& id : ids) EXPECT_EQ(orders(id).size(), 1u) << id;
+}
+
 // Session-level checks with a raw socket: a FIX engine would not send these.
 class SimulatorRawSessionTest : public SimulatorTest {
  protected:
