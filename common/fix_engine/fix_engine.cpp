@@ -14,6 +14,7 @@
 #include <quickfix/fix44/Message.h>
 
 #include <spdlog/spdlog.h>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -35,6 +36,7 @@ Message toPlain(const FIX::Message& source) {
   const FIX::Header& header = source.getHeader();
   for (FIX::FieldMap::const_iterator it = header.begin(); it != header.end(); ++it) {
     if (it->getTag() == 35) plain.msg_type = it->getString();
+    if (it->getTag() == 34) plain.msg_seq_num = std::atoi(it->getString().c_str());
     if (!sessionOwned(it->getTag())) plain.header.push_back(Field{it->getTag(), it->getString()});
   }
   for (FIX::FieldMap::const_iterator it = source.begin(); it != source.end(); ++it) {
@@ -120,6 +122,13 @@ const std::string* Message::find(int tag) const {
   return nullptr;
 }
 
+const std::string* Message::findInHeader(int tag) const {
+  for (const Field& field : header) {
+    if (field.tag == tag) return &field.value;
+  }
+  return nullptr;
+}
+
 struct Engine::Impl {
   EngineRole role;
   Application application;
@@ -199,6 +208,15 @@ bool Engine::send(const std::string& session_id, const Message& message) {
   if (session == nullptr || !session->isLoggedOn()) return false;
   FIX::Message outbound = fromPlain(message);
   return session->send(outbound);
+}
+
+bool Engine::disconnect(const std::string& session_id) {
+  FIX::SessionID id;
+  id.fromString(session_id);
+  FIX::Session* session = FIX::Session::lookupSession(id);
+  if (session == nullptr || !session->isLoggedOn()) return false;
+  session->disconnect();
+  return true;
 }
 
 std::vector<SessionStatus> Engine::sessions() const {

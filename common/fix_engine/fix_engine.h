@@ -23,9 +23,14 @@ struct Message {
   std::string msg_type;
   std::vector<Field> header;
   std::vector<Field> body;
+  // Inbound only: the MsgSeqNum(34) it arrived with (a session-level resend keeps the original
+  // number, so it tells a resend from a second send of the same content). Ignored on send.
+  int msg_seq_num = 0;
 
   // The body field's value, or nullptr.
   const std::string* find(int tag) const;
+  // The header field's value (PossDupFlag(43), OrigSendingTime(122), ...), or nullptr.
+  const std::string* findInHeader(int tag) const;
   void set(int tag, const std::string& value) { body.push_back(Field{tag, value}); }
 };
 
@@ -70,6 +75,16 @@ class Engine {
   void stop();
   // False when the session is unknown or not logged on (the message is not queued).
   bool send(const std::string& session_id, const Message& message);
+  // Drops the session's connection at once, without a Logout, as a cut cable would; an initiator
+  // peer reconnects by itself, and what was sent before is in the store for its ResendRequest.
+  // Call it only from this engine's on_app_message callback: QuickFIX runs all of an engine's
+  // sockets on that one thread, its socket monitor is not locked, and this is the call QuickFIX
+  // makes itself on that thread when fromApp throws FIX::IOException. (Session::logout() would
+  // be callable from anywhere, but it disables an acceptor session until logon() is called and
+  // takes effect only on the next timer tick, after more messages have been processed.)
+  // The message being delivered still counts as received. False when the session is unknown or
+  // not logged on.
+  bool disconnect(const std::string& session_id);
   std::vector<SessionStatus> sessions() const;
 
  private:

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <chrono>
+#include <set>
 #include <thread>
 
 #include "fix_codec.h"
@@ -15,7 +16,9 @@ BrokerService::BrokerService(BrokerSettings settings, SimStore& store, MetricsRe
       orders_(metrics.counter("sim_orders_total", "NewOrderSingle messages received.")),
       reports_(metrics.counter("sim_reports_total", "Execution reports issued.")),
       dropped_acks_(
-          metrics.counter("sim_dropped_acks_total", "Replies withheld by drop_ack_rate.")) {
+          metrics.counter("sim_dropped_acks_total", "Replies withheld by drop_ack_rate.")),
+      fault_disconnects_(metrics.counter("sim_fault_disconnects_total",
+                                         "Order sessions dropped by disconnect_every_messages.")) {
   store_.load(book_);
   prices_ = store_.prices();
   drop_copy_sent_seq_ = store_.dropCopySentSeq(settings_.drop_copy_session_id);
@@ -41,13 +44,38 @@ void BrokerService::recordLocked(const std::vector<ExecutionReport>& reports) {
   reports_.add(static_cast<int64_t>(reports.size()));
 }
 
+bool BrokerService::disconnectDue() {
+  std::lock_guard lock(mutex_);
+  if (faults_.disconnect_every_messages == 0) return false;
+  if (++messages_since_disconnect_ < faults_.disconnect_every_messages) return false;
+  messages_since_disconnect_ = 0;
+  return true;
+}
+
 fix::Delivery BrokerService::onOrderEntry(const std::string& session_id,
                                           const fix::Message& message) {
-  last_order_session_ = session_id;
-  if (message.msg_type == "D") return onNewOrder(session_id, message);
-  if (message.msg_type == "F") return onCancel(session_id, message);
-  if (message.msg_type == "H") return onStatusRequest(session_id, message);
-  return fix::Delivery::UnsupportedMessageType;
+  {
+    std::lock_guard lock(mutex_);  // the market tick reads it from its own thread
+    last_order_session_ = session_id;
+  }
+  fix::Delivery delivery = fix::Delivery::UnsupportedMessageType;
+  if (message.msg_type == "D") {
+    delivery = onNewOrder(session_id, message);
+  } else if (message.msg_type == "F") {
+    delivery = onCancel(session_id, message);
+  } else if (message.msg_type == "H") {
+    delivery = onStatusRequest(session_id, message);
+  }
+  // Only now: the order is booked and its replies went out (or at least into the session's
+  // store, where the peer's ResendRequest after the reconnect finds them). QuickFIX still counts
+  // this message as received, so the peer does not send it again. An answer QuickFIX writes
+  // itself after we return (BusinessMessageReject) is stored the same way.
+  if (disconnectDue()) {
+    fault_disconnects_.add();
+    spdlog::info("{}: dropping {} (disconnect_every_messages)", settings_.profile, session_id);
+    order_entry_->disconnect(session_id);
+  }
+  return delivery;
 }
 
 fix::Delivery BrokerService::onNewOrder(const std::string& session_id,
@@ -114,16 +142,38 @@ fix::Delivery BrokerService::onStatusRequest(const std::string& session_id,
   return fix::Delivery::Accepted;
 }
 
+Money BrokerService::priceLocked(const std::string& symbol) const {
+  const auto known = prices_.find(symbol);
+  return known == prices_.end() ? settings_.default_price : known->second;
+}
+
+void BrokerService::walkPricesLocked() {
+  if (settings_.price_walk_step_bps == 0) return;
+  std::set<std::string> symbols;
+  for (const auto& [symbol, price] : prices_) symbols.insert(symbol);
+  for (const auto& symbol : book_.symbolsWithOpenOrders()) symbols.insert(symbol);
+  for (const auto& symbol : symbols) {
+    // The current price is the start: a price just set through the API wins over the walk.
+    const Money current = priceLocked(symbol);
+    const auto state = walk_states_.find(symbol);
+    const PriceWalk walk = stepPriceWalk(
+        state == walk_states_.end() ? startPriceWalk(settings_.price_walk_seed, symbol, current)
+                                    : PriceWalk{current, state->second},
+        settings_.price_walk_step_bps);
+    prices_[symbol] = walk.price;
+    walk_states_[symbol] = walk.random_state;
+  }
+}
+
 void BrokerService::marketTick() {
   std::vector<ExecutionReport> fills;
   std::string session;
   {
     std::lock_guard lock(mutex_);
     book_.setFillSlices(static_cast<int>(faults_.fill_slices));
+    walkPricesLocked();
     for (const auto& symbol : book_.symbolsWithOpenOrders()) {
-      const auto known = prices_.find(symbol);
-      const Money price = known == prices_.end() ? settings_.default_price : known->second;
-      auto moved = book_.priceMoved(symbol, price);
+      auto moved = book_.priceMoved(symbol, priceLocked(symbol));
       fills.insert(fills.end(), moved.begin(), moved.end());
     }
     if (!fills.empty()) recordLocked(fills);
@@ -172,6 +222,10 @@ Status BrokerService::setFaults(const std::string& body) {
   std::lock_guard lock(mutex_);
   auto next = applyFaults(faults_, body);
   if (!next) return next.error();
+  // A new disconnect_every_messages counts from now, so a test knows which message drops.
+  if (next->disconnect_every_messages != faults_.disconnect_every_messages) {
+    messages_since_disconnect_ = 0;
+  }
   faults_ = *next;
   return Ok{};
 }
@@ -184,8 +238,7 @@ void BrokerService::setPrice(const std::string& symbol, Money price) {
 
 Money BrokerService::price(const std::string& symbol) {
   std::lock_guard lock(mutex_);
-  const auto known = prices_.find(symbol);
-  return known == prices_.end() ? settings_.default_price : known->second;
+  return priceLocked(symbol);
 }
 
 std::string BrokerService::ordersJson(const std::string& cl_ord_id) {

@@ -10,6 +10,7 @@
 
 #include "common/metrics.h"
 #include "domain/broker_book.h"
+#include "domain/price_walk.h"
 #include "faults.h"
 #include "fix_engine.h"
 #include "sim_store.h"
@@ -22,6 +23,10 @@ struct BrokerSettings {
   Money default_price;                  // price of a symbol nobody has set
   std::string drop_copy_session_id;     // e.g. FIX.4.4:SIM-A->FILLS
   int drop_copy_batch_size_max = 256;
+  // Seeded random walk of every symbol with a set price or an open order, one step per market
+  // tick (domain/price_walk.h); step 0: prices move only when set through the API.
+  uint64_t price_walk_seed = 0;
+  int64_t price_walk_step_bps = 0;
 };
 
 class BrokerService {
@@ -29,7 +34,8 @@ class BrokerService {
   BrokerService(BrokerSettings settings, SimStore& store, MetricsRegistry& metrics);
 
   void attach(fix::Engine* order_entry, fix::Engine* drop_copy);
-  // Order-entry session callback (QuickFIX thread).
+  // Order-entry session callback (QuickFIX thread). Drops the session after every
+  // disconnect_every_messages application messages (the fault), once this one is answered.
   fix::Delivery onOrderEntry(const std::string& session_id, const fix::Message& message);
   // One fill slice for every open order whose price crosses (market tick thread).
   void marketTick();
@@ -49,21 +55,32 @@ class BrokerService {
   fix::Delivery onStatusRequest(const std::string& session_id, const fix::Message& message);
   void recordLocked(const std::vector<ExecutionReport>& reports);
   bool chance(double rate);
+  bool disconnectDue();
+  void walkPricesLocked();
+  [[nodiscard]] Money priceLocked(const std::string& symbol) const;
 
   BrokerSettings settings_;
   SimStore& store_;
-  std::mutex mutex_;  // book_, store_, faults_, random_
+  // Guards book_, store_, prices_, walk_states_, faults_, random_, last_order_session_ and
+  // messages_since_disconnect_ (not the engines, which lock themselves).
+  std::mutex mutex_;
   BrokerBook book_;
-  std::map<std::string, Money> prices_;  // write-through copy of sim_prices: ticks read no database
+  // The current price per symbol, so ticks read no database: a price set through the API is
+  // written through to sim_prices; a walked one stays in memory (a restart resumes from the
+  // last price set). walk_states_: each walking symbol's generator state.
+  std::map<std::string, Money> prices_;
+  std::map<std::string, uint64_t> walk_states_;
   Faults faults_;
   std::mt19937_64 random_{20261125};
   fix::Engine* order_entry_ = nullptr;
   fix::Engine* drop_copy_ = nullptr;
   int64_t drop_copy_sent_seq_ = 0;
   std::string last_order_session_;
+  int64_t messages_since_disconnect_ = 0;  // counted while disconnect_every_messages > 0
   Counter& orders_;
   Counter& reports_;
   Counter& dropped_acks_;
+  Counter& fault_disconnects_;
 };
 
 }  // namespace fbg::simulator

@@ -38,6 +38,12 @@ const ConfigSchema& schema() {
       {"fix_drop_copy_port", T::Integer, "0", "drop-copy connect port; 0 keeps the file's", 0,
        65535},
       {"default_price", T::Money, "100.00", "price of a symbol nobody has set"},
+      {"price_walk_seed", T::Integer, "1",
+       "seed of the prices' random walk: the same seed replays the same prices", 0, INT64_MAX},
+      {"price_walk_step_bps", T::Integer, "0",
+       "basis points a price moves up or down at each market tick (fill_delay_ms), for symbols "
+       "with a set price or an open order; 0: prices move only through PUT /v1/prices",
+       0, kWalkStepBpsMax},
   };
   return keys;
 }
@@ -155,9 +161,11 @@ int serve(const Config& config) {
   const std::string profile = config.string("profile");
   MetricsRegistry metrics;
   SimStore store(uri);
-  BrokerService broker({profile, profile == "SIM-A", config.money("default_price"),
-                        "FIX.4.4:" + profile + "->FILLS", 256},
-                       store, metrics);
+  BrokerService broker(
+      {profile, profile == "SIM-A", config.money("default_price"), "FIX.4.4:" + profile + "->FILLS",
+       256, static_cast<uint64_t>(config.integer("price_walk_seed")),
+       config.integer("price_walk_step_bps")},
+      store, metrics);
   const std::string settings = fixSettings(config);
   fix::EngineCallbacks order_callbacks;
   order_callbacks.on_app_message = [&broker](const std::string& session,

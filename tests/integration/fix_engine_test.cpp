@@ -139,5 +139,63 @@ TEST_F(FixEngineTest, StorageFailureDisconnectsAndTheResendDeliversTheMessageOnc
   broker.stop();
 }
 
+TEST_F(FixEngineTest, DisconnectFromTheCallbackKeepsTheReplyAndCountsTheMessage) {
+  Received at_broker;
+  Received at_gateway;
+  std::atomic<int> gateway_logons{0};
+  Engine* broker_engine = nullptr;
+  EngineCallbacks broker_callbacks;
+  broker_callbacks.on_app_message = [&](const std::string& session, const Message& message) {
+    {
+      std::lock_guard lock(at_broker.mutex);
+      at_broker.cl_ord_ids.push_back(*message.find(11));
+    }
+    Message report;
+    report.msg_type = "8";
+    report.set(37, "B-" + *message.find(11));
+    report.set(11, *message.find(11));
+    report.set(17, "E-" + *message.find(11));
+    report.set(150, "0");
+    report.set(39, "0");
+    EXPECT_TRUE(broker_engine->send(session, report));
+    EXPECT_TRUE(broker_engine->disconnect(session));
+    EXPECT_FALSE(broker_engine->disconnect(session));  // no longer logged on
+    return Delivery::Accepted;
+  };
+  Engine broker(EngineRole::Acceptor, settings(EngineRole::Acceptor, port), postgres.uri("fix"),
+                broker_callbacks);
+  broker_engine = &broker;
+  EngineCallbacks gateway_callbacks;
+  gateway_callbacks.on_logon = [&](const std::string&) { ++gateway_logons; };
+  gateway_callbacks.on_app_message = [&](const std::string&, const Message& message) {
+    std::lock_guard lock(at_gateway.mutex);
+    at_gateway.cl_ord_ids.push_back(*message.find(11));
+    return Delivery::Accepted;
+  };
+  Engine gateway(EngineRole::Initiator, settings(EngineRole::Initiator, port), postgres.uri("fix"),
+                 gateway_callbacks);
+  broker.start();
+  gateway.start();
+  ASSERT_TRUE(waitUntil([&] { return bothLoggedOn(broker, gateway); }, std::chrono::seconds(15)));
+  EXPECT_FALSE(broker.disconnect("FIX.4.4:SIM-A->NOBODY"));
+
+  ASSERT_TRUE(gateway.send("FIX.4.4:GATEWAY->SIM-A", newOrderSingle("O-1")));
+  // The initiator reconnects by itself (ReconnectInterval=1); the reply sent before the drop
+  // arrives, directly or as the answer to its ResendRequest.
+  ASSERT_TRUE(waitUntil([&] { return gateway_logons.load() >= 2 && at_gateway.count() >= 1; },
+                        std::chrono::seconds(20)));
+  ASSERT_TRUE(
+      waitUntil([&] { return gateway.send("FIX.4.4:GATEWAY->SIM-A", newOrderSingle("O-2")); },
+                std::chrono::seconds(20), std::chrono::milliseconds(50)));
+  ASSERT_TRUE(waitUntil([&] { return at_gateway.count() >= 2; }, std::chrono::seconds(20)));
+  // O-1 counted as received before the drop: the gateway had no reason to send it again.
+  EXPECT_EQ(at_broker.cl_ord_ids, (std::vector<std::string>{"O-1", "O-2"}));
+  EXPECT_EQ(at_gateway.cl_ord_ids, (std::vector<std::string>{"O-1", "O-2"}));
+  // O-2 dropped the session too, and the initiator comes back again.
+  EXPECT_TRUE(waitUntil([&] { return gateway_logons.load() >= 3; }, std::chrono::seconds(20)));
+  gateway.stop();
+  broker.stop();
+}
+
 }  // namespace
 }  // namespace fbg::test

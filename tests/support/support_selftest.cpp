@@ -8,16 +8,19 @@
 #include <Poco/Net/HTTPServerRequest.h>
 #include <Poco/Net/HTTPServerResponse.h>
 #include <Poco/Net/ServerSocket.h>
+#include <Poco/Net/StreamSocket.h>
 #include <Poco/StreamCopier.h>
 
 #include <chrono>
 #include <fstream>
 #include <string>
+#include <thread>
 
 #include "support/http_client.h"
 #include "support/ports.h"
 #include "support/postgres_instance.h"
 #include "support/process.h"
+#include "support/raw_fix_client.h"
 #include "support/redis_instance.h"
 #include "support/temp_folder.h"
 #include "support/wait.h"
@@ -302,6 +305,55 @@ TEST(HttpRequest, ConnectionRefusedGivesStatusZero) {
   const HttpResponse response = httpRequest(freeLoopbackPort(), "GET", "/healthz", {}, {}, 2000);
   EXPECT_EQ(response.status, 0);
   EXPECT_NE(response.body.find("/healthz"), std::string::npos) << response.body;
+}
+
+TEST(RawFixClient, CheckSumIsTheByteSumModulo256InThreeDigits) {
+  EXPECT_EQ(fixCheckSum("A"), "065");
+  EXPECT_EQ(fixCheckSum(std::string(300, '\x01')), "044");
+}
+
+TEST(RawFixClient, FrameCountsBodyLengthFromAfterItToTheCheckSum) {
+  const RawFixClient client("GATEWAY", "SIM-A");
+  const std::string text = client.frame("0", 7, {{112, "PING"}});
+  const std::size_t length_at = text.find(
+      "\x01"
+      "9=");
+  const std::size_t body_start = text.find('\x01', length_at + 1) + 1;
+  const std::size_t trailer = text.rfind("10=");
+  EXPECT_EQ(std::stoul(text.substr(length_at + 3)), trailer - body_start);
+  EXPECT_EQ(text.substr(trailer), "10=" + fixCheckSum(text.substr(0, trailer)) + "\x01");
+  EXPECT_NE(text.find("\x01"
+                      "34=7\x01"),
+            std::string::npos);
+  EXPECT_NE(text.find("\x01"
+                      "112=PING\x01"),
+            std::string::npos);
+}
+
+TEST(RawFixClient, ReceivesMessagesSplitAcrossReadsThenSeesTheClose) {
+  Poco::Net::ServerSocket server(Poco::Net::SocketAddress("127.0.0.1", 0));
+  const RawFixClient writer("SIM-A", "GATEWAY");
+  const std::string two = writer.frame("0", 1, {}) + writer.frame("3", 2, {{45, "9"}});
+  std::thread peer([&] {
+    Poco::Net::StreamSocket connection = server.acceptConnection();
+    // Two messages in three writes that cut through the first one.
+    connection.sendBytes(two.data(), 5);
+    connection.sendBytes(two.data() + 5, 20);
+    connection.sendBytes(two.data() + 25, static_cast<int>(two.size() - 25));
+    connection.close();
+  });
+  RawFixClient client("GATEWAY", "SIM-A");
+  client.connect(server.address().port());
+  const auto first = client.receive(milliseconds(kProcessTimeoutMs));
+  const auto second = client.receive(milliseconds(kProcessTimeoutMs));
+  peer.join();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(first->type(), "0");
+  EXPECT_EQ(second->type(), "3");
+  ASSERT_NE(second->find(45), nullptr);
+  EXPECT_EQ(*second->find(45), "9");
+  EXPECT_FALSE(client.receive(milliseconds(kProcessTimeoutMs)));
+  EXPECT_TRUE(client.closed());
 }
 
 }  // namespace
