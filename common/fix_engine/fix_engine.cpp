@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 #include <cstdlib>
+#include <algorithm>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -42,6 +43,8 @@ Message toPlain(const FIX::Message& source) {
   for (FIX::FieldMap::const_iterator it = source.begin(); it != source.end(); ++it) {
     plain.body.push_back(Field{it->getTag(), it->getString()});
   }
+  plain.raw = source.toString();
+  std::replace(plain.raw.begin(), plain.raw.end(), '\x01', '|');
   return plain;
 }
 

@@ -26,6 +26,8 @@ struct Message {
   // Inbound only: the MsgSeqNum(34) it arrived with (a session-level resend keeps the original
   // number, so it tells a resend from a second send of the same content). Ignored on send.
   int msg_seq_num = 0;
+  // Inbound only: the whole message as received, SOH shown as '|' (kept as evidence).
+  std::string raw;
 
   // The body field's value, or nullptr.
   const std::string* find(int tag) const;

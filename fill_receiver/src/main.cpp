@@ -41,19 +41,6 @@ std::string brokerOf(const std::string& session_id) {
   return arrow == std::string::npos ? session_id : session_id.substr(arrow + 2);
 }
 
-// The report as text for raw_message ('|' for SOH): header fields the engine passes on, then
-// the body, in order.
-std::string rawText(const fix::Message& message) {
-  std::string text = "35=" + message.msg_type + "|";
-  for (const auto& field : message.header) {
-    text += std::to_string(field.tag) + "=" + field.value + "|";
-  }
-  for (const auto& field : message.body) {
-    text += std::to_string(field.tag) + "=" + field.value + "|";
-  }
-  return text;
-}
-
 class ReportSink {
  public:
   ReportSink(FillsStore& store, ExecutionRelay& relay, MetricsRegistry& metrics)
@@ -79,12 +66,11 @@ class ReportSink {
     auto record = parseExecutionReport(body, brokerOf(session_id));
     if (!record) {
       invalid_.add();
-      spdlog::error("{}: report refused: {}: {}", session_id, record.error().message,
-                    rawText(message));
+      spdlog::error("{}: report refused: {}: {}", session_id, record.error().message, message.raw);
       return fix::Delivery::Accepted;  // keeping it would not make it valid; it is logged
     }
     const auto started = std::chrono::steady_clock::now();
-    auto stored = store_.store(*record, rawText(message));
+    auto stored = store_.store(*record, message.raw);
     if (!stored) {
       failures_.add();
       spdlog::error("{}: report {} not stored: {}", session_id, record->exec_id,

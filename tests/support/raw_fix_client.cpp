@@ -14,23 +14,15 @@
 #include <ctime>
 #include <stdexcept>
 
+#include "common/time_text.h"
+
 namespace fbg::test {
 namespace {
 
 constexpr char kSoh = '\x01';
 
 std::string sendingTimeNow() {
-  const auto now = std::chrono::system_clock::now();
-  const auto millis =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
-  const std::time_t seconds = static_cast<std::time_t>(millis / 1000);
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char text[32];
-  std::snprintf(text, sizeof text, "%04d%02d%02d-%02d:%02d:%02d.%03d", utc.tm_year + 1900,
-                utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-                static_cast<int>(millis % 1000));
-  return text;
+  return fixTimestamp(std::chrono::system_clock::now());
 }
 
 std::string field(int tag, const std::string& value) {
