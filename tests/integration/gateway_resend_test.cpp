@@ -8,14 +8,23 @@
 // The real gateway binary with real PostgreSQL and Redis; the test plays the broker itself with
 // a QuickFIX acceptor (fix::Engine, its own PostgreSQL store in the database broker_sim). What
 // crossed the wire, MsgSeqNum(34) included, is read back from the acceptor's FIX message log.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <atomic>
+#include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "common/time_text.h"
 #include "fix_engine.h"
@@ -113,6 +122,131 @@ fix::Message acknowledgement(const fix::Message& order) {
   report.set(60, fixTimestamp(std::chrono::system_clock::now()));
   return report;
 }
+
+// The network between the gateway and the broker: a TCP relay on 127.0.0.1 that the test can
+// cut. Cut, it closes every connection (no FIX Logout: the line failed) and closes each new one
+// at once, so the gateway's reconnection attempts fail fast instead of reaching a broker that
+// is being restarted. (QuickFIX 1.15.1's acceptor accepts connections while its stop() waits for
+// the Logout exchange, then leaves them open unanswered: the gateway would wait out its 10 s
+// logon timeout.)
+class Relay {
+ public:
+  explicit Relay(int target_port) : target_port_(target_port) {
+    listener_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof address;
+    if (listener_ < 0 || ::bind(listener_, reinterpret_cast<sockaddr*>(&address), length) != 0 ||
+        ::listen(listener_, 16) != 0 ||
+        ::getsockname(listener_, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+      const std::string why = std::strerror(errno);
+      if (listener_ >= 0) ::close(listener_);
+      throw std::runtime_error("relay: " + why);
+    }
+    port_ = ntohs(address.sin_port);
+    thread_ = std::thread([this] { run(); });
+  }
+  ~Relay() {
+    stopping_ = true;
+    thread_.join();
+    ::close(listener_);
+  }
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  [[nodiscard]] int port() const { return port_; }
+
+  // Returns once every connection is closed; new ones are closed on arrival until restore().
+  void cut() {
+    cut_ = true;
+    const int request = ++cut_requests_;
+    if (!waitUntil([&] { return cut_done_ >= request; }, seconds(5))) {
+      throw std::runtime_error("relay: cut not acknowledged");
+    }
+  }
+  void restore() { cut_ = false; }
+
+ private:
+  static int connectTo(int port) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    if (fd >= 0 && ::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+      return fd;
+    }
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+
+  // Moves what `from` has to `to`; false when either side is closed.
+  static bool forward(const pollfd& polled, int to) {
+    if ((polled.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return true;
+    char buffer[65536];
+    const ssize_t got = ::read(polled.fd, buffer, sizeof buffer);
+    if (got <= 0) return false;
+    for (ssize_t sent = 0; sent < got;) {
+      const ssize_t wrote =
+          ::send(to, buffer + sent, static_cast<size_t>(got - sent), MSG_NOSIGNAL);
+      if (wrote <= 0) return false;
+      sent += wrote;
+    }
+    return true;
+  }
+
+  void run() {
+    std::vector<std::pair<int, int>> pairs;  // (gateway side, broker side)
+    const auto closePair = [](const std::pair<int, int>& pair) {
+      ::close(pair.first);
+      ::close(pair.second);
+    };
+    while (!stopping_) {
+      const int request = cut_requests_;
+      if (cut_) {
+        for (const auto& pair : pairs) closePair(pair);
+        pairs.clear();
+      }
+      cut_done_ = request;
+      std::vector<pollfd> polled = {{listener_, POLLIN, 0}};
+      for (const auto& [gateway, broker] : pairs) {
+        polled.push_back({gateway, POLLIN, 0});
+        polled.push_back({broker, POLLIN, 0});
+      }
+      if (::poll(polled.data(), polled.size(), 10) <= 0) continue;
+      std::vector<std::pair<int, int>> open;
+      for (std::size_t i = 0; i < pairs.size(); ++i) {
+        if (forward(polled[1 + 2 * i], pairs[i].second) &&
+            forward(polled[2 + 2 * i], pairs[i].first)) {
+          open.push_back(pairs[i]);
+        } else {
+          closePair(pairs[i]);
+        }
+      }
+      pairs = std::move(open);
+      if ((polled[0].revents & POLLIN) != 0) {
+        const int gateway = ::accept(listener_, nullptr, nullptr);
+        const int broker = gateway >= 0 && !cut_ ? connectTo(target_port_) : -1;
+        if (broker >= 0) {
+          pairs.emplace_back(gateway, broker);
+        } else if (gateway >= 0) {
+          ::close(gateway);
+        }
+      }
+    }
+    for (const auto& pair : pairs) closePair(pair);
+  }
+
+  int target_port_;
+  int port_ = 0;
+  int listener_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> cut_{false};
+  std::atomic<int> cut_requests_{0};
+  std::atomic<int> cut_done_{0};
+  std::thread thread_;
+};
 
 // The broker's side of the order-entry session, on the port the gateway connects to. It
 // acknowledges the first NewOrderSingle of each ClOrdID; a PossDup copy of a known order gets
@@ -248,6 +382,7 @@ struct ResendAnswer {
   // GapFill moves it to NewSeqNo. `next` is where the walk ends: the gateway's next number.
   int next = 0;
   std::vector<std::string> faults;
+  int64_t answered_at_ms = -1;  // the first answer message's SendingTime
 };
 
 ResendAnswer answerTo(const std::vector<LoggedMessage>& log, std::size_t request) {
@@ -259,6 +394,7 @@ ResendAnswer answerTo(const std::vector<LoggedMessage>& log, std::size_t request
     if (!m.fromGateway() && m.type() == "2") break;
     if (!m.fromGateway() || !m.possDup()) continue;
     answer.last_index = i;
+    if (answer.items.empty()) answer.answered_at_ms = parseFixTimestampMs(m.field(52));
     if (m.seq() != answer.next) {
       answer.faults.push_back("expected MsgSeqNum " + std::to_string(answer.next) + ": " +
                               m.text());
@@ -315,6 +451,16 @@ int firstSendSeq(const std::vector<LoggedMessage>& log, const std::string& cl_or
   return 0;
 }
 
+// The SendingTime of the first (not PossDup) NewOrderSingle for the ClOrdID, or -1.
+int64_t firstSentAtMs(const std::vector<LoggedMessage>& log, const std::string& cl_ord_id) {
+  for (const auto& m : log) {
+    if (m.fromGateway() && m.type() == "D" && !m.possDup() && m.field(11) == cl_ord_id) {
+      return parseFixTimestampMs(m.field(52));
+    }
+  }
+  return -1;
+}
+
 // The gateway's Logon at or after `from` (MsgSeqNum), or 0.
 int gatewayLogonSeq(const std::vector<LoggedMessage>& log, std::size_t from) {
   for (std::size_t i = from; i < log.size(); ++i) {
@@ -329,7 +475,8 @@ class GatewayResendTest : public ::testing::Test {
     resend_age_ms_max_ = resend_age_ms_max;
     // No retry within the test: the session-level resend is the only way an order goes again.
     stack.startGateway({"resend_age_ms_max = " + std::to_string(resend_age_ms_max),
-                        "ack_timeout_ms = 600000", "retry_backoff_ms_max = 600000"});
+                        "ack_timeout_ms = 600000", "retry_backoff_ms_max = 600000",
+                        "fix_connect_port = " + std::to_string(relay.port())});
     ASSERT_TRUE(waitUntil(
         [&] { return gatewaySession(stack).logged_on && broker.status().logged_on; }, seconds(15)))
         << stack.gatewayLogTail();
@@ -354,13 +501,16 @@ class GatewayResendTest : public ::testing::Test {
                           std::chrono::milliseconds(resend_age_ms_max_ + 5000)));
   }
 
-  // The broker forgets what it received after `next_target_seq` - 1 (its store says so while it
-  // is stopped); the gateway's next Logon is then too high, and QuickFIX on the broker answers
-  // it with ResendRequest(BeginSeqNo=next_target_seq, EndSeqNo=0). Returns the log index the
-  // restarted session starts at.
+  // The broker restarts having forgotten what it received from `next_target_seq` on (its store
+  // says so while it is stopped); the gateway's next Logon is then too high, and QuickFIX on the
+  // broker answers it with ResendRequest(BeginSeqNo=next_target_seq, EndSeqNo=0). The line is
+  // down meanwhile, so the gateway cannot log on to the broker that is stopping. Returns the log
+  // index the restarted session starts at.
   std::size_t restartBrokerExpecting(int next_target_seq) {
-    broker.stop();
-    const std::size_t mark = broker.log().size();  // after the Logout exchange of the stop
+    relay.cut();
+    EXPECT_TRUE(waitUntil([&] { return !broker.status().logged_on; }, seconds(5)));
+    broker.stop();  // not logged on: QuickFIX does not wait for a Logout exchange
+    const std::size_t mark = broker.log().size();
     stack.postgres.exec("broker_sim", "UPDATE fix_sessions SET next_target_seq = " +
                                           std::to_string(next_target_seq) +
                                           " WHERE session_id = '" + kBrokerSession + "'");
@@ -370,6 +520,7 @@ class GatewayResendTest : public ::testing::Test {
                                              kBrokerSession + "'"),
               std::to_string(next_target_seq));
     broker.start();
+    relay.restore();
     return mark;
   }
 
@@ -445,20 +596,31 @@ class GatewayResendTest : public ::testing::Test {
     }
   }
 
-  std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+  void TearDown() override {
+    // Down with the line first, so that stopping the broker waits for no Logout exchange.
+    relay.cut();
+    waitUntil([&] { return !broker.status().logged_on; }, seconds(5));
+    broker.stop();
+    // Throwaway servers: SIGKILL spares PostgreSQL's shutdown checkpoint (seconds on a busy disk).
+    stack.killGateway();
+    stack.postgres.kill9();
+  }
+
   GatewayStack stack{"SIM-A"};
-  int dbg_ = (fprintf(stderr, "stack %lld ms\n", (long long)std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now()-t0_).count()), 0);
+  Relay relay{stack.orderPort()};
   TestBroker broker{stack};
   int64_t resend_age_ms_max_ = 0;
 };
 
 // Orders 1-3 old, order 4 recent: the answer is GapFill (Logon + orders 1-3), order 4 with
-// PossDupFlag=Y, GapFill (Logout + Logon). The last order of the range is replayed and the range
-// goes on past it: the condition under which 1.15.1 could number the trailing GapFill wrongly.
+// PossDupFlag=Y, GapFill (the gateway's Logons since). The last order of the range is replayed
+// and the range goes on past it: the condition under which 1.15.1 could number the trailing
+// GapFill wrongly.
 TEST_F(GatewayResendTest, RangeWithARecentLastOrderReplaysItAndGapFillsTheOldOnes) {
   broker.start();
-  // Long enough for a restart of the broker and the gateway's reconnection (about 2 s here) to
-  // keep order 4 recent; orders 1-3 are made older than that before order 4 goes.
+  // Well above the time from order 4 to the ResendRequest (the broker's restart and the
+  // gateway's reconnection, which QuickFIX tries on whole seconds: 1-2.5 s), so order 4 is still
+  // recent then; orders 1-3 are made older than this before order 4 goes.
   ASSERT_NO_FATAL_FAILURE(startGateway(4000));
   std::vector<std::string> orders;
   for (int i = 0; i < 3; ++i) ASSERT_NO_FATAL_FAILURE(placeAcked(orders));
@@ -481,6 +643,9 @@ TEST_F(GatewayResendTest, RangeWithARecentLastOrderReplaysItAndGapFillsTheOldOne
   ASSERT_GT(seq4, 4);
   ASSERT_GT(logon, seq4);
   const ResendAnswer answer = answerTo(log, request);
+  // The case as planned: orders 1-3 older than resend_age_ms_max at the answer, order 4 not.
+  EXPECT_GT(answer.answered_at_ms - firstSentAtMs(log, orders[2]), resend_age_ms_max_);
+  EXPECT_LT(answer.answered_at_ms - firstSentAtMs(log, orders[3]), resend_age_ms_max_);
   EXPECT_EQ(answer.items,
             (std::vector<std::string>{
                 "GapFill 1->" + std::to_string(seq4), "D " + std::to_string(seq4) + " " + orders[3],
@@ -519,6 +684,7 @@ TEST_F(GatewayResendTest, RangeOfOnlyOldOrdersBecomesOneGapFillToTheNextNumber) 
   const int logon = gatewayLogonSeq(log, mark);
   ASSERT_GT(logon, firstSendSeq(log, orders[2]));
   const ResendAnswer answer = answerTo(log, request);
+  EXPECT_GT(answer.answered_at_ms - firstSentAtMs(log, orders[2]), resend_age_ms_max_);
   EXPECT_EQ(answer.items, (std::vector<std::string>{"GapFill 1->" + std::to_string(logon + 1)}))
       << state();
   EXPECT_TRUE(answer.faults.empty()) << testing::PrintToString(answer.faults);
@@ -559,16 +725,19 @@ TEST_F(GatewayResendTest, ExplicitRangesInsideTheSessionEndOnAReplayOrOnAGapWith
   const auto log = broker.log();
   const auto s = [](int n) { return std::to_string(n); };
   const ResendAnswer answer1 = answerTo(log, request1);
+  const ResendAnswer answer2 = answerTo(log, request2);
+  const ResendAnswer answer3 = answerTo(log, request3);
+  // The case as planned: orders 1-3 older than resend_age_ms_max at the answers, order 4 not.
+  EXPECT_GT(answer1.answered_at_ms - firstSentAtMs(log, orders[2]), resend_age_ms_max_);
+  EXPECT_LT(answer3.answered_at_ms - firstSentAtMs(log, orders[3]), resend_age_ms_max_);
   EXPECT_EQ(answer1.items, (std::vector<std::string>{"GapFill " + s(seq[1]) + "->" + s(seq[3]),
                                                      "D " + s(seq[3]) + " " + orders[3]}))
       << state();
   EXPECT_EQ(answer1.next, seq[3] + 1);
-  const ResendAnswer answer2 = answerTo(log, request2);
   EXPECT_EQ(answer2.items,
             (std::vector<std::string>{"GapFill " + s(seq[0]) + "->" + s(seq[2] + 1)}))
       << state();
   EXPECT_EQ(answer2.next, seq[2] + 1);
-  const ResendAnswer answer3 = answerTo(log, request3);
   std::vector<std::string> expected3 = {"D " + s(seq[3]) + " " + orders[3]};
   // A Heartbeat the gateway sent after order 4 would be in the range too.
   if (gateway_next > seq[3] + 1) {

@@ -9,6 +9,11 @@
 #include "support/ports.h"
 #include "support/wait.h"
 
+// Only the tests that start a fill receiver build it (and define its path).
+#ifndef FBG_FILL_RECEIVER_BINARY
+#define FBG_FILL_RECEIVER_BINARY ""
+#endif
+
 namespace fbg::test {
 namespace {
 
@@ -23,6 +28,45 @@ int64_t nowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// Sum of the series of metric `name` whose labels contain label_filter, in Prometheus text.
+double metricSum(const std::string& text, const std::string& name,
+                 const std::string& label_filter) {
+  double sum = 0;
+  std::size_t at = 0;
+  while ((at = text.find(name, at)) != std::string::npos) {
+    const bool line_start = at == 0 || text[at - 1] == '\n';
+    const std::size_t end = text.find('\n', at);
+    const std::string line = text.substr(at, end == std::string::npos ? end : end - at);
+    at += name.size();
+    if (!line_start || line.size() <= name.size()) continue;
+    const char next = line[name.size()];
+    if (next != ' ' && next != '{') continue;
+    if (!label_filter.empty() && line.find(label_filter) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+// Every item of a paged GET .../v1/executions?after=N&limit=M, until an empty page.
+std::vector<Json> allPages(int port, const std::string& what, int64_t after) {
+  std::vector<Json> all;
+  for (int page = 0; page < 10'000; ++page) {
+    const std::string path = "/v1/executions?after=" + std::to_string(after) + "&limit=1000";
+    const auto response = httpRequest(port, "GET", path);
+    if (response.status != 200) {
+      throw std::runtime_error(what + " GET " + path + ": " + std::to_string(response.status) +
+                               " " + response.body);
+    }
+    const Json body = Json::parse(response.body);
+    if (body.at("executions").empty()) return all;
+    for (const auto& item : body["executions"]) all.push_back(item);
+    const int64_t next = body.at("next_after").get<int64_t>();
+    if (next <= after) throw std::runtime_error(what + ": next_after did not advance");
+    after = next;
+  }
+  throw std::runtime_error(what + ": too many pages");
 }
 
 }  // namespace
@@ -40,6 +84,7 @@ GatewayStack::GatewayStack(std::string broker) : broker_(std::move(broker)) {
 }
 
 GatewayStack::~GatewayStack() {
+  fill_receiver_.kill9();
   peer_gateway_.kill9();
   gateway_.kill9();
   simulator_.kill9();
@@ -212,22 +257,79 @@ HttpResponse GatewayStack::peerGatewayGet(const std::string& path) const {
 }
 
 double GatewayStack::gatewayMetric(const std::string& name, const std::string& label_filter) const {
-  const auto response = gatewayGet("/metrics");
-  double sum = 0;
-  std::size_t at = 0;
-  const std::string& text = response.body;
-  while ((at = text.find(name, at)) != std::string::npos) {
-    const bool line_start = at == 0 || text[at - 1] == '\n';
-    const std::size_t end = text.find('\n', at);
-    const std::string line = text.substr(at, end == std::string::npos ? end : end - at);
-    at += name.size();
-    if (!line_start || line.size() <= name.size()) continue;
-    const char next = line[name.size()];
-    if (next != ' ' && next != '{') continue;
-    if (!label_filter.empty() && line.find(label_filter) == std::string::npos) continue;
-    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  return metricSum(gatewayGet("/metrics").body, name, label_filter);
+}
+
+void GatewayStack::startFillReceiver(const std::vector<std::string>& extra) {
+  if (std::string(FBG_FILL_RECEIVER_BINARY).empty()) {
+    throw std::logic_error("this test target does not define FBG_FILL_RECEIVER_BINARY");
   }
-  return sum;
+  if (fills_postgres.folder().empty()) {
+    fills_postgres.start();
+    fills_postgres.createDatabase("fills");
+    fills_http_port_ = freeLoopbackPort();
+  }
+  std::vector<std::string> lines = {
+      "postgres_uri = " + fills_postgres.uri("fills"),
+      "http_port = " + std::to_string(fills_http_port_),
+      "redis_port = " + std::to_string(redis.port()),
+      std::string("fix_settings_file = ") + FBG_FIX_CONFIG_DIR + "/fill_receiver.cfg",
+      std::string("fix_config_dir = ") + FBG_FIX_CONFIG_DIR,
+      "run_dir = " + folder_.string(),
+      "fix_accept_port = " + std::to_string(drop_copy_port_),
+  };
+  lines.insert(lines.end(), extra.begin(), extra.end());
+  writeLines(folder_ / "fill_receiver.conf", lines);
+  fill_receiver_.launch(FBG_FILL_RECEIVER_BINARY,
+                        {"serve", "--config", (folder_ / "fill_receiver.conf").string()}, {},
+                        folder_ / "fill_receiver.log");
+  if (!waitUntil([&] { return fillsGet("/healthz").status == 200; }, std::chrono::seconds(30))) {
+    throw std::runtime_error("fill receiver did not start: " + fillReceiverLogTail());
+  }
+}
+
+HttpResponse GatewayStack::fillsGet(const std::string& path) const {
+  return httpRequest(fills_http_port_, "GET", path);
+}
+
+double GatewayStack::fillsMetric(const std::string& name, const std::string& label_filter) const {
+  return metricSum(fillsGet("/metrics").body, name, label_filter);
+}
+
+Json GatewayStack::dropCopySession() const {
+  const auto response = fillsGet("/v1/sessions");
+  if (response.status != 200) return nullptr;
+  const Json body = Json::parse(response.body, nullptr, false);
+  if (!body.is_object() || !body.contains("sessions")) return nullptr;
+  for (const auto& session : body["sessions"]) {
+    if (session.value("session_id", "") == "FIX.4.4:FILLS->" + broker_) return session;
+  }
+  return nullptr;
+}
+
+bool GatewayStack::dropCopyLoggedOn() const {
+  const Json session = dropCopySession();
+  return session.is_object() && session.value("logged_on", false);
+}
+
+std::vector<Json> GatewayStack::groundTruthExecutions() const {
+  return allPages(simulator_http_port_, "simulator", 0);
+}
+
+std::vector<std::string> GatewayStack::groundTruthExecIds() const {
+  std::vector<std::string> ids;
+  for (const auto& item : groundTruthExecutions()) ids.push_back(item.at("exec_id"));
+  return ids;
+}
+
+std::vector<Json> GatewayStack::storedExecutions(int64_t after) const {
+  return allPages(fills_http_port_, "fill receiver", after);
+}
+
+std::vector<std::string> GatewayStack::storedExecIds() const {
+  std::vector<std::string> ids;
+  for (const auto& item : storedExecutions()) ids.push_back(item.at("exec_id"));
+  return ids;
 }
 
 }  // namespace fbg::test

@@ -78,8 +78,45 @@ class GatewayStack {
   [[nodiscard]] const std::filesystem::path& folder() const { return folder_; }
   [[nodiscard]] std::string gatewayLogTail() const { return logTail(folder_ / "gateway.log"); }
 
+  // The fill receiver (optional): its own PostgreSQL server (fills_postgres, database fills), so
+  // a test can stop the fills database alone; the shared Redis; the drop-copy acceptor on the
+  // port the simulator connects to. The first call starts fills_postgres; later calls (after a
+  // kill or stop) start the process again on the same ports and database. extra: "key = value"
+  // lines for its config. Returns once /healthz answers (not once the drop copy logged on).
+  void startFillReceiver(const std::vector<std::string>& extra = {});
+  void killFillReceiver() { fill_receiver_.kill9(); }
+  bool stopFillReceiver() { return fill_receiver_.terminate(10000); }
+  [[nodiscard]] bool fillReceiverRunning() { return fill_receiver_.isRunning(); }
+  [[nodiscard]] HttpResponse fillsGet(const std::string& path) const;
+  [[nodiscard]] std::string fillsSql(const std::string& query) {
+    return fills_postgres.queryScalar("fills", query);
+  }
+  [[nodiscard]] long long fillsCount(const std::string& query) {
+    return std::stoll(fillsSql(query));
+  }
+  // As gatewayMetric, from the fill receiver's /metrics.
+  [[nodiscard]] double fillsMetric(const std::string& name,
+                                   const std::string& label_filter = "") const;
+  // The fill receiver's GET /v1/sessions entry for this broker's drop copy
+  // (FIX.4.4:FILLS->{broker}); null when it does not answer or lists no such session.
+  [[nodiscard]] nlohmann::json dropCopySession() const;
+  [[nodiscard]] bool dropCopyLoggedOn() const;
+  // Ground truth: every report the simulator issued, in issue order (GET /v1/executions pages
+  // until an empty one), and their ExecIDs.
+  [[nodiscard]] std::vector<nlohmann::json> groundTruthExecutions() const;
+  [[nodiscard]] std::vector<std::string> groundTruthExecIds() const;
+  // The fill receiver's stored reports in seq order (its GET /v1/executions pages from
+  // after = 0), and their ExecIDs.
+  [[nodiscard]] std::vector<nlohmann::json> storedExecutions(int64_t after = 0) const;
+  [[nodiscard]] std::vector<std::string> storedExecIds() const;
+  [[nodiscard]] int dropCopyPort() const { return drop_copy_port_; }
+  [[nodiscard]] std::string fillReceiverLogTail() const {
+    return logTail(folder_ / "fill_receiver.log");
+  }
+
   PostgresInstance postgres;
   RedisInstance redis;
+  PostgresInstance fills_postgres;  // started by the first startFillReceiver()
 
  private:
   std::string broker_;
@@ -98,6 +135,9 @@ class GatewayStack {
   ChildProcess simulator_;
   ChildProcess gateway_;
   ChildProcess peer_gateway_;
+
+  int fills_http_port_ = 0;
+  ChildProcess fill_receiver_;
 };
 
 }  // namespace fbg::test

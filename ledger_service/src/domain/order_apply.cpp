@@ -35,7 +35,7 @@ Money costOf(Money cost_basis, int64_t sold, int64_t held) {
 
 // Releases what the order still holds beyond what `outstanding` fills will need.
 void release(Applied& out, int64_t outstanding) {
-  OrderRow& o = out.order;
+  OrderState& o = out.order;
   if (o.side == Side::Buy) {
     const Money keep = product(*o.limit_price, outstanding);
     if (o.reserved_amount <= keep) return;
@@ -65,7 +65,7 @@ void end(Applied& out, OrderStatus status, int64_t final_cum_qty) {
 }
 
 void bookBuy(Applied& out, int64_t q, Money p) {
-  OrderRow& o = out.order;
+  OrderState& o = out.order;
   const Money held = product(*o.limit_price, q);
   const Money from_reserve = std::min(held, o.reserved_amount);
   const Money cost = product(p, q);
@@ -82,7 +82,7 @@ void bookBuy(Applied& out, int64_t q, Money p) {
 }
 
 void bookSell(Applied& out, int64_t q, Money p) {
-  OrderRow& o = out.order;
+  OrderState& o = out.order;
   const Money proceeds = product(p, q);
   out.position.cost_basis =
       diff(out.position.cost_basis, costOf(out.position.cost_basis, q, out.position.quantity));
@@ -99,7 +99,7 @@ void bookSell(Applied& out, int64_t q, Money p) {
 // A fill the rows cannot carry: past the quantity, or more than the order still holds (a
 // late fill after a release that did not know of it) and the account cannot pay.
 bool refuseFill(Applied& out, int64_t q, Money p) {
-  const OrderRow& o = out.order;
+  const OrderState& o = out.order;
   if (o.filled_quantity + q > o.quantity) return out.overfill = true;
   if (o.side == Side::Sell) {
     return out.uncovered = o.reserved_quantity < q;
@@ -113,7 +113,7 @@ bool refuseFill(Applied& out, int64_t q, Money p) {
 void fill(Applied& out, int64_t q, Money p) {
   assert(q > 0 && p.isPositive());
   if (refuseFill(out, q, p)) return;
-  OrderRow& o = out.order;
+  OrderState& o = out.order;
   if (o.side == Side::Buy)
     bookBuy(out, q, p);
   else
@@ -140,7 +140,7 @@ void move(Applied& out, OrderStatus from_required, OrderStatus to) {
 
 }  // namespace
 
-Applied applyBrokerEvent(const OrderRow& order, const CashRow& cash, const PositionRow& position,
+Applied applyBrokerEvent(const OrderState& order, const CashState& cash, const PositionState& position,
                          const BrokerEvent& event) {
   assert(order.quantity > 0 && order.filled_quantity <= order.quantity);
   assert(order.side == Side::Sell || order.limit_price);

@@ -26,7 +26,7 @@
 
 namespace fbg::ledger {
 
-struct OrderRow {
+struct OrderState {
   OrderStatus status = OrderStatus::PendingNew;
   Side side = Side::Buy;
   std::string symbol;
@@ -38,12 +38,12 @@ struct OrderRow {
   int64_t reserved_quantity = 0;
 };
 
-struct CashRow {
+struct CashState {
   Money balance;
   Money reserved;
 };
 
-struct PositionRow {
+struct PositionState {
   int64_t quantity = 0;
   int64_t quantity_reserved = 0;
   Money cost_basis;  // total cost of `quantity` shares
@@ -76,9 +76,9 @@ struct JournalLine {
 };
 
 struct Applied {
-  OrderRow order;
-  CashRow cash;
-  PositionRow position;
+  OrderState order;
+  CashState cash;
+  PositionState position;
   std::vector<JournalLine> journal;  // empty: nothing to book
   std::string journal_kind;          // FILL | RELEASE
   bool changed = false;              // any row differs from what was read
@@ -86,7 +86,7 @@ struct Applied {
   bool uncovered = false;            // a fill the reservation and cash cannot pay: not booked
 };
 
-[[nodiscard]] Applied applyBrokerEvent(const OrderRow& order, const CashRow& cash,
-                                       const PositionRow& position, const BrokerEvent& event);
+[[nodiscard]] Applied applyBrokerEvent(const OrderState& order, const CashState& cash,
+                                       const PositionState& position, const BrokerEvent& event);
 
 }  // namespace fbg::ledger
