@@ -6,8 +6,9 @@
 // cases show that the gateway's answers never take that path.
 //
 // The real gateway binary with real PostgreSQL and Redis; the test plays the broker itself with
-// a QuickFIX acceptor (fix::Engine, its own PostgreSQL store in the database broker_sim). What
-// crossed the wire, MsgSeqNum(34) included, is read back from the acceptor's FIX message log.
+// a QuickFIX acceptor (fix::Engine, its own PostgreSQL store in the database broker_sim), which
+// the gateway reaches through a TCP relay the test can cut. What crossed the wire, MsgSeqNum(34)
+// included, is read back from the acceptor's FIX message log.
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -181,7 +182,7 @@ class Relay {
     return -1;
   }
 
-  // Moves what `from` has to `to`; false when either side is closed.
+  // Moves what the polled socket has to `to`; false when either side is closed.
   static bool forward(const pollfd& polled, int to) {
     if ((polled.revents & (POLLIN | POLLHUP | POLLERR)) == 0) return true;
     char buffer[65536];
@@ -276,7 +277,8 @@ class TestBroker {
     started->start();
   }
 
-  // Logs out (QuickFIX waits for the gateway's Logout, in one-second steps) and closes.
+  // Closes the acceptor. Logged on, QuickFIX first logs out and waits for the gateway's Logout
+  // in one-second steps, so the tests cut the line before.
   void stop() {
     std::unique_ptr<fix::Engine> engine;
     {
