@@ -43,6 +43,14 @@ const ConfigSchema& ledgerConfigSchema() {
        60000},
       {"stream_length_max", T::Integer, "1000000", "approximate MAXLEN of orders:{broker}", 1000,
        1000000000},
+      {"consumers_enabled", T::Boolean, "true",
+       "apply order-events and executions (FLOW.md section 4)"},
+      {"consumer_name", T::String, "ledger-1",
+       "this process's name in the consumer groups; a restart must keep it to re-read its "
+       "pending entries"},
+      {"fill_receiver_host", T::String, "127.0.0.1",
+       "fill receiver for the polling path while the executions stream is down"},
+      {"fill_receiver_port", T::Integer, "8081", "fill receiver HTTP port", 1, 65535},
       {"test_transaction_delay_ms", T::Integer, "0",
        "TESTS ONLY: pause between reading and writing an account, to force lock expiry", 0, 60000},
   };
@@ -78,6 +86,10 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
   s.order_quantity_max = config.integer("order_quantity_max");
   s.order_notional_max = config.money("order_notional_max");
   s.routing_brokers = config.list("routing_brokers");
+  s.consumers_enabled = config.boolean("consumers_enabled");
+  s.consumer_name = config.string("consumer_name");
+  s.fill_receiver_host = config.string("fill_receiver_host");
+  s.fill_receiver_port = asInt(config, "fill_receiver_port");
   s.routing_default_broker = config.string("routing_default_broker");
   s.page_size_default = asInt(config, "page_size_default");
   s.page_size_max = asInt(config, "page_size_max");

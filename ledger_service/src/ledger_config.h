@@ -40,6 +40,10 @@ struct LedgerSettings {
   int outbox_poll_interval_ms = 0;
   int64_t stream_length_max = 0;
   int test_transaction_delay_ms = 0;
+  bool consumers_enabled = true;
+  std::string consumer_name;
+  std::string fill_receiver_host;
+  int fill_receiver_port = 8081;
 };
 
 // Cross-key checks (default broker among the brokers, backoff min <= max, ...) happen here.

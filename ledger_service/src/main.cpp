@@ -16,6 +16,7 @@
 #include "common/auth_token.h"
 #include "common/migrations.h"
 #include "common/stop_signals.h"
+#include "event_consumers.h"
 #include "ledger_api.h"
 #include "ledger_config.h"
 
@@ -84,7 +85,10 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   MetricsRegistry metrics;
   PgPool pool({settings.postgres_uri, settings.postgres_pool_size_max,
                settings.postgres_acquire_timeout_ms},
-              LedgerStore::prepareStatements);
+              [](pqxx::connection& connection) {
+                LedgerStore::prepareStatements(connection);
+                EventApplier::prepareStatements(connection);
+              });
   RedisPool redis({settings.redis_host, settings.redis_port, settings.redis_timeout_ms,
                    settings.redis_pool_size_max, settings.redis_timeout_ms,
                    settings.redis_down_retry_interval_ms});
@@ -97,7 +101,12 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   OutboxRelay relay({settings.postgres_uri, settings.outbox_batch_size_max,
                      settings.outbox_poll_interval_ms, settings.stream_length_max},
                     redis, metrics);
-  metrics.counter("ledger_events_applied_total", "Order events and executions applied.");
+  EventApplier applier(pool, writer, metrics);
+  ConsumerSettings consumer_settings;
+  consumer_settings.consumer = settings.consumer_name;
+  consumer_settings.fill_receiver_host = settings.fill_receiver_host;
+  consumer_settings.fill_receiver_port = settings.fill_receiver_port;
+  EventConsumers consumers(consumer_settings, redis, applier, metrics);
   LedgerApi api(settings, store, writer, relay, redis, metrics);
   auto router = std::make_shared<HttpRouter>();
   api.registerRoutes(*router);
@@ -105,11 +114,13 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
                      settings.http_queue_length_max, 64 * 1024, 10'000},
                     router, metrics);
   relay.start();
+  if (settings.consumers_enabled) consumers.start();
   server.start();
   spdlog::info("ledger_service listening on {}:{}", settings.http_bind_address, server.port());
   const int received = waitForStopSignal();
   spdlog::info("signal {}: stopping", received);
   server.stop();
+  if (settings.consumers_enabled) consumers.stop();
   relay.stop();
   return 0;
 }

@@ -140,8 +140,8 @@ void move(Applied& out, OrderStatus from_required, OrderStatus to) {
 
 }  // namespace
 
-Applied applyBrokerEvent(const OrderState& order, const CashState& cash, const PositionState& position,
-                         const BrokerEvent& event) {
+Applied applyBrokerEvent(const OrderState& order, const CashState& cash,
+                         const PositionState& position, const BrokerEvent& event) {
   assert(order.quantity > 0 && order.filled_quantity <= order.quantity);
   assert(order.side == Side::Sell || order.limit_price);
   Applied out{order, cash, position, {}, "", false, false, false};

@@ -1,0 +1,263 @@
+#include "event_applier.h"
+
+#include <spdlog/spdlog.h>
+
+#include "ledger_rows.h"
+
+namespace fbg::ledger {
+namespace {
+
+// Revisions of rows changed by a broker event: actor broker:{broker}, channel BROKER, request id
+// the event's dedup id ($2 .. $4 of each statement below).
+constexpr const char* kRevisionColumns = "actor, channel, request_id";
+
+void prepareWrites(pqxx::connection& c) {
+  c.prepare("apply_order",
+            "WITH u AS (UPDATE orders SET status = $5, filled_quantity = $6, "
+            "fill_notional = $7::numeric, average_fill_price = CASE WHEN $6 > 0 THEN "
+            "round($7::numeric / $6, 4) END, reserved_amount = $8::numeric, "
+            "reserved_quantity = $9, reject_reason = coalesce(nullif($10, ''), reject_reason), "
+            "version = version + 1, updated_at = clock_timestamp() "
+            "WHERE order_id = $1 AND version = $11 RETURNING *) "
+            "INSERT INTO order_revisions (order_id, " +
+                std::string(kRevisionColumns) +
+                ", status, filled_quantity, reserved_amount, version, row_data) "
+                "SELECT order_id, $2, 'BROKER', $3, status, filled_quantity, reserved_amount, "
+                "version, to_jsonb(u.*) FROM u RETURNING $4::text");
+  c.prepare("apply_account",
+            "WITH u AS (UPDATE accounts SET cash_balance = $5::numeric, "
+            "cash_reserved = $6::numeric, version = version + 1, updated_at = clock_timestamp() "
+            "WHERE account_id = $1 AND version = $7 RETURNING *) "
+            "INSERT INTO account_revisions (account_id, " +
+                std::string(kRevisionColumns) +
+                ", version, row_data) SELECT account_id, $2, 'BROKER', $3, version, "
+                "to_jsonb(u.*) FROM u RETURNING $4::text");
+  c.prepare("apply_position",
+            "WITH u AS (INSERT INTO positions (account_id, symbol, quantity, quantity_reserved, "
+            "cost_basis) VALUES ($1, $5, $6, $7, $8::numeric) ON CONFLICT (account_id, symbol) "
+            "DO UPDATE SET quantity = $6, quantity_reserved = $7, cost_basis = $8::numeric, "
+            "version = positions.version + 1, updated_at = clock_timestamp() "
+            "WHERE positions.version = $9 RETURNING *) "
+            "INSERT INTO position_revisions (account_id, symbol, " +
+                std::string(kRevisionColumns) +
+                ", version, row_data) SELECT account_id, symbol, $2, 'BROKER', $3, version, "
+                "to_jsonb(u.*) FROM u RETURNING $4::text");
+  c.prepare("journal_entry",
+            "INSERT INTO journal_entries (account_id, kind, order_id, exec_id, reference) "
+            "VALUES ($1, $2, $3, nullif($4, ''), $5) RETURNING entry_id");
+  c.prepare("journal_line",
+            "INSERT INTO journal_lines (entry_id, line_no, book, asset, amount) "
+            "VALUES ($1, $2, $3, $4, $5::numeric)");
+}
+
+void prepareReads(pqxx::connection& c) {
+  c.prepare("apply_read_order",
+            "SELECT account_id, status, side, symbol, quantity, limit_price::text, "
+            "filled_quantity, fill_notional::text, reserved_amount::text, reserved_quantity, "
+            "version FROM orders WHERE order_id = $1");
+  c.prepare("apply_read_account",
+            "SELECT cash_balance::text, cash_reserved::text, version FROM accounts "
+            "WHERE account_id = $1");
+  c.prepare("apply_read_position",
+            "SELECT quantity, quantity_reserved, cost_basis::text, version FROM positions "
+            "WHERE account_id = $1 AND symbol = $2");
+  c.prepare("apply_seen_fill", "SELECT 1 FROM executions WHERE broker = $1 AND exec_id = $2");
+  c.prepare("apply_seen_event", "SELECT 1 FROM applied_events WHERE event_id = $1");
+  c.prepare("apply_record_fill",
+            "INSERT INTO executions (broker, exec_id, order_id, quantity, price, executed_at, "
+            "booked, alarm, fill_receiver_seq) VALUES ($1, $2, $3, $4, $5::numeric, "
+            "coalesce(nullif($6, '')::timestamptz, clock_timestamp()), $7, nullif($8, ''), "
+            "nullif($9, 0))");
+  c.prepare("apply_record_event",
+            "INSERT INTO applied_events (event_id, order_id, kind, source, changed) "
+            "VALUES ($1, $2, $3, $4, $5)");
+  c.prepare("apply_cursor",
+            "UPDATE consumer_cursors SET position = greatest(position, $1) "
+            "WHERE name = 'executions'");
+}
+
+struct Loaded {
+  std::string account_id;
+  OrderState order;
+  int64_t order_version = 0;
+  CashState cash;
+  int64_t account_version = 0;
+  PositionState position;
+  int64_t position_version = 0;  // 0: no row yet
+};
+
+Loaded load(pqxx::work& work, const pqxx::row& o) {
+  Loaded l;
+  l.account_id = o[0].as<std::string>();
+  l.order.status = parseOrderStatus(o[1].as<std::string>()).value_or(OrderStatus::PendingNew);
+  l.order.side = parseSide(o[2].as<std::string>()).value_or(Side::Buy);
+  l.order.symbol = o[3].as<std::string>();
+  l.order.quantity = o[4].as<int64_t>();
+  if (!o[5].is_null()) l.order.limit_price = readMoney(o[5]);
+  l.order.filled_quantity = o[6].as<int64_t>();
+  l.order.fill_notional = readMoney(o[7]);
+  l.order.reserved_amount = readMoney(o[8]);
+  l.order.reserved_quantity = o[9].as<int64_t>();
+  l.order_version = o[10].as<int64_t>();
+  const auto a = work.exec_prepared1("apply_read_account", l.account_id);
+  l.cash = {readMoney(a[0]), readMoney(a[1])};
+  l.account_version = a[2].as<int64_t>();
+  const auto p = work.exec_prepared("apply_read_position", l.account_id, l.order.symbol);
+  if (!p.empty()) {
+    l.position = {p[0][0].as<int64_t>(), p[0][1].as<int64_t>(), readMoney(p[0][2])};
+    l.position_version = p[0][3].as<int64_t>();
+  }
+  return l;
+}
+
+// Writes the changed rows; false on a version conflict (the caller rolls back and retries).
+bool write(pqxx::work& work, const IncomingEvent& e, const Loaded& l, const Applied& out) {
+  const std::string actor = "broker:" + (e.broker.empty() ? std::string("gateway") : e.broker);
+  const std::string request = e.dedup_id;
+  const OrderState& o = out.order;
+  if (work.exec_prepared("apply_order", e.order_id, actor, request, request,
+                         std::string(toText(o.status)), o.filled_quantity,
+                         o.fill_notional.toString(), o.reserved_amount.toString(),
+                         o.reserved_quantity, e.event.reason, l.order_version)
+          .empty()) {
+    return false;
+  }
+  if (out.cash.balance != l.cash.balance || out.cash.reserved != l.cash.reserved) {
+    if (work.exec_prepared("apply_account", l.account_id, actor, request, request,
+                           out.cash.balance.toString(), out.cash.reserved.toString(),
+                           l.account_version)
+            .empty()) {
+      return false;
+    }
+  }
+  const PositionState& p = out.position;
+  if (p.quantity != l.position.quantity || p.quantity_reserved != l.position.quantity_reserved ||
+      p.cost_basis != l.position.cost_basis) {
+    if (work.exec_prepared("apply_position", l.account_id, actor, request, request, l.order.symbol,
+                           p.quantity, p.quantity_reserved, p.cost_basis.toString(),
+                           l.position_version)
+            .empty()) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void book(pqxx::work& work, const IncomingEvent& e, const Loaded& l, const Applied& out) {
+  if (out.journal.empty()) return;
+  const auto entry = work.exec_prepared1("journal_entry", l.account_id, out.journal_kind,
+                                         e.order_id, e.exec_id, e.dedup_id);
+  const int64_t entry_id = entry[0].as<int64_t>();
+  int line_no = 0;
+  for (const auto& line : out.journal) {
+    if (line.amount.isZero()) continue;
+    work.exec_prepared("journal_line", entry_id, ++line_no, line.book, line.asset,
+                       line.amount.toString());
+  }
+}
+
+void record(pqxx::work& work, const IncomingEvent& e, const Applied& out) {
+  if (e.is_fill) {
+    const bool booked = !out.overfill && !out.uncovered;
+    const std::string alarm = out.overfill    ? "overfill: past the order's quantity"
+                              : out.uncovered ? "fill the order and the account cannot pay"
+                                              : "";
+    work.exec_prepared("apply_record_fill", e.broker, e.exec_id, e.order_id, e.event.last_qty,
+                       e.event.last_px.toString(), e.executed_at, booked, alarm,
+                       e.fill_receiver_seq);
+  } else {
+    work.exec_prepared("apply_record_event", e.dedup_id, e.order_id, e.kind, e.source, out.changed);
+  }
+  if (e.fill_receiver_seq > 0) work.exec_prepared("apply_cursor", e.fill_receiver_seq);
+}
+
+}  // namespace
+
+EventApplier::EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics)
+    : pool_(pool),
+      writer_(writer),
+      applied_(
+          metrics.counter("ledger_events_applied_total", "Order events and executions applied.")),
+      duplicates_(metrics.counter("ledger_events_duplicate_total",
+                                  "Events found already applied (redelivered, or seen through "
+                                  "the other source).")),
+      unknown_(metrics.counter("ledger_events_unknown_order_total",
+                               "Events for an order this ledger does not hold.")),
+      overfills_(metrics.counter("ledger_fill_alarms_total",
+                                 "ALERT: fills recorded but not booked (overfill, or a late fill "
+                                 "the account cannot pay).")) {}
+
+void EventApplier::prepareStatements(pqxx::connection& connection) {
+  prepareReads(connection);
+  prepareWrites(connection);
+}
+
+Attempt<ApplyOutcome> EventApplier::tryApply(const IncomingEvent& e) {
+  return withConnection<std::optional<ApplyOutcome>>(
+      pool_, [&](pqxx::connection& connection) -> Attempt<ApplyOutcome> {
+        pqxx::work work(connection);
+        const bool seen = e.is_fill
+                              ? !work.exec_prepared("apply_seen_fill", e.broker, e.exec_id).empty()
+                              : !work.exec_prepared("apply_seen_event", e.dedup_id).empty();
+        if (seen) return std::optional(ApplyOutcome::Duplicate);
+        const auto order = work.exec_prepared("apply_read_order", e.order_id);
+        if (order.empty()) return std::optional(ApplyOutcome::UnknownOrder);
+        const Loaded loaded = load(work, order[0]);
+        const Applied out =
+            e.relevant ? applyBrokerEvent(loaded.order, loaded.cash, loaded.position, e.event)
+                       : Applied{loaded.order, loaded.cash, loaded.position, {}, "", false};
+        if (out.changed && !write(work, e, loaded, out)) return std::optional<ApplyOutcome>();
+        book(work, e, loaded, out);
+        record(work, e, out);
+        work.commit();
+        if (out.overfill || out.uncovered) return std::optional(ApplyOutcome::Alarmed);
+        return std::optional(out.changed ? ApplyOutcome::Applied : ApplyOutcome::Unchanged);
+      });
+}
+
+Result<ApplyOutcome> EventApplier::apply(const IncomingEvent& e) {
+  auto account =
+      withConnection<std::string>(pool_, [&](pqxx::connection& c) -> Result<std::string> {
+        pqxx::nontransaction work(c);
+        const auto row =
+            work.exec_params("SELECT account_id FROM orders WHERE order_id = $1", e.order_id);
+        return row.empty() ? std::string() : row[0][0].as<std::string>();
+      });
+  if (!account) return account.error();
+  if (account->empty()) {
+    unknown_.add();
+    return ApplyOutcome::UnknownOrder;
+  }
+  Result<ApplyOutcome> outcome = makeError(ErrorCode::Internal, "not applied");
+  try {
+    outcome = writer_.write<ApplyOutcome>(*account, [&] { return tryApply(e); });
+  } catch (const pqxx::unique_violation&) {
+    outcome = ApplyOutcome::Duplicate;  // the other source applied it between check and insert
+  }
+  if (!outcome) return outcome;
+  if (*outcome == ApplyOutcome::Duplicate) duplicates_.add();
+  if (*outcome == ApplyOutcome::Applied || *outcome == ApplyOutcome::Unchanged) applied_.add();
+  if (*outcome == ApplyOutcome::Alarmed) {
+    overfills_.add();
+    spdlog::error("fill {} of order {} recorded but not booked", e.dedup_id, e.order_id);
+  }
+  return outcome;
+}
+
+Result<int64_t> EventApplier::executionsCursor() {
+  return withConnection<int64_t>(pool_, [](pqxx::connection& c) -> Result<int64_t> {
+    pqxx::nontransaction work(c);
+    return work.exec1("SELECT position FROM consumer_cursors WHERE name = 'executions'")[0]
+        .as<int64_t>();
+  });
+}
+
+Status EventApplier::advanceExecutionsCursor(int64_t seq) {
+  return withConnection<Ok>(pool_, [seq](pqxx::connection& c) -> Status {
+    pqxx::nontransaction work(c);
+    work.exec_prepared("apply_cursor", seq);
+    return Ok{};
+  });
+}
+
+}  // namespace fbg::ledger

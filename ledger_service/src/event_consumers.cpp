@@ -1,0 +1,108 @@
+#include "event_consumers.h"
+
+#include <Poco/Net/HTTPClientSession.h>
+#include <Poco/Net/HTTPRequest.h>
+#include <Poco/Net/HTTPResponse.h>
+#include <Poco/StreamCopier.h>
+#include <spdlog/spdlog.h>
+#include <nlohmann/json.hpp>
+
+namespace fbg::ledger {
+
+EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, EventApplier& applier,
+                               MetricsRegistry& metrics)
+    : settings_(std::move(settings)),
+      applier_(applier),
+      invalid_(metrics.counter("ledger_events_invalid_total",
+                               "Stream entries that could not be understood (logged, skipped).")),
+      polled_(metrics.counter("ledger_executions_polled_total",
+                              "Executions read from the fill receiver's API while the stream "
+                              "was down.")) {
+  const auto make = [&](const std::string& stream, StreamConsumer::Handler handler,
+                        std::function<void()> fallback) {
+    return std::make_unique<StreamConsumer>(
+        StreamConsumerSettings{stream, settings_.group, settings_.consumer,
+                               settings_.batch_size_max, settings_.block_ms, 500},
+        redis, std::move(handler), std::move(fallback));
+  };
+  order_events_ =
+      make("order-events", [this](const StreamMessage& m) { return handleOrderEvent(m); }, {});
+  executions_ = make(
+      "executions", [this](const StreamMessage& m) { return handleExecution(m); },
+      [this] { pollFillReceiver(); });
+}
+
+void EventConsumers::start() {
+  order_events_->start();
+  executions_->start();
+}
+
+void EventConsumers::stop() {
+  order_events_->stop();
+  executions_->stop();
+}
+
+bool EventConsumers::applyOne(const Result<IncomingEvent>& event, const std::string& what) {
+  if (!event) {
+    invalid_.add();
+    spdlog::error("{} skipped: {}", what, event.error().message);
+    return true;  // it will not become valid by waiting
+  }
+  auto applied = applier_.apply(*event);
+  if (!applied) {
+    spdlog::warn("{} {} not applied yet: {}", what, event->dedup_id, applied.error().message);
+    return false;
+  }
+  return true;
+}
+
+bool EventConsumers::handleOrderEvent(const StreamMessage& message) {
+  return applyOne(parseOrderEvent(message.fields), "order event " + message.entry_id);
+}
+
+bool EventConsumers::handleExecution(const StreamMessage& message) {
+  const auto payload = message.fields.find("payload");
+  if (payload == message.fields.end())
+    return applyOne(makeError(ErrorCode::InvalidRequest, "no payload"),
+                    "execution " + message.entry_id);
+  return applyOne(parseExecution(payload->second), "execution " + message.entry_id);
+}
+
+// The polling path: pages of GET /v1/executions after the cursor, applied in seq order. Stops at
+// the first failure; the cursor only moves with committed applies, so the next round resumes.
+void EventConsumers::pollFillReceiver() {
+  for (int page = 0; page < settings_.poll_pages_max; ++page) {
+    auto cursor = applier_.executionsCursor();
+    if (!cursor) return;
+    nlohmann::json body;
+    try {
+      Poco::Net::HTTPClientSession session(settings_.fill_receiver_host,
+                                           static_cast<Poco::UInt16>(settings_.fill_receiver_port));
+      session.setTimeout(Poco::Timespan(0, settings_.poll_timeout_ms * 1000));
+      Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,
+                                     "/v1/executions?after=" + std::to_string(*cursor) +
+                                         "&limit=" + std::to_string(settings_.poll_page_size));
+      session.sendRequest(request);
+      Poco::Net::HTTPResponse response;
+      std::string text;
+      Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
+      if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) return;
+      body = nlohmann::json::parse(text, nullptr, false);
+    } catch (const std::exception& failure) {
+      spdlog::warn("polling the fill receiver: {}", failure.what());
+      return;
+    }
+    if (!body.is_object() || !body["executions"].is_array() || body["executions"].empty()) return;
+    for (const auto& item : body["executions"]) {
+      if (!applyOne(parseExecution(item.dump()), "polled execution")) return;
+      polled_.add();
+      // Skipped items (unknown order, unreadable) commit nothing: move past them explicitly.
+      const auto seq = item.find("seq");
+      if (seq != item.end() && seq->is_number_integer()) {
+        if (!applier_.advanceExecutionsCursor(seq->get<int64_t>())) return;
+      }
+    }
+  }
+}
+
+}  // namespace fbg::ledger

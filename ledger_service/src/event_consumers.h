@@ -1,0 +1,51 @@
+// The ledger's two event consumers (FLOW.md section 4): order-events from the gateways and
+// executions from the fill receiver, each a consumer group reader that acknowledges an entry
+// only after its apply committed (event_applier.h). While Redis is down the executions
+// consumer polls the fill receiver's GET /v1/executions from the cursor the applies keep; the
+// stream's entries for the same reports are deduplicated when it returns.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/metrics.h"
+#include "common/stream_consumer.h"
+#include "event_applier.h"
+
+namespace fbg::ledger {
+
+struct ConsumerSettings {
+  std::string group = "ledger";
+  std::string consumer = "ledger-1";
+  int batch_size_max = 128;
+  int block_ms = 200;
+  std::string fill_receiver_host = "127.0.0.1";
+  int fill_receiver_port = 8081;
+  int poll_page_size = 500;
+  int poll_pages_max = 20;  // per round while Redis is down
+  int poll_timeout_ms = 2000;
+};
+
+class EventConsumers {
+ public:
+  EventConsumers(ConsumerSettings settings, RedisPool& redis, EventApplier& applier,
+                 MetricsRegistry& metrics);
+  void start();
+  void stop();
+
+ private:
+  bool handleOrderEvent(const StreamMessage& message);
+  bool handleExecution(const StreamMessage& message);
+  // Applies one parsed event; false when it must be tried again later.
+  bool applyOne(const Result<IncomingEvent>& event, const std::string& what);
+  void pollFillReceiver();
+
+  ConsumerSettings settings_;
+  EventApplier& applier_;
+  Counter& invalid_;
+  Counter& polled_;
+  std::unique_ptr<StreamConsumer> order_events_;
+  std::unique_ptr<StreamConsumer> executions_;
+};
+
+}  // namespace fbg::ledger
