@@ -13,9 +13,9 @@ constexpr const char* kRevisionColumns = "actor, channel, request_id";
 
 void prepareWrites(pqxx::connection& c) {
   c.prepare("apply_order",
-            "WITH u AS (UPDATE orders SET status = $5, filled_quantity = $6, "
-            "fill_notional = $7::numeric, average_fill_price = CASE WHEN $6 > 0 THEN "
-            "round($7::numeric / $6, 4) END, reserved_amount = $8::numeric, "
+            "WITH u AS (UPDATE orders SET status = $5, filled_quantity = $6::bigint, "
+            "fill_notional = $7::numeric, average_fill_price = CASE WHEN $6::bigint > 0 THEN "
+            "round($7::numeric / $6::bigint, 4) END, reserved_amount = $8::numeric, "
             "reserved_quantity = $9, reject_reason = coalesce(nullif($10, ''), reject_reason), "
             "version = version + 1, updated_at = clock_timestamp() "
             "WHERE order_id = $1 AND version = $11 RETURNING *) "
