@@ -2,6 +2,7 @@
 //
 //   ledger_service serve      --config FILE [--set key=value]...
 //   ledger_service migrate    --config FILE [--set key=value]...
+//   ledger_service reconcile  --config FILE [--set key=value]...   (exit 1: differences found)
 //   ledger_service mint-token --config FILE --sub SUB --role trader|admin [--account ID]...
 //                             [--ttl-s SECONDS]
 //   ledger_service config-help
@@ -19,6 +20,7 @@
 #include "event_consumers.h"
 #include "ledger_api.h"
 #include "ledger_config.h"
+#include "reconcile.h"
 
 std::vector<fbg::Migration> ledgerMigrations();
 
@@ -61,7 +63,7 @@ std::optional<CommandLine> parseCommandLine(int argc, char** argv) {
 }
 
 int usage() {
-  std::cerr << "usage: ledger_service serve|migrate|mint-token|config-help --config FILE "
+  std::cerr << "usage: ledger_service serve|migrate|reconcile|mint-token|config-help --config FILE "
                "[--set key=value]...\n";
   return 2;
 }
@@ -76,6 +78,40 @@ bool migrateWithRetry(const std::string& uri, int attempts_max) {
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   return false;
+}
+
+int reconcileCommand(const fbg::ledger::LedgerSettings& settings) {
+  using namespace fbg;
+  using namespace fbg::ledger;
+  if (!migrateWithRetry(settings.postgres_uri, 1)) return 2;
+  MetricsRegistry metrics;
+  PgPool pool({settings.postgres_uri, 2, settings.postgres_acquire_timeout_ms},
+              [](pqxx::connection& connection) {
+                LedgerStore::prepareStatements(connection);
+                EventApplier::prepareStatements(connection);
+              });
+  RedisPool redis({settings.redis_host, settings.redis_port, settings.redis_timeout_ms, 2,
+                   settings.redis_timeout_ms, settings.redis_down_retry_interval_ms});
+  AccountLocks locks(redis,
+                     {settings.lock_ttl_ms, settings.lock_wait_ms_max, settings.lock_backoff_ms_min,
+                      settings.lock_backoff_ms_max},
+                     metrics);
+  GuardedWriter writer(locks, settings.version_retry_count_max, metrics);
+  EventApplier applier(pool, writer, metrics);
+  auto report = reconcile({settings.postgres_uri, settings.fill_receiver_host,
+                           settings.fill_receiver_port, 1000, 10'000'000},
+                          applier);
+  if (!report) {
+    std::cerr << "reconcile: " << report.error().message << "\n";
+    return 2;
+  }
+  for (const auto& difference : report->differences)
+    std::cout << "DIFFERENCE " << difference << "\n";
+  std::cout << "reports checked: " << report->reports_checked
+            << ", unconfirmed settled: " << report->unconfirmed_settled
+            << ", unconfirmed left: " << report->unconfirmed_left
+            << ", differences: " << report->differences.size() << "\n";
+  return report->differences.empty() ? 0 : 1;
 }
 
 int serve(const fbg::ledger::LedgerSettings& settings) {
@@ -145,6 +181,7 @@ int main(int argc, char** argv) {
   }
   if (line->command == "serve") return serve(*settings);
   if (line->command == "migrate") return migrateWithRetry(settings->postgres_uri, 1) ? 0 : 1;
+  if (line->command == "reconcile") return reconcileCommand(*settings);
   if (line->command == "mint-token") {
     if (line->role != "trader" && line->role != "admin") return usage();
     const fbg::Principal principal{line->subject,
