@@ -159,15 +159,20 @@ void registerRoutes(HttpRouter& router, FillsStore& store, fix::Engine& engine, 
     }
     const bool postgres = static_cast<bool>(store.ping());
     const bool redis_up = static_cast<bool>(redis.command({"PING"}));
-    // Redis down is degraded, not unready: reports are still stored and served by polling.
-    const bool ready = postgres && all_logged_on;
-    return jsonResponse(ready ? 200 : 503, Json{{"status", !ready     ? "not_ready"
-                                                           : redis_up ? "ready"
-                                                                      : "degraded"},
-                                                {"postgres", postgres ? "up" : "down"},
-                                                {"redis", redis_up ? "up" : "down"},
-                                                {"fix_sessions", sessions}}
-                                               .dump());
+    // Ready while reports can be stored. Redis down is degraded, not unready: reports are still
+    // stored and served by polling. A logged-off drop copy is degraded too, not unready: an
+    // acceptor cannot make a broker connect, and one broker being away (SIM-B's simulator not
+    // running) must not make the receiver look unavailable while it stores the other brokers'
+    // reports and serves the polling API. (Was: 503 whenever any session was logged off.)
+    const bool ready = postgres;
+    return jsonResponse(ready ? 200 : 503,
+                        Json{{"status", !ready                      ? "unavailable"
+                                        : redis_up && all_logged_on ? "ready"
+                                                                    : "degraded"},
+                             {"postgres", postgres ? "up" : "down"},
+                             {"redis", redis_up ? "up" : "down"},
+                             {"fix_sessions", sessions}}
+                            .dump());
   });
 }
 
