@@ -65,11 +65,13 @@ void registerRoutes(HttpRouter& router, GatewayStore& store, fix::Engine& engine
     const bool postgres = static_cast<bool>(store.ping());
     const bool redis_up = static_cast<bool>(redis.command({"PING"}));
     const bool ready = logged_on && postgres && redis_up;
+    // API.md's readiness shape: status and components.
     return jsonResponse(ready ? 200 : 503,
-                        Json{{"status", ready ? "ready" : "not_ready"},
-                             {"fix_session", logged_on ? "logged_on" : "logged_off"},
-                             {"postgres", postgres ? "up" : "down"},
-                             {"redis", redis_up ? "up" : "down"}}
+                        Json{{"status", ready ? "ready" : "unavailable"},
+                             {"components",
+                              {{"fix_session", logged_on ? "logged_on" : "logged_off"},
+                               {"postgres", postgres ? "up" : "down"},
+                               {"redis", redis_up ? "up" : "down"}}}}
                             .dump());
   });
   router.add("GET", "/v1/broker-orders/{order_id}", [&store](const HttpRequest& request) {
