@@ -1,0 +1,430 @@
+// The fill receiver process against the simulator's drop copy, with real PostgreSQL and Redis
+// (issue 6): every report the broker issued is stored once, through duplicates, kill -9, a fills
+// database outage, a Redis outage, a paused drop copy and a stranger's logon. Orders enter
+// through the gateway (orders:SIM-A); the simulator gives 1 acknowledgement and 4 fills each.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <functional>
+#include <map>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway_stack.h"
+#include "support/raw_fix_client.h"
+#include "support/wait.h"
+
+namespace fbg::test {
+namespace {
+
+using Json = nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+constexpr int kReportsPerOrder = 5;  // fill_slices 4: the acknowledgement and four fills
+const std::string kDropCopy = "FIX.4.4:FILLS->SIM-A";
+const std::string kIdleDropCopy = "FIX.4.4:FILLS->SIM-B";  // no SIM-B simulator runs
+constexpr auto kLogonDeadline = seconds(30);
+constexpr auto kBurstDeadline = seconds(300);  // sanitizer builds run 2-3 times slower
+
+// SIM-A simulator (4 fill slices, `faults` on top), its gateway and the fill receiver, the drop
+// copy logged on.
+void startStack(GatewayStack& stack, const std::string& faults = "{}") {
+  stack.startSimulator();
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"fill_slices": 4})");
+  stack.simulatorAdmin("PUT", "/v1/faults", faults);
+  stack.startGateway();
+  stack.startFillReceiver();
+  ASSERT_TRUE(waitUntil([&] { return stack.dropCopyLoggedOn(); }, kLogonDeadline))
+      << stack.fillReceiverLogTail();
+}
+
+// Orders over the market price (100.00): acknowledged, then filled in 4 slices at once.
+// Under it (50.00): acknowledged, then resting until the price falls.
+void placeOrders(GatewayStack& stack, int count, const std::string& limit_price = "200.00") {
+  for (int i = 0; i < count; ++i) (void)stack.placeOrder(10, limit_price);
+}
+
+long long issuedCount(GatewayStack& stack) {
+  return std::stoll(
+      stack.postgres.queryScalar("broker_sim", "SELECT count(*) FROM sim_executions"));
+}
+
+long long storedCount(GatewayStack& stack) {
+  return stack.fillsCount("SELECT count(*) FROM executions");
+}
+
+// Waits until the simulator has issued `expected` reports and the fill receiver holds as many.
+void waitForAllStored(GatewayStack& stack, long long expected,
+                      std::chrono::milliseconds deadline = kBurstDeadline) {
+  ASSERT_TRUE(
+      waitUntil([&] { return issuedCount(stack) >= expected && storedCount(stack) >= expected; },
+                deadline, milliseconds(100)))
+      << "issued " << issuedCount(stack) << ", stored " << storedCount(stack) << " of " << expected
+      << "\n"
+      << stack.fillReceiverLogTail();
+}
+
+std::string firstFew(const std::vector<std::string>& ids) {
+  std::string text;
+  for (std::size_t i = 0; i < ids.size() && i < 5; ++i) text += ids[i] + " ";
+  return text;
+}
+
+// The stored reports are ground truth exactly: every issued ExecID once, nothing else, in seq
+// order, each with the broker's fields.
+void expectStoredEqualsGroundTruth(GatewayStack& stack, std::size_t expected) {
+  const std::vector<Json> truth = stack.groundTruthExecutions();
+  const std::vector<Json> stored = stack.storedExecutions();
+  ASSERT_EQ(truth.size(), expected);
+  std::map<std::string, Json> truth_by_id;
+  for (const auto& item : truth) truth_by_id[item.at("exec_id")] = item;
+  ASSERT_EQ(truth_by_id.size(), truth.size()) << "ground truth repeats an ExecID";
+
+  std::map<std::string, int> copies;
+  std::vector<std::string> extra, twice, wrong;
+  int64_t previous_seq = 0;
+  for (const auto& row : stored) {
+    const std::string exec_id = row.at("exec_id");
+    if (++copies[exec_id] == 2) twice.push_back(exec_id);
+    EXPECT_GT(row.at("seq").get<int64_t>(), previous_seq) << "seq order";
+    previous_seq = row.at("seq").get<int64_t>();
+    EXPECT_EQ(row.at("broker"), stack.broker()) << exec_id;
+    const auto issued = truth_by_id.find(exec_id);
+    if (issued == truth_by_id.end()) {
+      extra.push_back(exec_id);
+      continue;
+    }
+    const Json& t = issued->second;
+    if (row["order_id"] != t["cl_ord_id"] || row["broker_order_id"] != t["broker_order_id"] ||
+        row["exec_type"] != t["exec_type"] || row["ord_status"] != t["ord_status"] ||
+        row["last_qty"] != t["last_qty"] || row["cum_qty"] != t["cum_qty"] ||
+        row["leaves_qty"] != t["leaves_qty"] ||
+        std::stod(row["last_px"].get<std::string>()) !=
+            std::stod(t["last_px"].get<std::string>())) {
+      wrong.push_back(exec_id + " stored " + row.dump() + " issued " + t.dump() + "\n");
+    }
+  }
+  std::vector<std::string> missing;
+  for (const auto& [exec_id, item] : truth_by_id) {
+    if (copies.count(exec_id) == 0) missing.push_back(exec_id);
+  }
+  EXPECT_TRUE(missing.empty()) << missing.size() << " missing, e.g. " << firstFew(missing);
+  EXPECT_TRUE(extra.empty()) << extra.size() << " not issued, e.g. " << firstFew(extra);
+  EXPECT_TRUE(twice.empty()) << twice.size() << " stored twice, e.g. " << firstFew(twice);
+  EXPECT_TRUE(wrong.empty()) << wrong.size() << " differ, e.g. " << firstFew(wrong);
+  EXPECT_EQ(stored.size(), expected);
+  // The table itself, not only the API: one row per (broker, exec_id).
+  EXPECT_EQ(stack.fillsCount("SELECT count(*) FROM executions"), static_cast<long long>(expected));
+  EXPECT_EQ(stack.fillsCount("SELECT count(DISTINCT (broker, exec_id)) FROM executions"),
+            static_cast<long long>(expected));
+}
+
+// ExecutionReports the simulator put on the drop copy as new messages (its FIX store keeps each
+// sent message once; a session-level resend reuses the stored one and adds nothing).
+long long reportsSentOnDropCopy(GatewayStack& stack) {
+  return std::stoll(stack.postgres.queryScalar(
+      "broker_sim",
+      "SELECT count(*) FROM fix_messages WHERE session_id = 'FIX.4.4:SIM-A->FILLS' AND "
+      "strpos(message, chr(1) || '35=8' || chr(1)) > 0"));
+}
+
+// How far the simulator's drop copy has carried its reports (the seq of the last one sent on
+// the session; it sends only while its session is logged on).
+long long dropCopySentSeq(GatewayStack& stack) {
+  return std::stoll(stack.postgres.queryScalar(
+      "broker_sim", "SELECT coalesce(max(sent_seq), 0) FROM sim_drop_copy"));
+}
+
+// Polls for `duration`, checking `invariant` each time; false at the first poll it fails.
+bool holdsFor(std::chrono::milliseconds duration, const std::function<bool()>& invariant) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < until) {
+    if (!invariant()) return false;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
+  return invariant();
+}
+
+Json readyz(GatewayStack& stack, int& status) {
+  const auto response = stack.fillsGet("/readyz");
+  status = response.status;
+  return Json::parse(response.body, nullptr, false);
+}
+
+TEST(FillReceiver, DuplicatedReportsAreStoredOnceAndCountedAsDuplicates) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack, R"({"duplicate_report_rate": 0.2})"));
+  constexpr int kOrders = 1000;
+  placeOrders(stack, kOrders);
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kOrders * kReportsPerOrder));
+  expectStoredEqualsGroundTruth(stack, kOrders * kReportsPerOrder);
+
+  // Every report the simulator sent (the duplicates are new messages, same ExecID) was received;
+  // what was not stored was a duplicate. No invalid report, no storage failure, no resend.
+  const long long sent = reportsSentOnDropCopy(stack);
+  ASSERT_TRUE(waitUntil([&] { return stack.fillsMetric("fills_reports_received_total") == sent; },
+                        seconds(10)))
+      << stack.fillsMetric("fills_reports_received_total") << " received of " << sent;
+  const double stored = stack.fillsMetric("fills_reports_stored_total");
+  const double duplicates = stack.fillsMetric("fills_reports_duplicate_total");
+  EXPECT_EQ(stored, kOrders * kReportsPerOrder);
+  EXPECT_EQ(duplicates, sent - kOrders * kReportsPerOrder);
+  EXPECT_EQ(stack.fillsMetric("fills_reports_received_total"), stored + duplicates);
+  // 20 % of 5,000 is 1,000 (standard deviation 28).
+  EXPECT_GT(duplicates, 800);
+  EXPECT_LT(duplicates, 1200);
+  EXPECT_EQ(stack.fillsMetric("fills_reports_invalid_total"), 0);
+  EXPECT_EQ(stack.fillsMetric("fills_store_failures_total"), 0);
+}
+
+TEST(FillReceiver, Kill9DuringABurstAndRestartedStoresEveryReportOnce) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack));
+  constexpr int kOrders = 600;
+  placeOrders(stack, kOrders);
+  int kills = 0;
+  for (const long long at : {300LL, 1200LL, 2100LL}) {
+    ASSERT_TRUE(
+        waitUntil([&] { return storedCount(stack) >= at; }, kBurstDeadline, milliseconds(20)))
+        << storedCount(stack) << " stored after " << kills << " kills\n"
+        << stack.fillReceiverLogTail();
+    stack.killFillReceiver();
+    ++kills;
+    // Mid-burst: the broker goes on issuing reports while the receiver is down.
+    const long long stored = storedCount(stack);
+    EXPECT_TRUE(
+        waitUntil([&] { return issuedCount(stack) > stored; }, seconds(30), milliseconds(20)))
+        << "kill " << kills;
+    stack.startFillReceiver();
+  }
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kOrders * kReportsPerOrder));
+  expectStoredEqualsGroundTruth(stack, kOrders * kReportsPerOrder);
+  EXPECT_TRUE(stack.dropCopyLoggedOn());
+}
+
+TEST(FillReceiver, FillsDatabaseStoppedDuringABurstTheProcessLivesAndTheSessionRecovers) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack));
+  constexpr int kOrders = 400;
+  placeOrders(stack, kOrders / 2);
+  ASSERT_TRUE(
+      waitUntil([&] { return storedCount(stack) >= 300; }, kBurstDeadline, milliseconds(20)));
+  stack.fills_postgres.stop();
+  // The burst goes on: the simulator and the gateway have a database of their own.
+  placeOrders(stack, kOrders / 2);
+
+  // The first report (or sequence number) it cannot store drops the session. The simulator
+  // reconnects within a second, and QuickFIX then shows the session logged on again although
+  // its Logon reply could not be stored, so was never sent (Session::sendRaw swallows the
+  // store's IOException); the simulator gives up after its 10 s logon timeout and the cycle
+  // repeats. 45 s: at least three logged-off windows.
+  ASSERT_TRUE(waitUntil([&] { return !stack.dropCopyLoggedOn(); }, seconds(45)))
+      << stack.fillReceiverLogTail();
+  const long long total = kOrders * kReportsPerOrder;
+  ASSERT_TRUE(
+      waitUntil([&] { return issuedCount(stack) == total; }, kBurstDeadline, milliseconds(100)));
+  int status = 0;
+  const Json down = readyz(stack, status);
+  EXPECT_EQ(status, 503) << down.dump();
+  EXPECT_EQ(down.value("status", ""), "unavailable") << down.dump();
+  EXPECT_EQ(down.value("postgres", ""), "down") << down.dump();
+  // Several seconds down, the simulator's drop copy reconnecting meanwhile: the process lives
+  // and answers, and the drop copy carries nothing (no Logon reply reaches the simulator, so its
+  // session never comes up and it sends no report).
+  const long long carried = dropCopySentSeq(stack);
+  EXPECT_LT(carried, total);
+  EXPECT_TRUE(holdsFor(seconds(3),
+                       [&] {
+                         return stack.fillReceiverRunning() &&
+                                stack.fillsGet("/healthz").status == 200 &&
+                                stack.fillsGet("/readyz").status == 503 &&
+                                dropCopySentSeq(stack) == carried;
+                       }))
+      << "carried " << carried << " then " << dropCopySentSeq(stack) << "\n"
+      << stack.fillReceiverLogTail();
+
+  // Back: the session comes up again and carries everything, the resends included.
+  stack.fills_postgres.start();
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, total));
+  EXPECT_TRUE(waitUntil([&] { return stack.dropCopyLoggedOn(); }, kLogonDeadline));
+  EXPECT_EQ(dropCopySentSeq(stack), total);
+  expectStoredEqualsGroundTruth(stack, total);
+  EXPECT_TRUE(stack.fillReceiverRunning());
+  const Json up = readyz(stack, status);
+  EXPECT_EQ(status, 200) << up.dump();
+  EXPECT_EQ(up.value("postgres", ""), "up") << up.dump();
+  EXPECT_EQ(stack.fillsMetric("fills_reports_invalid_total"), 0);
+}
+
+// The executions stream: each entry's id and fields, in stream order.
+struct StreamEntry {
+  std::string id;
+  std::map<std::string, std::string> fields;
+};
+
+std::vector<StreamEntry> executionsStream(GatewayStack& stack) {
+  std::vector<StreamEntry> out;
+  const auto reply = stack.redis.command({"XRANGE", "executions", "-", "+"});
+  for (const auto& entry : reply.elements) {
+    if (entry.elements.size() != 2) continue;
+    StreamEntry item{entry.elements[0].text, {}};
+    const auto& flat = entry.elements[1].elements;
+    for (std::size_t i = 0; i + 1 < flat.size(); i += 2)
+      item.fields[flat[i].text] = flat[i + 1].text;
+    out.push_back(item);
+  }
+  return out;
+}
+
+long long streamLength(GatewayStack& stack) {
+  return stack.redis.command({"XLEN", "executions"}).integer;
+}
+
+TEST(FillReceiver, RedisDownReportsAreStoredAndPolledThenStreamedOnceInSeqOrder) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack));
+  // Under the market: acknowledged, then resting, so the gateway has recorded every order (the
+  // broker holds it) before Redis, which carries orders:SIM-A too, goes away.
+  constexpr int kOrders = 100;
+  placeOrders(stack, kOrders, "50.00");
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kOrders));
+  ASSERT_TRUE(waitUntil([&] { return streamLength(stack) == kOrders; }, seconds(30)));
+  const long long last_seq_before = stack.fillsCount("SELECT max(seq) FROM executions");
+
+  stack.redis.stop();
+  // The price falls under the limits: every order fills in 4 slices while Redis is down.
+  stack.simulatorAdmin("PUT", "/v1/prices/AAPL", R"({"price": "40.00"})");
+  const long long total = kOrders * kReportsPerOrder;
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, total));
+  int status = 0;
+  const Json degraded = readyz(stack, status);
+  EXPECT_EQ(status, 200) << degraded.dump();
+  EXPECT_EQ(degraded.value("redis", ""), "down") << degraded.dump();
+  EXPECT_EQ(degraded.value("status", ""), "degraded") << degraded.dump();
+  ASSERT_TRUE(waitUntil([&] { return stack.fillsMetric("fills_relay_backlog") == total - kOrders; },
+                        seconds(10)))
+      << stack.fillsMetric("fills_relay_backlog");
+
+  // The polling path serves what the stream could not: exactly the fills, in seq order.
+  const std::vector<Json> polled = stack.storedExecutions(last_seq_before);
+  ASSERT_EQ(polled.size(), static_cast<std::size_t>(total - kOrders));
+  const std::vector<Json> truth = stack.groundTruthExecutions();
+  ASSERT_EQ(truth.size(), static_cast<std::size_t>(total));
+  std::set<std::string> truth_fills, polled_fills;
+  for (std::size_t i = kOrders; i < truth.size(); ++i) truth_fills.insert(truth[i]["exec_id"]);
+  for (const auto& row : polled) {
+    EXPECT_EQ(row["exec_type"], "F") << row.dump();
+    EXPECT_GT(row["seq"].get<int64_t>(), last_seq_before);
+    polled_fills.insert(row["exec_id"]);
+  }
+  EXPECT_EQ(polled_fills, truth_fills);
+
+  stack.redis.start();
+  ASSERT_TRUE(waitUntil([&] { return streamLength(stack) >= total; }, seconds(30)))
+      << streamLength(stack) << " in the stream\n"
+      << stack.fillReceiverLogTail();
+  ASSERT_TRUE(
+      waitUntil([&] { return stack.fillsMetric("fills_relay_backlog") == 0; }, seconds(10)));
+  expectStoredEqualsGroundTruth(stack, total);
+
+  // Every stored report once, in seq order, with the id {seq}-0.
+  std::map<int64_t, std::string> stored_by_seq;
+  for (const auto& row : stack.storedExecutions()) stored_by_seq[row["seq"]] = row["exec_id"];
+  const std::vector<StreamEntry> stream = executionsStream(stack);
+  EXPECT_EQ(stream.size(), stored_by_seq.size());
+  std::set<int64_t> streamed;
+  int64_t previous = 0;
+  for (const auto& entry : stream) {
+    const int64_t seq = std::stoll(entry.fields.at("seq"));
+    EXPECT_EQ(entry.id, std::to_string(seq) + "-0");
+    EXPECT_GT(seq, previous) << entry.id;
+    previous = seq;
+    EXPECT_TRUE(streamed.insert(seq).second) << entry.id << " twice";
+    ASSERT_EQ(stored_by_seq.count(seq), 1u) << entry.id << " was never stored";
+    EXPECT_EQ(entry.fields.at("exec_id"), stored_by_seq[seq]) << entry.id;
+    EXPECT_EQ(entry.fields.at("broker"), "SIM-A");
+    const Json payload = Json::parse(entry.fields.at("payload"), nullptr, false);
+    EXPECT_EQ(payload.value("exec_id", ""), stored_by_seq[seq]) << entry.id;
+  }
+  std::set<int64_t> stored_seqs;
+  for (const auto& [seq, exec_id] : stored_by_seq) stored_seqs.insert(seq);
+  EXPECT_EQ(streamed, stored_seqs);
+  EXPECT_EQ(stack.fillsMetric("fills_relay_published_total"), total);
+  EXPECT_EQ(stack.fillsMetric("fills_relay_already_in_stream_total"), 0);
+  EXPECT_EQ(stack.fillsMetric("fills_relay_stream_ahead_total"), 0);
+}
+
+TEST(FillReceiver, PausedDropCopyStoresNothingNewAndResumedCatchesUp) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack));
+  constexpr int kOrders = 50;
+  placeOrders(stack, kOrders);
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kOrders * kReportsPerOrder));
+  const std::vector<std::string> before = stack.storedExecIds();
+
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"drop_copy_paused": true})");
+  placeOrders(stack, kOrders);
+  ASSERT_TRUE(waitUntil([&] { return issuedCount(stack) == 2 * kOrders * kReportsPerOrder; },
+                        kBurstDeadline, milliseconds(100)));
+  // Ground truth grew by 250 reports; the stored set stays as it was (the drop copy normally
+  // carries a report within milliseconds), and the session stays up.
+  EXPECT_TRUE(holdsFor(seconds(1), [&] {
+    return storedCount(stack) == kOrders * kReportsPerOrder && stack.dropCopyLoggedOn();
+  })) << storedCount(stack);
+  EXPECT_EQ(stack.storedExecIds(), before);
+  EXPECT_EQ(stack.groundTruthExecIds().size(), 2u * kOrders * kReportsPerOrder);
+
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"drop_copy_paused": false})");
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, 2 * kOrders * kReportsPerOrder));
+  expectStoredEqualsGroundTruth(stack, 2 * kOrders * kReportsPerOrder);
+}
+
+TEST(FillReceiver, StrangersLogonIsRefusedAndTheRealSessionIsStillServed) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack));
+
+  // Both configured sessions are listed; only SIM-A's simulator runs.
+  const auto sessions = Json::parse(stack.fillsGet("/v1/sessions").body, nullptr, false);
+  ASSERT_TRUE(sessions.contains("sessions")) << sessions.dump();
+  std::map<std::string, bool> logged_on;
+  for (const auto& session : sessions["sessions"])
+    logged_on[session["session_id"]] = session["logged_on"];
+  EXPECT_EQ(logged_on, (std::map<std::string, bool>{{kDropCopy, true}, {kIdleDropCopy, false}}));
+  // A broker whose drop copy is not connected does not make the receiver unready: it stores the
+  // other broker's reports and serves the polling API. Readiness names each session.
+  int status = 0;
+  const Json ready = readyz(stack, status);
+  EXPECT_EQ(status, 200) << ready.dump();
+  EXPECT_EQ(ready.value("status", ""), "degraded") << ready.dump();
+  EXPECT_EQ(ready.value("postgres", ""), "up") << ready.dump();
+  EXPECT_EQ(ready.value("redis", ""), "up") << ready.dump();
+  EXPECT_EQ(ready["fix_sessions"], (Json{{kDropCopy, "logged_on"}, {kIdleDropCopy, "logged_off"}}))
+      << ready.dump();
+
+  for (const auto& [sender, target] : std::vector<std::pair<std::string, std::string>>{
+           {"SIM-Z", "FILLS"}, {"SIM-A", "NOTFILLS"}, {"SIM-A", "FILLS"}}) {
+    // The last one has the real CompIDs while the real session is logged on: no second
+    // connection may take it over.
+    RawFixClient stranger(sender, target);
+    stranger.connect(stack.dropCopyPort());
+    ASSERT_TRUE(stranger.logon(60));
+    const auto reply = stranger.receive(seconds(5));
+    EXPECT_FALSE(reply) << sender << "->" << target << " got a " << reply->type();
+    EXPECT_TRUE(stranger.closed()) << sender << "->" << target;
+    EXPECT_TRUE(stack.fillReceiverRunning());
+    EXPECT_TRUE(stack.dropCopyLoggedOn()) << sender << "->" << target;
+  }
+  const auto after = Json::parse(stack.fillsGet("/v1/sessions").body, nullptr, false);
+  EXPECT_EQ(after["sessions"].size(), 2u) << after.dump();
+
+  // A later report is stored.
+  placeOrders(stack, 2);
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, 2 * kReportsPerOrder, seconds(30)));
+  expectStoredEqualsGroundTruth(stack, 2 * kReportsPerOrder);
+}
+
+}  // namespace
+}  // namespace fbg::test
