@@ -18,28 +18,31 @@ EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, Even
       polled_(metrics.counter("ledger_executions_polled_total",
                               "Executions read from the fill receiver's API while the stream "
                               "was down.")) {
-  const auto make = [&](const std::string& stream, StreamConsumer::Handler handler,
+  const auto make = [&](const std::string& stream, int index, StreamConsumer::Handler handler,
                         std::function<void()> fallback) {
     return std::make_unique<StreamConsumer>(
-        StreamConsumerSettings{stream, settings_.group, settings_.consumer,
+        StreamConsumerSettings{stream, settings_.group,
+                               settings_.consumer + "-" + std::to_string(index),
                                settings_.batch_size_max, settings_.block_ms, 500},
         redis, std::move(handler), std::move(fallback));
   };
-  order_events_ =
-      make("order-events", [this](const StreamMessage& m) { return handleOrderEvent(m); }, {});
-  executions_ = make(
-      "executions", [this](const StreamMessage& m) { return handleExecution(m); },
-      [this] { pollFillReceiver(); });
+  for (int i = 0; i < settings_.threads_per_stream; ++i) {
+    consumers_.push_back(make("order-events", i,
+                              [this](const StreamMessage& m) { return handleOrderEvent(m); }, {}));
+    // One poller is enough while the stream is down; the cursor is shared.
+    std::function<void()> poll;
+    if (i == 0) poll = [this] { pollFillReceiver(); };
+    consumers_.push_back(make(
+        "executions", i, [this](const StreamMessage& m) { return handleExecution(m); }, poll));
+  }
 }
 
 void EventConsumers::start() {
-  order_events_->start();
-  executions_->start();
+  for (auto& consumer : consumers_) consumer->start();
 }
 
 void EventConsumers::stop() {
-  order_events_->stop();
-  executions_->stop();
+  for (auto& consumer : consumers_) consumer->stop();
 }
 
 bool EventConsumers::applyOne(const Result<IncomingEvent>& event, const std::string& what) {

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/stream_consumer.h"
@@ -18,6 +19,9 @@ struct ConsumerSettings {
   std::string group = "ledger";
   std::string consumer = "ledger-1";
   int batch_size_max = 128;
+  // Readers per stream, each its own consumer in the group ({consumer}-{i}): applies of
+  // different accounts run in parallel and their commits share WAL flushes.
+  int threads_per_stream = 4;
   int block_ms = 200;
   std::string fill_receiver_host = "127.0.0.1";
   int fill_receiver_port = 8081;
@@ -44,8 +48,7 @@ class EventConsumers {
   EventApplier& applier_;
   Counter& invalid_;
   Counter& polled_;
-  std::unique_ptr<StreamConsumer> order_events_;
-  std::unique_ptr<StreamConsumer> executions_;
+  std::vector<std::unique_ptr<StreamConsumer>> consumers_;
 };
 
 }  // namespace fbg::ledger

@@ -48,6 +48,8 @@ const ConfigSchema& ledgerConfigSchema() {
       {"consumer_name", T::String, "ledger-1",
        "this process's name in the consumer groups; a restart must keep it to re-read its "
        "pending entries"},
+      {"consumer_threads", T::Integer, "4",
+       "readers per event stream (each a consumer of the group named {consumer_name}-{i})", 1, 64},
       {"fill_receiver_host", T::String, "127.0.0.1",
        "fill receiver for the polling path while the executions stream is down"},
       {"fill_receiver_port", T::Integer, "8081", "fill receiver HTTP port", 1, 65535},
@@ -88,6 +90,7 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
   s.routing_brokers = config.list("routing_brokers");
   s.consumers_enabled = config.boolean("consumers_enabled");
   s.consumer_name = config.string("consumer_name");
+  s.consumer_threads = asInt(config, "consumer_threads");
   s.fill_receiver_host = config.string("fill_receiver_host");
   s.fill_receiver_port = asInt(config, "fill_receiver_port");
   s.routing_default_broker = config.string("routing_default_broker");

@@ -42,6 +42,7 @@ struct LedgerSettings {
   int test_transaction_delay_ms = 0;
   bool consumers_enabled = true;
   std::string consumer_name;
+  int consumer_threads = 4;
   std::string fill_receiver_host;
   int fill_receiver_port = 8081;
 };

@@ -140,6 +140,7 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   EventApplier applier(pool, writer, metrics);
   ConsumerSettings consumer_settings;
   consumer_settings.consumer = settings.consumer_name;
+  consumer_settings.threads_per_stream = settings.consumer_threads;
   // A blocked read must end well inside the Redis command timeout, or it reads as Redis down.
   consumer_settings.block_ms = std::max(1, settings.redis_timeout_ms / 2);
   consumer_settings.fill_receiver_host = settings.fill_receiver_host;

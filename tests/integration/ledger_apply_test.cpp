@@ -129,6 +129,7 @@ TEST_F(LedgerApplyTest, DuplicatesAndAnOverfillAreNeverBookedTwice) {
       place(R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
             "buy-2");
   execution(id, "F", 10, "100.00", 10, 0);
+  ASSERT_TRUE(waitForStatus(id, "FILLED"));  // consumers run in parallel: fix the order here
   // The same report again (a drop-copy duplicate relayed twice under a new stream id is
   // impossible: the fill receiver dedups; here the stream entry itself is delivered again).
   stack.redis.command({"XADD", "executions", "100-0", "seq", "1", "broker", "SIM-A", "exec_id",
