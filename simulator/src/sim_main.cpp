@@ -38,6 +38,9 @@ const ConfigSchema& schema() {
       {"fix_drop_copy_port", T::Integer, "0", "drop-copy connect port; 0 keeps the file's", 0,
        65535},
       {"default_price", T::Money, "100.00", "price of a symbol nobody has set"},
+      {"fix_store", T::String, "postgres",
+       "FIX sequence numbers and sent messages: postgres (postgres_uri) or file (QuickFIX "
+       "FileStore in the settings' FileStorePath, under run_dir; not fsynced)"},
   };
   return keys;
 }
@@ -71,6 +74,12 @@ std::string fixSettings(const Config& config) {
     }
   }
   return text;
+}
+
+// fix_store was checked in main(): postgres or file.
+fix::StoreOptions fixStore(const Config& config) {
+  const bool file = config.string("fix_store") == "file";
+  return {file ? fix::StoreKind::File : fix::StoreKind::Postgres, config.string("postgres_uri")};
 }
 
 void registerRoutes(HttpRouter& router, BrokerService& broker, MetricsRegistry& metrics) {
@@ -164,8 +173,9 @@ int serve(const Config& config) {
                                              const fix::Message& message) {
     return broker.onOrderEntry(session, message);
   };
-  fix::Engine order_entry(fix::EngineRole::Acceptor, settings, uri, order_callbacks);
-  fix::Engine drop_copy(fix::EngineRole::Initiator, settings, uri, fix::EngineCallbacks{});
+  fix::Engine order_entry(fix::EngineRole::Acceptor, settings, fixStore(config), order_callbacks);
+  fix::Engine drop_copy(fix::EngineRole::Initiator, settings, fixStore(config),
+                        fix::EngineCallbacks{});
   broker.attach(&order_entry, &drop_copy);
   order_entry.start();
   drop_copy.start();
@@ -238,6 +248,12 @@ int main(int argc, char** argv) {
   const std::string profile = config->string("profile");
   if (profile != "SIM-A" && profile != "SIM-B") {
     std::cerr << "simulator: config key 'profile' must be SIM-A or SIM-B\n";
+    return 2;
+  }
+  if (const std::string& store = config->string("fix_store");
+      store != "postgres" && store != "file") {
+    std::cerr << "simulator: config key 'fix_store' must be postgres or file, not '" << store
+              << "'\n";
     return 2;
   }
   try {
