@@ -56,7 +56,7 @@ bench_cpu_snapshot() {
   local total=$((user + nice + system + idle + iowait + irq + softirq + steal))
   local pg=0 file line pid fields
   for file in /proc/[0-9]*/stat; do
-    read -r line <"$file" 2>/dev/null || continue
+    { read -r line <"$file"; } 2>/dev/null || continue # it may have exited meanwhile
     pid="${line%% *}"
     read -ra fields <<<"${line##*) }" # fields[0] is field 3 (state): field n is fields[n-3]
     if [[ "$pid" == "$postmaster" ]]; then
