@@ -12,15 +12,17 @@ bench_usage() {
   exit "$2"
 }
 
-# bench_free_port VAR: sets VAR to a port nobody listens on, from an unusual range, and not one
-# this run took already (not run in $(...), so that BENCH_TAKEN_PORTS keeps track).
+# bench_free_port VAR: sets VAR to a port no TCP socket uses, from an unusual range, and not one
+# this run took already (not run in $(...), so that BENCH_TAKEN_PORTS keeps track). Any state
+# counts, not only listening: the range overlaps the kernel's ephemeral ports, and a connection's
+# local port makes a later bind to any address fail (QuickFIX's acceptor binds 0.0.0.0).
 BENCH_TAKEN_PORTS=()
 bench_free_port() {
   local port tries
   for ((tries = 0; tries < 200; tries++)); do
     port=$((41000 + RANDOM % 8000))
     [[ " ${BENCH_TAKEN_PORTS[*]} " == *" $port "* ]] && continue
-    if ! ss -Htln "sport = :$port" | grep -q .; then
+    if ! ss -Htan "sport = :$port" | grep -q .; then
       BENCH_TAKEN_PORTS+=("$port")
       printf -v "$1" '%s' "$port"
       return 0
