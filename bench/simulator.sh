@@ -211,6 +211,12 @@ wait_quiet() {
   echo "$busy"
 }
 
+# Cluster-wide WAL counters as JSON: what synchronous commits cost shows up as WAL flushes.
+wal_json() {
+  bench_psql_value "$PG_PORT" \
+    "select json_build_object('records', wal_records, 'bytes', wal_bytes, 'syncs', wal_sync) from pg_stat_wal"
+}
+
 # run_load NAME STORE: one simulator run under load; writes $WORK_DIR/NAME/run.json.
 run_load() {
   local name="$1" store="$2" out="$WORK_DIR/$1/load" busy_before
@@ -221,6 +227,8 @@ run_load() {
   sim_pid="$(<"$SIM_PID_FILE")"
   # Dirty pages of the previous run are flushed now, not during this one.
   bench_psql_value "$PG_PORT" CHECKPOINT >/dev/null
+  local wal_start
+  wal_start="$(wal_json)"
   fbg_log "sim_reports_load $name: $ORDERS orders ($WARMUP_ORDERS warmup), window $WINDOW"
   # The client's column starts at 0 and ends at its own rusage: it is gone by the end snapshot.
   echo "$(bench_cpu_snapshot "$PG_DATA_DIR" "$sim_pid") 0" >"$out.cpu-start"
@@ -240,12 +248,15 @@ run_load() {
   issued="$(curl -s --max-time 5 "http://127.0.0.1:$HTTP_PORT/metrics" |
     awk '$1 == "sim_reports_total" { print $2 }')"
   fbg_stop_pidfile simulator "$SIM_PID_FILE" "$STOP_TIMEOUT_S"
+  sleep 1 # exited backends have reported their WAL counters by now
   jq --arg name "$name" --arg store "$store" --argjson issued "${issued:-null}" \
-    --argjson busy_before "$busy_before" \
+    --argjson busy_before "$busy_before" --argjson wal_start "$wal_start" --argjson wal_end "$(wal_json)" \
     --argjson cpu "$(bench_cpu_json "$out" simulator client)" \
     --argjson evidence "$(store_evidence_json "$name")" \
     '{name: $name, store: $store, busy_before_pct: $busy_before} + .
-     + {simulator_reports_issued: $issued, cpu: $cpu, store_evidence: $evidence}' \
+     + {simulator_reports_issued: $issued, cpu: $cpu, store_evidence: $evidence,
+        wal: {records: ($wal_end.records - $wal_start.records), bytes: ($wal_end.bytes - $wal_start.bytes),
+              syncs: ($wal_end.syncs - $wal_start.syncs)}}' \
     "$out.json" >"$WORK_DIR/$name/run.json"
   jq -r '"\(.name): \(.measured.reports_per_s) reports/s, \(.measured.us_per_report) us per report"' \
     "$WORK_DIR/$name/run.json" >&2
@@ -314,11 +325,11 @@ section_markdown() {
     "",
     "Target: time per report with the PostgreSQL store at most \($t.postgres_us_per_report_at_most_x_file) × the FileStore'"'"'s: **\(pf($t.pass))** (\($t.ratio) ×).",
     "",
-    "| Run | Reports/s | µs per report | ack p50 / p99 ms | fill p50 / p99 ms | drop-copy reports | postgres CPU µs/report | simulator CPU µs/report |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
-    (.runs[] | "| \(.name) | \(.measured.reports_per_s) | \(.measured.us_per_report) | \(.ack_latency_ms.p50) / \(.ack_latency_ms.p99) | \(.fill_latency_ms.p50) / \(.fill_latency_ms.p99) | \(.drop_copy.reports) of \(.reports) | \(.cpu_us_per_report.postgres | n1) | \(.cpu_us_per_report.simulator | n1) |"),
+    "| Run | Reports/s | µs per report | ack p50 / p99 ms | fill p50 / p99 ms | drop-copy reports | postgres CPU µs/report | simulator CPU µs/report | WAL flushes/report | WAL records/report |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    (.runs[] | "| \(.name) | \(.measured.reports_per_s) | \(.measured.us_per_report) | \(.ack_latency_ms.p50) / \(.ack_latency_ms.p99) | \(.fill_latency_ms.p50) / \(.fill_latency_ms.p99) | \(.drop_copy.reports) of \(.reports) | \(.cpu_us_per_report.postgres | n1) | \(.cpu_us_per_report.simulator | n1) | \(.wal.syncs / .reports * 100 | round / 100) | \(.wal.records / .reports * 10 | round / 10) |"),
     "",
-    "Latencies are client side, from sending the order; with \($l.window) orders in flight they are mostly queueing. CPU per report is over the whole load run (logon, warmup, drop-copy drain) divided by the reports of the order session.",
+    "Latencies are client side, from sending the order; with \($l.window) orders in flight they are mostly queueing. CPU and WAL per report are over the whole load run (logon, warmup, drop-copy drain) divided by the reports of the order session; WAL flushes are pg_stat_wal'"'"'s wal_sync, one per synchronous commit that was not grouped with another.",
     "",
     "CPU during each load run, in % of one core (\($m.cores) cores = \($m.cores * 100) %):",
     "",
