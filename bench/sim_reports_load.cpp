@@ -5,8 +5,9 @@
 // to be far above the simulator's price, so each order gets an acknowledgement (150=0) and one
 // fill (150=F) when the simulator runs with fill_slices 1. An order is finished when its fill (or
 // a reject) arrives. The first --warmup-orders are not measured: the window opens when they are
-// finished and closes when the last order is. Reports/s = reports received in the window / its
-// length; latencies are from sending an order to its acknowledgement and to its fill.
+// finished and closes when the last order is, or --measure-s after it opened (then no more
+// orders are sent and those in flight are waited for). Reports/s = reports received in the
+// window / its length; latencies are from sending an order to its acknowledgement and its fill.
 //
 // With --drop-copy-port it also accepts the simulator's drop copy (FILLS <- SIM-A) and counts
 // what arrives there, so the simulator does its whole job (every report copied) while measured.
@@ -55,6 +56,7 @@ struct Options {
   int64_t warmup_orders = 1'000;
   int window = 64;
   int timeout_s = 180;
+  int measure_s = 0;  // 0: until every order is finished
   std::string store_dir;
   std::string json_out;
   std::string symbol = "AAPL";
@@ -65,9 +67,11 @@ struct Options {
 void printUsage(std::ostream& out) {
   out << "usage: sim_reports_load --order-port P --store-dir DIR [--drop-copy-port D]\n"
          "                        [--orders N] [--warmup-orders K] [--window W] [--timeout-s T]\n"
-         "                        [--symbol S] [--limit-price X] [--json-out FILE]\n"
+         "                        [--measure-s M] [--symbol S] [--limit-price X]\n"
+         "                        [--json-out FILE]\n"
          "  Sends N BUY LIMIT orders (10 x S at X) to the simulator on 127.0.0.1:P, at most W\n"
-         "  unfinished, and reports execution reports/s over orders K+1..N.\n"
+         "  unfinished, and reports execution reports/s over orders K+1..N, or over the M\n"
+         "  seconds after order K finished (M=0: no time limit, the default).\n"
          "  Defaults: N=20000 (max 1000000), K=1000, W=64 (max 10000), T=180 (max 600),\n"
          "  S=AAPL, X=1000.00. DIR holds the client's own QuickFIX FileStore.\n";
 }
@@ -113,6 +117,8 @@ Options parseOptions(int argc, char** argv) {
       options.window = static_cast<int>(parseInteger(flag, value(), 1, kWindowMax));
     } else if (flag == "--timeout-s") {
       options.timeout_s = static_cast<int>(parseInteger(flag, value(), 1, kTimeoutSecondsMax));
+    } else if (flag == "--measure-s") {
+      options.measure_s = static_cast<int>(parseInteger(flag, value(), 0, kTimeoutSecondsMax));
     } else if (flag == "--store-dir") {
       options.store_dir = value();
     } else if (flag == "--json-out") {
@@ -180,16 +186,32 @@ struct Tracker {
   std::vector<int64_t> sent_ns, ack_ns, done_ns;
   int64_t sent = 0;
   int64_t finished = 0;
-  int64_t reports = 0;          // distinct acknowledgements, fills and rejects
-  int64_t fills = 0;            // of those, fills
-  int64_t rejects = 0;          // of those, rejects (150=8): the order is finished
-  int64_t duplicates = 0;       // a report of a kind this order already had (a resend)
-  int64_t unexpected = 0;       // other exec types or unknown ClOrdIDs
+  int64_t reports = 0;     // distinct acknowledgements, fills and rejects
+  int64_t fills = 0;       // of those, fills
+  int64_t rejects = 0;     // of those, rejects (150=8): the order is finished
+  int64_t duplicates = 0;  // a report of a kind this order already had (a resend)
+  int64_t unexpected = 0;  // other exec types or unknown ClOrdIDs
+  int64_t warmup_orders = 0;
   int64_t window_start_ns = 0;  // when the warmup orders were all finished
   int64_t reports_at_start = 0;
-  int64_t window_end_ns = 0;  // when every order was finished
-  int64_t warmup_orders = 0;
+  int64_t finished_at_start = 0;
+  int64_t window_end_ns = 0;  // when every order was finished, or the time limit
+  int64_t reports_at_end = 0;
+  int64_t finished_at_end = 0;
 };
+
+void openWindow(Tracker& tracker, int64_t now) {
+  tracker.window_start_ns = now;
+  tracker.reports_at_start = tracker.reports;
+  tracker.finished_at_start = tracker.finished;
+}
+
+void closeWindow(Tracker& tracker, int64_t now) {
+  if (tracker.window_end_ns != 0) return;
+  tracker.window_end_ns = now;
+  tracker.reports_at_end = tracker.reports;
+  tracker.finished_at_end = tracker.finished;
+}
 
 // Index of a ClOrdID "<run>-<index>", or -1.
 int64_t orderIndex(const std::string& cl_ord_id, std::size_t orders) {
@@ -203,11 +225,8 @@ void recordFinished(Tracker& tracker, std::size_t index, int64_t now) {
   tracker.done_ns[index] = now;
   ++tracker.finished;
   const auto total = static_cast<int64_t>(tracker.done_ns.size());
-  if (tracker.finished == tracker.warmup_orders) {
-    tracker.window_start_ns = now;
-    tracker.reports_at_start = tracker.reports;
-  }
-  if (tracker.finished == total) tracker.window_end_ns = now;
+  if (tracker.finished == tracker.warmup_orders) openWindow(tracker, now);
+  if (tracker.finished == total) closeWindow(tracker, now);
 }
 
 // Order-session callback (QuickFIX's thread).
@@ -265,17 +284,29 @@ bool waitLoggedOn(fix::Engine& engine, Clock::time_point deadline) {
   return false;
 }
 
-// Sends every order, never more than the window unfinished. False on the deadline.
+// Whether --measure-s has passed since the window opened; closes the window then.
+bool timeIsUp(const Options& options, Tracker& tracker) {
+  if (options.measure_s == 0 || tracker.window_start_ns == 0) return false;
+  const int64_t now = nowNs();
+  if (now - tracker.window_start_ns < options.measure_s * int64_t{1'000'000'000}) return false;
+  closeWindow(tracker, now);
+  return true;
+}
+
+// Sends the orders, never more than the window unfinished, until all are sent or the time is
+// up; then waits for those in flight. False on the deadline.
 bool sendOrders(const Options& options, fix::Engine& engine, Tracker& tracker,
                 const std::string& run_id, Clock::time_point deadline) {
   const std::string session = "FIX.4.4:GATEWAY->SIM-A";
   for (int64_t i = 0; i < options.orders; ++i) {
     {
       std::unique_lock lock(tracker.mutex);
+      // Every finished order notifies: the time limit is checked at least that often.
       if (!tracker.changed.wait_until(
               lock, deadline, [&] { return tracker.sent - tracker.finished < options.window; })) {
         return false;
       }
+      if (timeIsUp(options, tracker)) break;
     }
     const fix::Message message = newOrder(options, run_id + "-" + std::to_string(i));
     const auto at = static_cast<std::size_t>(i);
@@ -292,7 +323,7 @@ bool sendOrders(const Options& options, fix::Engine& engine, Tracker& tracker,
   }
   std::unique_lock lock(tracker.mutex);
   return tracker.changed.wait_until(lock, deadline,
-                                    [&] { return tracker.finished == options.orders; });
+                                    [&] { return tracker.finished == tracker.sent; });
 }
 
 // Nearest-rank percentiles in milliseconds of (to[i] - from[i]) over the measured orders.
@@ -322,7 +353,9 @@ Json resultJson(const Options& options, Tracker& tracker, int64_t drop_copy_repo
   Json result{{"orders", options.orders},
               {"warmup_orders", options.warmup_orders},
               {"window", options.window},
+              {"measure_s_limit", options.measure_s},
               {"completed", completed},
+              {"orders_sent", tracker.sent},
               {"elapsed_s", std::round(elapsed_s * 1000) / 1000},
               {"orders_finished", tracker.finished},
               {"reports", tracker.reports},
@@ -333,8 +366,8 @@ Json resultJson(const Options& options, Tracker& tracker, int64_t drop_copy_repo
   if (completed && tracker.window_end_ns > tracker.window_start_ns) {
     const double window_s =
         static_cast<double>(tracker.window_end_ns - tracker.window_start_ns) / 1e9;
-    const int64_t reports = tracker.reports - tracker.reports_at_start;
-    const int64_t measured_orders = options.orders - options.warmup_orders;
+    const int64_t reports = tracker.reports_at_end - tracker.reports_at_start;
+    const int64_t measured_orders = tracker.finished_at_end - tracker.finished_at_start;
     result["measured"] = {{"orders", measured_orders},
                           {"reports", reports},
                           {"window_s", std::round(window_s * 1000) / 1000},
@@ -404,7 +437,7 @@ int run(int argc, char** argv) {
               << " s\n";
     return 1;
   }
-  if (options.warmup_orders == 0) tracker.window_start_ns = nowNs();  // no warmup to wait for
+  if (options.warmup_orders == 0) openWindow(tracker, nowNs());  // no warmup to wait for
   const bool completed = sendOrders(options, orders, tracker, makeRunId(), deadline);
   const auto last_fill = Clock::now();
   Json caught_up = nullptr;

@@ -2,19 +2,20 @@
 # Measures the broker simulator's execution-report rate with the project's PostgreSQL FIX store
 # against QuickFIX's own FileStore, on this machine.
 #
-#   bench/simulator.sh [--no-build] [--build-dir DIR] [--orders N] [--warmup-orders K]
-#                      [--window W] [--fill-delay-ms MS] [--rounds R] [--keep]
+#   bench/simulator.sh [--no-build] [--build-dir DIR] [--measure-s S] [--orders N]
+#                      [--warmup-orders K] [--window W] [--fill-delay-ms MS] [--rounds R] [--keep]
 #
 # Builds Release (simulator, sim_reports_load) into build/ or DIR (unless --no-build), starts a
 # throwaway PostgreSQL 15 (synchronous_commit on, fsync on) in a temporary folder on a free
 # port, then runs R rounds (default 3) of: the simulator (profile SIM-A) with fix_store=postgres,
 # then with fix_store=file, each on a new database and run folder and loaded the same way by
-# sim_reports_load: one order-entry session, N orders (default 3000, the first K=300 are warmup)
-# BUY LIMIT far above the price, at most W=64 unfinished; fill_slices 1 and a market tick every
-# MS=5 ms, so each order gets an acknowledgement and one fill. The load client also accepts the
+# sim_reports_load: one order-entry session, BUY LIMIT orders far above the price, at most W=64
+# unfinished, for S=20 s after K=300 warmup orders (at most N=100000 orders in all); fill_slices
+# 1 and a market tick every MS=5 ms, so each order gets an acknowledgement and one fill (the time
+# limit keeps a run short on a slow or busy machine). The load client also accepts the
 # simulator's drop copy, so every report is copied as in production. Around each load it records
 # the CPU used by postgres, the simulator and the client (from /proc and the client's rusage).
-# The machine may be shared: each run first waits (up to 15 s) for it to be under 25 % busy; a
+# The machine may be shared: each run first waits (up to 10 s) for it to be under 25 % busy; a
 # run during which other processes used more than half a core is marked disturbed, and each
 # store's result is the median of its undisturbed runs (of all its runs if none is undisturbed).
 # Writes bench/results/simulator-<date>.json and regenerates the section between
@@ -33,13 +34,14 @@ BUILD_DIR="$FBG_ROOT/build"
 RESULTS_DIR="$FBG_ROOT/bench/results"
 DOC_FILE="$FBG_ROOT/docs/performance.md"
 
-ORDERS=3000
+MEASURE_S=20
+ORDERS=100000 # a bound; the time limit ends a run first
 WARMUP_ORDERS=300
 WINDOW=64
 FILL_DELAY_MS=5
 ROUNDS=3
 QUIET_BUSY_PCT=25 # a run waits for the machine to be less busy than this ...
-QUIET_WAIT_S=15   # ... for at most this long
+QUIET_WAIT_S=10   # ... for at most this long
 # A run during which processes outside the benchmark (and the kernel) used more than this share of
 # one core is marked disturbed; our own stack needs well under one core of the two.
 DISTURBED_OTHER_PCT=50
@@ -65,6 +67,7 @@ while (($# > 0)); do
   case "$1" in
     --no-build) DO_BUILD=0 ;;
     --keep) KEEP_LOGS=1 ;;
+    --measure-s) set_number MEASURE_S "$1" "${2:-}" 5 300 && shift ;;
     --orders) set_number ORDERS "$1" "${2:-}" 100 1000000 && shift ;;
     --warmup-orders) set_number WARMUP_ORDERS "$1" "${2:-}" 0 100000 && shift ;;
     --window) set_number WINDOW "$1" "${2:-}" 1 10000 && shift ;;
@@ -233,12 +236,12 @@ run_load() {
   bench_psql_value "$PG_PORT" CHECKPOINT >/dev/null
   local wal_start
   wal_start="$(wal_json)"
-  fbg_log "sim_reports_load $name: $ORDERS orders ($WARMUP_ORDERS warmup), window $WINDOW"
+  fbg_log "sim_reports_load $name: $WARMUP_ORDERS warmup orders, then ${MEASURE_S}s (at most $ORDERS orders), window $WINDOW"
   # The client's column starts at 0 and ends at its own rusage: it is gone by the end snapshot.
   echo "$(bench_cpu_snapshot "$PG_DATA_DIR" "$sim_pid") 0" >"$out.cpu-start"
   local status=0
   "$LOAD_BIN" --order-port "$ORDER_PORT" --drop-copy-port "$DROP_COPY_PORT" --orders "$ORDERS" \
-    --warmup-orders "$WARMUP_ORDERS" --window "$WINDOW" --symbol "$SYMBOL" \
+    --warmup-orders "$WARMUP_ORDERS" --window "$WINDOW" --symbol "$SYMBOL" --measure-s "$MEASURE_S" \
     --store-dir "$WORK_DIR/$name/client-store" --timeout-s "$CLIENT_TIMEOUT_S" \
     --json-out "$out.json" >"$out.txt" 2>&1 || status=$?
   local client_ticks
@@ -272,6 +275,7 @@ write_results() {
   for name in "${RUN_NAMES[@]}"; do runs+=("$WORK_DIR/$name/run.json"); done
   jq -n --argjson machine "$(bench_machine_json "$PG_DATA_DIR" "$PG_PORT" "$RUN_DATE" "$BUSY_BEFORE_PCT" '{}')" \
     --argjson orders "$ORDERS" --argjson warmup "$WARMUP_ORDERS" --argjson window "$WINDOW" \
+    --argjson measure_s "$MEASURE_S" \
     --argjson fill_delay "$FILL_DELAY_MS" --argjson rounds "$ROUNDS" --argjson target "$TARGET_RATIO" \
     --argjson disturbed "$DISTURBED_OTHER_PCT" \
     --slurpfile runs <(jq -s . "${runs[@]}") '
@@ -297,7 +301,7 @@ write_results() {
     | ($pg.us_per_report / $file.us_per_report * 1000 | round / 1000) as $ratio
     | {machine: $machine,
        disturbed_when_other_core_pct_above: $disturbed,
-       load: {orders: $orders, warmup_orders: $warmup, window: $window, fill_slices: 1,
+       load: {measure_s: $measure_s, orders_max: $orders, warmup_orders: $warmup, window: $window, fill_slices: 1,
               fill_delay_ms: $fill_delay, rounds: $rounds, profile: "SIM-A", drop_copy: "connected"},
        runs: $all,
        stores: {postgres: $pg, file: $file},
@@ -319,7 +323,7 @@ section_markdown() {
     "",
     "Measured \($m.date) on commit `\($m.commit)`\(if $m.working_tree_dirty then " (with uncommitted changes)" else "" end); raw results in `\($file)`.",
     "",
-    "What ran: the simulator (profile \($l.profile)) with `fix_store=postgres`, then with `fix_store=file`, \($l.rounds) round\(if $l.rounds == 1 then "" else "s" end) in that order, each run on a new database. One order-entry session: `sim_reports_load` sends \($l.orders) BUY LIMIT orders far above the price, at most \($l.window) unfinished, and each gets an acknowledgement (150=0) and one fill (150=F; fill_slices 1, a market tick every \($l.fill_delay_ms) ms). Reports/s counts both kinds on that session after the first \($l.warmup_orders) orders; time per report is its inverse; each store'"'"'s figure is the median of its runs that no other process disturbed (others used at most \(.disturbed_when_other_core_pct_above) % of one core; of all its runs if none qualifies). The drop copy is connected to the load client, so each report is also copied through the same store. Only the FIX store (sequence numbers and sent messages of both sessions) differs between the runs: the simulator keeps its orders and executions in PostgreSQL in both. The FileStore is the reference: it writes without fsync (it survives a process crash, not a machine crash); the PostgreSQL store commits each sent message with its sequence number synchronously.",
+    "What ran: the simulator (profile \($l.profile)) with `fix_store=postgres`, then with `fix_store=file`, \($l.rounds) round\(if $l.rounds == 1 then "" else "s" end) in that order, each run on a new database. One order-entry session: `sim_reports_load` sends BUY LIMIT orders far above the price, at most \($l.window) unfinished, and each gets an acknowledgement (150=0) and one fill (150=F; fill_slices 1, a market tick every \($l.fill_delay_ms) ms). Reports/s counts both kinds on that session during \($l.measure_s) s after the first \($l.warmup_orders) orders are finished; time per report is its inverse; each store'"'"'s figure is the median of its runs that no other process disturbed (others used at most \(.disturbed_when_other_core_pct_above) % of one core; of all its runs if none qualifies). The drop copy is connected to the load client, so each report is also copied through the same store. Only the FIX store (sequence numbers and sent messages of both sessions) differs between the runs: the simulator keeps its orders and executions in PostgreSQL in both. The FileStore is the reference: it writes without fsync (it survives a process crash, not a machine crash); the PostgreSQL store commits each sent message with its sequence number synchronously.",
     "",
     "| Machine | |",
     "|---|---|",
