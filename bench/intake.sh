@@ -20,6 +20,8 @@ set -euo pipefail
 
 # shellcheck source-path=SCRIPTDIR source=../scripts/lib/stack.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/lib/stack.sh"
+# shellcheck source-path=SCRIPTDIR source=lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 BUILD_DIR="$FBG_ROOT/build"
 RESULTS_DIR="$FBG_ROOT/bench/results"
@@ -42,10 +44,7 @@ KEEP_LOGS=0
 EXTRA_SETTINGS=()
 
 # usage EXIT_STATUS: prints the header comment of this file.
-usage() {
-  awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "${BASH_SOURCE[0]}" >&2
-  exit "$1"
-}
+usage() { bench_usage "${BASH_SOURCE[0]}" "$1"; }
 
 while (($# > 0)); do
   case "$1" in
@@ -117,72 +116,20 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# free_port VAR: sets VAR to a port nobody listens on, from an unusual range, and not one this run
-# took already (not run in $(...), so that TAKEN_PORTS keeps track).
-TAKEN_PORTS=()
-free_port() {
-  local port tries
-  for ((tries = 0; tries < 200; tries++)); do
-    port=$((41000 + RANDOM % 8000))
-    [[ " ${TAKEN_PORTS[*]} " == *" $port "* ]] && continue
-    if ! ss -Htln "sport = :$port" | grep -q .; then
-      TAKEN_PORTS+=("$port")
-      printf -v "$1" '%s' "$port"
-      return 0
-    fi
-  done
-  fbg_die "no free port found"
-}
+free_port() { bench_free_port "$1"; }
 
 # ---------------------------------------------------------------------------------------------
 # CPU accounting from /proc: ticks per process group between two snapshots
 # ---------------------------------------------------------------------------------------------
 
-CLK_TCK="$(getconf CLK_TCK)"
-NCPU="$(nproc)"
+NCPU="$BENCH_NCPU"
 
 # Prints: total_ticks busy_ticks iowait_ticks postgres ledger redis client (all in ticks).
-# PostgreSQL counts the postmaster with its reaped children (cutime, cstime) plus its live
-# children. One pass over /proc with shell builtins only: forking per process would stretch the
-# snapshot over seconds on a loaded machine and skew it against the /proc/stat reading.
 cpu_snapshot() {
-  local client_pid="$1" ledger_pid redis_pid postmaster=""
-  ledger_pid="$(<"$LEDGER_PID_FILE")"
-  redis_pid="$(<"$REDIS_DIR/redis.pid")"
-  [[ -f "$PG_DATA_DIR/postmaster.pid" ]] && read -r postmaster <"$PG_DATA_DIR/postmaster.pid"
-  local _ user nice system idle iowait irq softirq steal rest
-  read -r _ user nice system idle iowait irq softirq steal rest </proc/stat
-  local total=$((user + nice + system + idle + iowait + irq + softirq + steal))
-  local pg=0 ledger=0 redis=0 client=0 file line pid fields
-  for file in /proc/[0-9]*/stat; do
-    read -r line <"$file" 2>/dev/null || continue
-    pid="${line%% *}"
-    read -ra fields <<<"${line##*) }" # fields[0] is field 3 (state): field n is fields[n-3]
-    if [[ "$pid" == "$postmaster" ]]; then
-      pg=$((pg + fields[11] + fields[12] + fields[13] + fields[14]))
-    elif [[ -n "$postmaster" && "${fields[1]}" == "$postmaster" ]]; then
-      pg=$((pg + fields[11] + fields[12]))
-    elif [[ "$pid" == "$ledger_pid" ]]; then
-      ledger=$((fields[11] + fields[12]))
-    elif [[ "$pid" == "$redis_pid" ]]; then
-      redis=$((fields[11] + fields[12]))
-    elif [[ "$pid" == "$client_pid" ]]; then
-      client=$((fields[11] + fields[12]))
-    fi
-  done
-  echo "$total $((total - idle - iowait)) $iowait $pg $ledger $redis $client"
+  bench_cpu_snapshot "$PG_DATA_DIR" "$(<"$LEDGER_PID_FILE")" "$(<"$REDIS_DIR/redis.pid")" "$1"
 }
 
-# Prints the share of all cores that was busy over SECONDS (before anything of ours runs).
-machine_busy_pct() {
-  local seconds="$1" _ user nice system idle iowait irq softirq steal rest
-  read -r _ user nice system idle iowait irq softirq steal rest </proc/stat
-  local total1=$((user + nice + system + idle + iowait + irq + softirq + steal)) idle1=$((idle + iowait))
-  sleep "$seconds"
-  read -r _ user nice system idle iowait irq softirq steal rest </proc/stat
-  local total2=$((user + nice + system + idle + iowait + irq + softirq + steal)) idle2=$((idle + iowait))
-  echo $((100 - 100 * (idle2 - idle1) / (total2 - total1)))
-}
+machine_busy_pct() { bench_machine_busy_pct "$1"; }
 
 # cpu_sampler CLIENT_PID START_DELAY_S WINDOW_S OUT_PREFIX: snapshots at the start and end of the
 # measured window, and a `top` listing in its middle.
@@ -197,29 +144,7 @@ cpu_sampler() {
 }
 
 # cpu_json OUT_PREFIX: the CPU split of the window as JSON (percent of one core per group).
-cpu_json() {
-  local out="$1"
-  [[ -s "$out.cpu-start" && -s "$out.cpu-end" ]] || {
-    echo null
-    return 0
-  }
-  # A group whose count went down (a process that died in the window) is null: unknown.
-  paste -d ' ' "$out.cpu-start" "$out.cpu-end" | awk -v ncpu="$NCPU" -v tck="$CLK_TCK" '
-  function pct(ticks) { return ticks < 0 ? "null" : sprintf("%.1f", 100 * ticks / per_core) }
-  {
-    total = $8 - $1
-    if (total <= 0) { print "null"; exit }
-    per_core = total / ncpu                # ticks one core had in the window
-    printf "{\"window_s\": %.1f, \"cores\": %d, \"machine_busy_pct\": %.1f, \"iowait_pct\": %.1f, ", \
-      per_core / tck, ncpu, 100 * ($9 - $2) / total, 100 * ($10 - $3) / total
-    pg = $11 - $4; ledger = $12 - $5; redis = $13 - $6; client = $14 - $7
-    printf "\"postgres_core_pct\": %s, \"ledger_service_core_pct\": %s, \"redis_core_pct\": %s, \"client_core_pct\": %s, ", \
-      pct(pg), pct(ledger), pct(redis), pct(client)
-    # Everything else that was busy: the kernel on behalf of all, and unrelated processes.
-    other = (pg < 0 || ledger < 0 || redis < 0 || client < 0) ? -1 : ($9 - $2) - (pg + ledger + redis + client)
-    printf "\"other_core_pct\": %s}\n", pct(other)
-  }'
-}
+cpu_json() { bench_cpu_json "$1" ledger_service redis client; }
 
 # ---------------------------------------------------------------------------------------------
 # Steps
@@ -321,9 +246,7 @@ check_ledger() {
   start_ledger
 }
 
-psql_value() {
-  "$FBG_PG_BIN/psql" -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -tAq -c "$1"
-}
+psql_value() { bench_psql_value "$PG_PORT" "$1"; }
 
 run_pgbench() {
   local connect=(-h 127.0.0.1 -p "$PG_PORT" -U postgres)
@@ -394,26 +317,10 @@ run_intake() {
 }
 
 machine_json() {
-  local cpu_model mem_kib pg_version redis_version commit dirty fs
-  cpu_model="$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
-  mem_kib="$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
-  pg_version="$(psql_value 'show server_version')"
+  local redis_version
   redis_version="$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')"
-  commit="$(git -C "$FBG_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-  dirty=false
-  [[ -n "$(git -C "$FBG_ROOT" status --porcelain 2>/dev/null)" ]] && dirty=true
-  fs="$(df -T "$PG_DATA_DIR" | awk 'NR == 2 { print $2 " on " $1 }')"
-  jq -n --arg cpu_model "${cpu_model:-unknown}" --argjson cores "$NCPU" \
-    --argjson mem_gib "$(awk -v k="$mem_kib" 'BEGIN { printf "%.1f", k / 1048576 }')" \
-    --arg kernel "$(uname -sr)" --arg pg_version "$pg_version" --arg redis_version "$redis_version" \
-    --arg sync_commit "$(psql_value 'show synchronous_commit')" --arg fsync "$(psql_value 'show fsync')" \
-    --arg shared_buffers "$(psql_value 'show shared_buffers')" --arg fs "$fs" \
-    --arg commit "$commit" --argjson dirty "$dirty" --arg date "$RUN_DATE" \
-    --argjson busy_before "$BUSY_BEFORE_PCT" \
-    '{date: $date, commit: $commit, working_tree_dirty: $dirty, cpu_model: $cpu_model, cores: $cores,
-      memory_gib: $mem_gib, kernel: $kernel, storage: $fs, postgresql_version: $pg_version,
-      synchronous_commit: $sync_commit, fsync: $fsync, shared_buffers: $shared_buffers,
-      redis_version: $redis_version, busy_before_run_pct: $busy_before}'
+  bench_machine_json "$PG_DATA_DIR" "$PG_PORT" "$RUN_DATE" "$BUSY_BEFORE_PCT" \
+    "$(jq -n --arg v "$redis_version" '{redis_version: $v}')"
 }
 
 write_results() {
@@ -538,16 +445,7 @@ update_doc() {
   if [[ ! -f "$DOC_FILE" ]]; then
     doc_intro >"$DOC_FILE"
   fi
-  if grep -q '^<!-- intake:begin -->$' "$DOC_FILE" && grep -q '^<!-- intake:end -->$' "$DOC_FILE"; then
-    awk -v section="$section" '
-      $0 == "<!-- intake:begin -->" { while ((getline line < section) > 0) print line; skipping = 1; next }
-      $0 == "<!-- intake:end -->" { skipping = 0; next }
-      !skipping { print }
-    ' "$DOC_FILE" >"$WORK_DIR/performance.md"
-    cat "$WORK_DIR/performance.md" >"$DOC_FILE"
-  else
-    cat "$section" >>"$DOC_FILE"
-  fi
+  bench_replace_section "$DOC_FILE" intake "$section"
 }
 
 # ---------------------------------------------------------------------------------------------

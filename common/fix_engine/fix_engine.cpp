@@ -6,6 +6,7 @@
 
 #include <quickfix/Application.h>
 #include <quickfix/FileLog.h>
+#include <quickfix/FileStore.h>
 #include <quickfix/Log.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
@@ -136,22 +137,39 @@ struct Engine::Impl {
   EngineRole role;
   Application application;
   FIX::SessionSettings settings;
-  PgMessageStoreFactory store_factory;
+  std::unique_ptr<FIX::MessageStoreFactory> store_factory;
   std::unique_ptr<FIX::LogFactory> log_factory;
   std::unique_ptr<FIX::Acceptor> acceptor;
   std::unique_ptr<FIX::Initiator> initiator;
 
-  Impl(EngineRole engine_role, const std::string& settings_text, const std::string& postgres_uri,
+  Impl(EngineRole engine_role, const std::string& settings_text, const StoreOptions& store,
        EngineCallbacks callbacks)
       : role(engine_role),
         application(std::move(callbacks)),
         settings(parse(settings_text, engine_role)),
-        store_factory(postgres_uri) {
+        store_factory(makeStoreFactory(store, settings)) {
     if (settings.get().has("FileLogPath")) {
       log_factory.reset(new FIX::FileLogFactory(settings));
     } else {
       log_factory.reset(new FIX::ScreenLogFactory(false, false, false));
     }
+  }
+
+  // FileStoreFactory would only notice a missing FileStorePath once a session is created, in
+  // start(); refusing it here names the setting before anything runs.
+  static std::unique_ptr<FIX::MessageStoreFactory> makeStoreFactory(
+      const StoreOptions& store, const FIX::SessionSettings& settings) {
+    if (store.kind == StoreKind::Postgres) {
+      return std::unique_ptr<FIX::MessageStoreFactory>(
+          new PgMessageStoreFactory(store.postgres_uri));
+    }
+    for (const FIX::SessionID& id : settings.getSessions()) {
+      if (!settings.get(id).has("FileStorePath")) {
+        throw std::runtime_error("FIX session settings: " + id.toString() +
+                                 " needs FileStorePath for the file store");
+      }
+    }
+    return std::unique_ptr<FIX::MessageStoreFactory>(new FIX::FileStoreFactory(settings));
   }
 
   // Only the sessions of this engine's role: QuickFIX's acceptor demands SocketAcceptPort of
@@ -177,7 +195,12 @@ struct Engine::Impl {
 
 Engine::Engine(EngineRole role, const std::string& settings_text, const std::string& postgres_uri,
                EngineCallbacks callbacks)
-    : impl_(new Impl(role, settings_text, postgres_uri, std::move(callbacks))) {}
+    : Engine(role, settings_text, StoreOptions{StoreKind::Postgres, postgres_uri},
+             std::move(callbacks)) {}
+
+Engine::Engine(EngineRole role, const std::string& settings_text, const StoreOptions& store,
+               EngineCallbacks callbacks)
+    : impl_(new Impl(role, settings_text, store, std::move(callbacks))) {}
 
 Engine::~Engine() {
   stop();
@@ -186,11 +209,11 @@ Engine::~Engine() {
 void Engine::start() {
   try {
     if (impl_->role == EngineRole::Acceptor) {
-      impl_->acceptor.reset(new FIX::SocketAcceptor(impl_->application, impl_->store_factory,
+      impl_->acceptor.reset(new FIX::SocketAcceptor(impl_->application, *impl_->store_factory,
                                                     impl_->settings, *impl_->log_factory));
       impl_->acceptor->start();
     } else {
-      impl_->initiator.reset(new FIX::SocketInitiator(impl_->application, impl_->store_factory,
+      impl_->initiator.reset(new FIX::SocketInitiator(impl_->application, *impl_->store_factory,
                                                       impl_->settings, *impl_->log_factory));
       impl_->initiator->start();
     }

@@ -63,11 +63,30 @@ struct EngineCallbacks {
 
 enum class EngineRole { Acceptor, Initiator };
 
+// Where QuickFIX keeps each session's sequence numbers and sent messages.
+enum class StoreKind {
+  // PgMessageStore: a sent message and its sequence number commit together (synchronously with
+  // the server's synchronous_commit), so the store survives a machine crash.
+  Postgres,
+  // QuickFIX's FileStore under each session's FileStorePath setting. It writes and flushes to the
+  // operating system but never fsyncs: it survives a process crash, not a machine crash.
+  File,
+};
+
+struct StoreOptions {
+  StoreKind kind;
+  std::string postgres_uri;  // Postgres only
+};
+
 class Engine {
  public:
   // settings_text: QuickFIX session settings (INI). postgres_uri: where the PgMessageStore keeps
   // sequence numbers and sent messages. Throws std::runtime_error naming the bad setting.
   Engine(EngineRole role, const std::string& settings_text, const std::string& postgres_uri,
+         EngineCallbacks callbacks);
+  // The same with the store chosen; StoreKind::File throws std::runtime_error if a session of
+  // this role has no FileStorePath.
+  Engine(EngineRole role, const std::string& settings_text, const StoreOptions& store,
          EngineCallbacks callbacks);
   ~Engine();
   Engine(const Engine&) = delete;

@@ -15,6 +15,19 @@ const char* const kSchema =
     "  message text NOT NULL,"
     "  PRIMARY KEY (session_id, seq))";
 
+// The statements of every message (set, and the sequence numbers of incr*), prepared on each
+// connection: the server parses and plans them once, not once per message. pqxx prepares them
+// lazily, on first use, so they may name tables the constructor has yet to create.
+const char* const kSetStatement = "fix_store_set";
+const char* const kSetSql =
+    "WITH stored AS (INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
+    "ON CONFLICT (session_id, seq) DO UPDATE SET message = EXCLUDED.message) "
+    "UPDATE fix_sessions SET next_sender_seq = GREATEST(next_sender_seq, $2 + 1) "
+    "WHERE session_id = $1";
+const char* const kSequencesStatement = "fix_store_sequences";
+const char* const kSequencesSql =
+    "UPDATE fix_sessions SET next_sender_seq = $2, next_target_seq = $3 WHERE session_id = $1";
+
 // Runs body against the connection; any database failure becomes FIX::IOException and drops
 // the connection so the next call reconnects.
 template <typename Body>
@@ -47,6 +60,8 @@ PgMessageStore::PgMessageStore(const std::string& postgres_uri, const FIX::Sessi
 pqxx::connection& PgMessageStore::connection() const {
   if (!connection_ || !connection_->is_open()) {
     connection_.reset(new pqxx::connection(postgres_uri_));
+    connection_->prepare(kSetStatement, kSetSql);
+    connection_->prepare(kSequencesStatement, kSequencesSql);
   }
   return *connection_;
 }
@@ -71,12 +86,7 @@ bool PgMessageStore::set(int seq, const std::string& message) throw(FIX::IOExcep
   guarded(connection_, "fix store set", [&] {
     pqxx::nontransaction work(connection());
     // One statement: the message and the sender number it used commit together.
-    work.exec_params(
-        "WITH stored AS (INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
-        "ON CONFLICT (session_id, seq) DO UPDATE SET message = EXCLUDED.message) "
-        "UPDATE fix_sessions SET next_sender_seq = GREATEST(next_sender_seq, $2 + 1) "
-        "WHERE session_id = $1",
-        session_id_, seq, message);
+    work.exec_prepared(kSetStatement, session_id_, seq, message);
   });
   if (seq + 1 > next_sender_seq_) sender_seq_written_by_set_ = seq + 1;
   return true;
@@ -107,9 +117,7 @@ int PgMessageStore::getNextTargetMsgSeqNum() const throw(FIX::IOException) {
 void PgMessageStore::writeSequences() {
   guarded(connection_, "fix store sequences", [this] {
     pqxx::nontransaction work(connection());
-    work.exec_params(
-        "UPDATE fix_sessions SET next_sender_seq = $2, next_target_seq = $3 WHERE session_id = $1",
-        session_id_, next_sender_seq_, next_target_seq_);
+    work.exec_prepared(kSequencesStatement, session_id_, next_sender_seq_, next_target_seq_);
   });
 }
 

@@ -169,9 +169,11 @@ void registerRoutes(HttpRouter& router, FillsStore& store, fix::Engine& engine, 
                         Json{{"status", !ready                      ? "unavailable"
                                         : redis_up && all_logged_on ? "ready"
                                                                     : "degraded"},
-                             {"postgres", postgres ? "up" : "down"},
-                             {"redis", redis_up ? "up" : "down"},
-                             {"fix_sessions", sessions}}
+                             // API.md's readiness shape, as the ledger's and the gateway's.
+                             {"components",
+                              {{"postgres", postgres ? "up" : "down"},
+                               {"redis", redis_up ? "up" : "down"},
+                               {"fix_sessions", sessions}}}}
                             .dump());
   });
 }

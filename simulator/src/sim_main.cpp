@@ -44,6 +44,9 @@ const ConfigSchema& schema() {
        "basis points a price moves up or down at each market tick (fill_delay_ms), for symbols "
        "with a set price or an open order; 0: prices move only through PUT /v1/prices",
        0, kWalkStepBpsMax},
+      {"fix_store", T::String, "postgres",
+       "FIX sequence numbers and sent messages: postgres (postgres_uri) or file (QuickFIX "
+       "FileStore in the settings' FileStorePath, under run_dir; not fsynced)"},
   };
   return keys;
 }
@@ -77,6 +80,12 @@ std::string fixSettings(const Config& config) {
     }
   }
   return text;
+}
+
+// fix_store was checked in main(): postgres or file.
+fix::StoreOptions fixStore(const Config& config) {
+  const bool file = config.string("fix_store") == "file";
+  return {file ? fix::StoreKind::File : fix::StoreKind::Postgres, config.string("postgres_uri")};
 }
 
 void registerRoutes(HttpRouter& router, BrokerService& broker, MetricsRegistry& metrics) {
@@ -172,8 +181,9 @@ int serve(const Config& config) {
                                              const fix::Message& message) {
     return broker.onOrderEntry(session, message);
   };
-  fix::Engine order_entry(fix::EngineRole::Acceptor, settings, uri, order_callbacks);
-  fix::Engine drop_copy(fix::EngineRole::Initiator, settings, uri, fix::EngineCallbacks{});
+  fix::Engine order_entry(fix::EngineRole::Acceptor, settings, fixStore(config), order_callbacks);
+  fix::Engine drop_copy(fix::EngineRole::Initiator, settings, fixStore(config),
+                        fix::EngineCallbacks{});
   broker.attach(&order_entry, &drop_copy);
   order_entry.start();
   drop_copy.start();
@@ -246,6 +256,12 @@ int main(int argc, char** argv) {
   const std::string profile = config->string("profile");
   if (profile != "SIM-A" && profile != "SIM-B") {
     std::cerr << "simulator: config key 'profile' must be SIM-A or SIM-B\n";
+    return 2;
+  }
+  if (const std::string& store = config->string("fix_store");
+      store != "postgres" && store != "file") {
+    std::cerr << "simulator: config key 'fix_store' must be postgres or file, not '" << store
+              << "'\n";
     return 2;
   }
   try {
