@@ -16,6 +16,7 @@
 #include "common/http.h"
 #include "common/identifiers.h"
 #include "common/migrations.h"
+#include "common/pg_pool.h"
 #include "common/stop_signals.h"
 
 std::vector<fbg::Migration> simulatorMigrations();
@@ -44,6 +45,9 @@ const ConfigSchema& schema() {
        "basis points a price moves up or down at each market tick (fill_delay_ms), for symbols "
        "with a set price or an open order; 0: prices move only through PUT /v1/prices",
        0, kWalkStepBpsMax},
+      {"fix_store_synchronous_commit", T::Boolean, "false",
+       "postgres store: wait for the WAL flush on every FIX store write (off: a sent message "
+       "and its sequence number still commit together and survive a crash of this process)"},
       {"fix_store", T::String, "postgres",
        "FIX sequence numbers and sent messages: postgres (postgres_uri) or file (QuickFIX "
        "FileStore in the settings' FileStorePath, under run_dir; not fsynced)"},
@@ -85,7 +89,9 @@ std::string fixSettings(const Config& config) {
 // fix_store was checked in main(): postgres or file.
 fix::StoreOptions fixStore(const Config& config) {
   const bool file = config.string("fix_store") == "file";
-  return {file ? fix::StoreKind::File : fix::StoreKind::Postgres, config.string("postgres_uri")};
+  const std::string& uri = config.string("postgres_uri");
+  return {file ? fix::StoreKind::File : fix::StoreKind::Postgres,
+          config.boolean("fix_store_synchronous_commit") ? uri : withoutSynchronousCommit(uri)};
 }
 
 void registerRoutes(HttpRouter& router, BrokerService& broker, MetricsRegistry& metrics) {
