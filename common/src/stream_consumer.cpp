@@ -23,12 +23,24 @@ std::vector<StreamMessage> streamMessagesOf(const RedisReply& reply) {
   return out;
 }
 
-StreamConsumer::StreamConsumer(StreamConsumerSettings settings, RedisPool& redis, Handler handle,
-                               std::function<void()> while_unavailable)
+StreamConsumer::StreamConsumer(StreamConsumerSettings settings, RedisPool& redis,
+                               BatchHandler handle, std::function<void()> while_unavailable)
     : settings_(std::move(settings)),
       redis_(redis),
       handle_(std::move(handle)),
       while_unavailable_(std::move(while_unavailable)) {}
+
+StreamConsumer::StreamConsumer(StreamConsumerSettings settings, RedisPool& redis, Handler handle,
+                               std::function<void()> while_unavailable)
+    : StreamConsumer(
+          std::move(settings), redis,
+          BatchHandler([one = std::move(handle)](const std::vector<StreamMessage>& messages) {
+            std::vector<bool> done;
+            done.reserve(messages.size());
+            for (const auto& message : messages) done.push_back(one(message));
+            return done;
+          }),
+          std::move(while_unavailable)) {}
 
 StreamConsumer::~StreamConsumer() {
   stop();
@@ -89,13 +101,16 @@ int StreamConsumer::round(const std::string& from) {
     return -1;
   }
   const auto messages = streamMessagesOf(*reply);
+  if (messages.empty()) return 0;
+  const std::vector<bool> done = handle_(messages);
   std::vector<std::string> ack = {"XACK", settings_.stream, settings_.group};
-  bool all_done = true;
-  for (const auto& message : messages) {
-    if (handle_(message))
-      ack.push_back(message.entry_id);
-    else
+  bool all_done = done.size() == messages.size();
+  for (std::size_t i = 0; i < messages.size() && i < done.size(); ++i) {
+    if (done[i]) {
+      ack.push_back(messages[i].entry_id);
+    } else {
       all_done = false;
+    }
   }
   if (ack.size() > 3 && !redis_.command(ack)) return -1;
   if (!all_done) return -1;  // re-read the pending ones after the retry interval

@@ -7,13 +7,13 @@
 // redelivered entry finds its row and adds nothing.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/redis.h"
+#include "common/stream_consumer.h"
 #include "gateway_store.h"
 
 namespace fbg::gateway {
@@ -31,32 +31,21 @@ class StreamReader {
  public:
   StreamReader(StreamReaderSettings settings, RedisPool& redis, GatewayStore& store,
                MetricsRegistry& metrics, std::function<void()> on_recorded);
-  ~StreamReader();
-  StreamReader(const StreamReader&) = delete;
-  StreamReader& operator=(const StreamReader&) = delete;
 
-  void start();
-  void stop();
+  void start() { consumer_.start(); }
+  void stop() { consumer_.stop(); }
 
  private:
-  void run();
-  // One XREADGROUP round from `from` (">" new, "0" own pending); returns entries handled, or
-  // -1 after a failure.
-  int round(const std::string& from);
-  bool ensureGroup();
+  // One read's entries in one transaction: all done, or none (left pending, read again).
+  std::vector<bool> record(const std::vector<StreamMessage>& messages);
 
-  StreamReaderSettings settings_;
-  RedisPool& redis_;
   GatewayStore& store_;
   std::function<void()> on_recorded_;
-  std::thread thread_;
-  std::atomic<bool> stopping_{false};
-  bool group_ready_ = false;
-  bool pending_drained_ = false;
   Counter& entries_;
   Counter& duplicates_;
   Counter& refused_;
   Counter& failures_;
+  StreamConsumer consumer_;  // last: its thread calls record()
 };
 
 }  // namespace fbg::gateway

@@ -12,6 +12,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/redis.h"
 
@@ -35,8 +36,12 @@ class StreamConsumer {
  public:
   // handle: true when the entry is done (acknowledge it), false to leave it pending.
   using Handler = std::function<bool(const StreamMessage&)>;
+  // The same for a whole read at once (one transaction for many entries): one answer each.
+  using BatchHandler = std::function<std::vector<bool>(const std::vector<StreamMessage>&)>;
 
   StreamConsumer(StreamConsumerSettings settings, RedisPool& redis, Handler handle,
+                 std::function<void()> while_unavailable = {});
+  StreamConsumer(StreamConsumerSettings settings, RedisPool& redis, BatchHandler handle,
                  std::function<void()> while_unavailable = {});
   ~StreamConsumer();
   StreamConsumer(const StreamConsumer&) = delete;
@@ -54,7 +59,7 @@ class StreamConsumer {
 
   StreamConsumerSettings settings_;
   RedisPool& redis_;
-  Handler handle_;
+  BatchHandler handle_;
   std::function<void()> while_unavailable_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
