@@ -122,8 +122,9 @@ void expectStoredEqualsGroundTruth(GatewayStack& stack, std::size_t expected) {
             static_cast<long long>(expected));
 }
 
-// ExecutionReports the simulator put on the drop copy as new messages (its FIX store keeps each
-// sent message once; a session-level resend reuses the stored one and adds nothing).
+// ExecutionReports the simulator put on the drop copy as new messages (its FIX store, fix_store =
+// postgres by default, in broker_sim, keeps each sent message once; a session-level resend reuses
+// the stored one and adds nothing).
 long long reportsSentOnDropCopy(GatewayStack& stack) {
   return std::stoll(stack.postgres.queryScalar(
       "broker_sim",
