@@ -12,10 +12,12 @@
 #include "common/fix_settings_text.h"
 #include "common/http.h"
 #include "common/migrations.h"
+#include "common/service_main.h"
 #include "common/stop_signals.h"
 #include "execution_relay.h"
 #include "fill_config.h"
 #include "fix_engine.h"
+#include "fix_sessions_json.h"
 
 std::vector<fbg::Migration> fillMigrations();
 
@@ -100,17 +102,6 @@ class ReportSink {
   Histogram& store_latency_;
 };
 
-Json sessionsJson(const fix::Engine& engine) {
-  Json sessions = Json::array();
-  for (const auto& s : engine.sessions()) {
-    sessions.push_back({{"session_id", s.session_id},
-                        {"logged_on", s.logged_on},
-                        {"next_sender_seq_num", s.next_sender_seq_num},
-                        {"next_target_seq_num", s.next_target_seq_num}});
-  }
-  return sessions;
-}
-
 HttpResponse executionsPage(FillsStore& store, const HttpRequest& request, int page_size_max) {
   int64_t after = 0;
   int limit = std::min(100, page_size_max);
@@ -145,7 +136,7 @@ void registerRoutes(HttpRouter& router, FillsStore& store, fix::Engine& engine, 
     return HttpResponse{200, metrics.render(), "text/plain; version=0.0.4", {}};
   });
   router.add("GET", "/v1/sessions", [&engine](const HttpRequest&) {
-    return jsonResponse(200, Json{{"sessions", sessionsJson(engine)}}.dump());
+    return jsonResponse(200, R"({"sessions":)" + fix::sessionsJson(engine) + "}");
   });
   router.add("GET", "/v1/executions", [&store, page_size_max](const HttpRequest& request) {
     return executionsPage(store, request, page_size_max);
@@ -221,33 +212,7 @@ int serve(const FillSettings& s) {
 }  // namespace fbg::fills
 
 int main(int argc, char** argv) {
-  fbg::blockStopSignals();
-  if (argc >= 2 && std::string(argv[1]) == "config-help") {
-    std::cout << fbg::Config::describe(fbg::fills::fillConfigSchema());
-    return 0;
-  }
-  std::string path;
-  std::vector<std::string> overrides;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--config")
-      path = argv[i + 1];
-    else if (flag == "--set")
-      overrides.push_back(argv[i + 1]);
-  }
-  if (argc < 2 || std::string(argv[1]) != "serve" || path.empty()) {
-    std::cerr << "usage: fill_receiver serve --config FILE [--set key=value]... | config-help\n";
-    return 2;
-  }
-  auto settings = fbg::fills::loadFillSettings(path, overrides);
-  if (!settings) {
-    std::cerr << "fill_receiver: " << settings.error().message << "\n";
-    return 2;
-  }
-  try {
-    return fbg::fills::serve(*settings);
-  } catch (const std::exception& failure) {
-    std::cerr << "fill_receiver: " << failure.what() << "\n";
-    return 1;
-  }
+  return fbg::runService<fbg::fills::FillSettings>("fill_receiver", argc, argv,
+                                                   fbg::fills::fillConfigSchema(),
+                                                   fbg::fills::loadFillSettings, fbg::fills::serve);
 }

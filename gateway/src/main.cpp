@@ -11,8 +11,10 @@
 #include "common/fix_settings_text.h"
 #include "common/http.h"
 #include "common/migrations.h"
+#include "common/service_main.h"
 #include "common/stop_signals.h"
 #include "event_relay.h"
+#include "fix_sessions_json.h"
 #include "gateway_config.h"
 #include "gateway_rows.h"
 #include "order_sender.h"
@@ -38,17 +40,6 @@ bool migrateWithRetry(const std::string& uri, int attempts_max) {
   return false;
 }
 
-Json sessionsJson(const fix::Engine& engine) {
-  Json sessions = Json::array();
-  for (const auto& s : engine.sessions()) {
-    sessions.push_back({{"session_id", s.session_id},
-                        {"logged_on", s.logged_on},
-                        {"next_sender_seq_num", s.next_sender_seq_num},
-                        {"next_target_seq_num", s.next_target_seq_num}});
-  }
-  return sessions;
-}
-
 void registerRoutes(HttpRouter& router, GatewayStore& store, fix::Engine& engine, RedisPool& redis,
                     MetricsRegistry& metrics) {
   router.add("GET", "/healthz",
@@ -57,7 +48,7 @@ void registerRoutes(HttpRouter& router, GatewayStore& store, fix::Engine& engine
     return HttpResponse{200, metrics.render(), "text/plain; version=0.0.4", {}};
   });
   router.add("GET", "/v1/sessions", [&engine](const HttpRequest&) {
-    return jsonResponse(200, Json{{"sessions", sessionsJson(engine)}}.dump());
+    return jsonResponse(200, R"({"sessions":)" + fix::sessionsJson(engine) + "}");
   });
   router.add("GET", "/readyz", [&store, &engine, &redis](const HttpRequest&) {
     bool logged_on = true;
@@ -172,33 +163,7 @@ int serve(const GatewaySettings& s) {
 }  // namespace fbg::gateway
 
 int main(int argc, char** argv) {
-  fbg::blockStopSignals();
-  if (argc >= 2 && std::string(argv[1]) == "config-help") {
-    std::cout << fbg::Config::describe(fbg::gateway::gatewayConfigSchema());
-    return 0;
-  }
-  std::string path;
-  std::vector<std::string> overrides;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--config")
-      path = argv[i + 1];
-    else if (flag == "--set")
-      overrides.push_back(argv[i + 1]);
-  }
-  if (argc < 2 || std::string(argv[1]) != "serve" || path.empty()) {
-    std::cerr << "usage: gateway serve --config FILE [--set key=value]... | config-help\n";
-    return 2;
-  }
-  auto settings = fbg::gateway::loadGatewaySettings(path, overrides);
-  if (!settings) {
-    std::cerr << "gateway: " << settings.error().message << "\n";
-    return 2;
-  }
-  try {
-    return fbg::gateway::serve(*settings);
-  } catch (const std::exception& failure) {
-    std::cerr << "gateway: " << failure.what() << "\n";
-    return 1;
-  }
+  return fbg::runService<fbg::gateway::GatewaySettings>(
+      "gateway", argc, argv, fbg::gateway::gatewayConfigSchema(), fbg::gateway::loadGatewaySettings,
+      fbg::gateway::serve);
 }

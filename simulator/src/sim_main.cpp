@@ -17,6 +17,7 @@
 #include "common/identifiers.h"
 #include "common/migrations.h"
 #include "common/pg_pool.h"
+#include "common/service_main.h"
 #include "common/stop_signals.h"
 
 std::vector<fbg::Migration> simulatorMigrations();
@@ -235,45 +236,29 @@ int serve(const Config& config) {
 }  // namespace
 }  // namespace fbg::simulator
 
-int main(int argc, char** argv) {
-  fbg::blockStopSignals();
-  if (argc >= 2 && std::string(argv[1]) == "config-help") {
-    std::cout << fbg::Config::describe(fbg::simulator::schema());
-    return 0;
-  }
-  std::string path;
-  std::vector<std::string> overrides;
-  for (int i = 2; i + 1 < argc; i += 2) {
-    const std::string flag = argv[i];
-    if (flag == "--config")
-      path = argv[i + 1];
-    else if (flag == "--set")
-      overrides.push_back(argv[i + 1]);
-  }
-  if (argc < 2 || std::string(argv[1]) != "serve") {
-    std::cerr << "usage: simulator serve --config FILE [--set key=value]...\n";
-    return 2;
-  }
-  auto config = fbg::Config::load(fbg::simulator::schema(), path, overrides);
-  if (!config) {
-    std::cerr << "simulator: " << config.error().message << "\n";
-    return 2;
-  }
-  const std::string profile = config->string("profile");
+namespace fbg::simulator {
+namespace {
+
+// The declared keys, then the two whose values are a closed set.
+Result<Config> loadConfig(const std::string& path, const std::vector<std::string>& overrides) {
+  auto config = Config::load(schema(), path, overrides);
+  if (!config) return config;
+  const std::string& profile = config->string("profile");
   if (profile != "SIM-A" && profile != "SIM-B") {
-    std::cerr << "simulator: config key 'profile' must be SIM-A or SIM-B\n";
-    return 2;
+    return makeError(ErrorCode::InvalidRequest, "config key 'profile' must be SIM-A or SIM-B");
   }
   if (const std::string& store = config->string("fix_store");
       store != "postgres" && store != "file") {
-    std::cerr << "simulator: config key 'fix_store' must be postgres or file, not '" << store
-              << "'\n";
-    return 2;
+    return makeError(ErrorCode::InvalidRequest,
+                     "config key 'fix_store' must be postgres or file, not '" + store + "'");
   }
-  try {
-    return fbg::simulator::serve(*config);
-  } catch (const std::exception& failure) {
-    std::cerr << "simulator: " << failure.what() << "\n";
-    return 1;
-  }
+  return config;
+}
+
+}  // namespace
+}  // namespace fbg::simulator
+
+int main(int argc, char** argv) {
+  return fbg::runService<fbg::Config>("simulator", argc, argv, fbg::simulator::schema(),
+                                      fbg::simulator::loadConfig, fbg::simulator::serve);
 }
