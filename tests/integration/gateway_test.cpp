@@ -54,9 +54,11 @@ TEST(Gateway, ThousandOrdersAreEachAcknowledgedAndHeldOnceByTheBroker) {
 TEST(Gateway, Kill9DuringAThousandOrdersStillOneBrokerOrderEachAndNoneMissing) {
   GatewayStack stack("SIM-A");
   stack.startSimulator();
-  // A window of 100 in flight keeps the reply timeout meaningful while the simulator queues.
-  const std::vector<std::string> config = {"ack_timeout_ms = 1000", "retry_backoff_ms_max = 4000",
-                                           "retry_count_max = 5", "in_flight_orders_max = 100"};
+  // A window of 100 in flight keeps the reply timeout meaningful while the simulator queues;
+  // the retry budget (about a minute) outlasts a slow, sanitized simulator on a busy machine,
+  // so UNCONFIRMED here would mean an order really went missing.
+  const std::vector<std::string> config = {"ack_timeout_ms = 2000", "retry_backoff_ms_max = 8000",
+                                           "retry_count_max = 8", "in_flight_orders_max = 100"};
   stack.startGateway(config);
   std::vector<std::string> order_ids;
   for (int i = 0; i < 1000; ++i) order_ids.push_back(stack.placeOrder());
@@ -197,7 +199,9 @@ TEST(Gateway, BrokerDownAtStartOrdersWaitAndFlowAfterLogon) {
 TEST(Gateway, SimBDownDoesNotHoldUpTheSimAGateway) {
   GatewayStack stack("SIM-A");
   stack.startSimulator();
-  stack.startGateway();
+  // Timeouts here would mean SIM-A's gateway waited on something; a generous timeout keeps a
+  // merely slow (sanitized, shared) simulator from looking like that.
+  stack.startGateway({"ack_timeout_ms = 30000", "retry_backoff_ms_max = 30000"});
   stack.startPeerGateway("SIM-B");
   for (int i = 0; i < 500; ++i) (void)stack.placeOrderFor("SIM-B");
   std::vector<std::string> order_ids;
