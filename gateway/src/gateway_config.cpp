@@ -53,6 +53,12 @@ const ConfigSchema& gatewayConfigSchema() {
       {"reply_synchronous_commit", T::Boolean, "false",
        "wait for the WAL flush when applying a broker reply (off: a reply lost in a database "
        "crash is asked again by the retry path)"},
+      {"reply_queue_size_max", T::Integer, "20000",
+       "broker replies waiting to be applied at most; past it a reply is refused (the session "
+       "drops and the broker resends)",
+       1, 10000000},
+      {"reply_batch_size_max", T::Integer, "500", "broker replies applied per transaction", 1,
+       100000},
       {"fix_store_synchronous_commit", T::Boolean, "false",
        "wait for the WAL flush on every FIX store write. Off, a sent message and its sequence "
        "number still commit together and survive a crash of this process; a crash of the "
@@ -109,6 +115,8 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.event_poll_interval_ms = asInt(c, "event_poll_interval_ms");
   s.event_stream_length_max = c.integer("event_stream_length_max");
   s.reply_synchronous_commit = c.boolean("reply_synchronous_commit");
+  s.reply_queue_size_max = asInt(c, "reply_queue_size_max");
+  s.reply_batch_size_max = asInt(c, "reply_batch_size_max");
   s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
   return s;
 }

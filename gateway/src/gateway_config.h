@@ -36,6 +36,8 @@ struct GatewaySettings {
   int event_poll_interval_ms = 100;
   int64_t event_stream_length_max = 1'000'000;
   bool reply_synchronous_commit = false;
+  int reply_queue_size_max = 20000;
+  int reply_batch_size_max = 500;
   bool fix_store_synchronous_commit = false;
 };
 

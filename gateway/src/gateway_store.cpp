@@ -186,28 +186,48 @@ Result<std::vector<SendItem>> GatewayStore::claimDueCancels(int limit) {
   });
 }
 
-Result<ReplyResult> GatewayStore::applyReply(const InboundReply& reply) {
-  return withConnection<ReplyResult>(
-      pool_, [&](pqxx::connection& connection) -> Result<ReplyResult> {
-        pqxx::work work(connection);
-        if (!settings_.reply_synchronous_commit) work.exec("SET LOCAL synchronous_commit = off");
-        const auto rows = work.exec_prepared("lock_order", reply.ids.order_id);
-        if (rows.empty()) return ReplyResult::UnknownOrder;
-        const OrderRow row = readOrderRow(rows[0]);
-        const Outcome outcome = reply.cancel_reject ? applyCancelReject(row.snapshot, reply.reject)
-                                                    : applyReport(row.snapshot, reply.report);
-        writeOutcome(
-            work, row, outcome,
-            reply.broker_order_id.empty() ? row.record.broker_order_id : reply.broker_order_id);
-        work.exec_prepared("mark_reply", reply.ids.order_id);
-        OrderRow named = row;
-        named.record.broker_order_id =
-            reply.broker_order_id.empty() ? row.record.broker_order_id : reply.broker_order_id;
-        named.snapshot = outcome.order;
-        writeEvents(work, settings_.broker, named, outcome.events);
-        work.commit();
-        return ReplyResult::Applied;
-      });
+namespace {
+
+ReplyResult applyOne(pqxx::work& work, const std::string& broker, const InboundReply& reply) {
+  const auto rows = work.exec_prepared("lock_order", reply.ids.order_id);
+  if (rows.empty()) return ReplyResult::UnknownOrder;
+  const OrderRow row = readOrderRow(rows[0]);
+  const Outcome outcome = reply.cancel_reject ? applyCancelReject(row.snapshot, reply.reject)
+                                              : applyReport(row.snapshot, reply.report);
+  OrderRow named = row;
+  if (!reply.broker_order_id.empty()) named.record.broker_order_id = reply.broker_order_id;
+  named.snapshot = outcome.order;
+  writeOutcome(work, row, outcome, named.record.broker_order_id);
+  work.exec_prepared("mark_reply", reply.ids.order_id);
+  writeEvents(work, broker, named, outcome.events);
+  return outcome.resend_now ? ReplyResult::AppliedResendDue : ReplyResult::Applied;
+}
+
+}  // namespace
+
+Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& replies) {
+  return withConnection<ReplyCounts>(pool_,
+                                     [&](pqxx::connection& connection) -> Result<ReplyCounts> {
+                                       pqxx::work work(connection);
+                                       if (!settings_.reply_synchronous_commit)
+                                         work.exec("SET LOCAL synchronous_commit = off");
+                                       ReplyCounts counts;
+                                       for (const auto& reply : replies) {
+                                         switch (applyOne(work, settings_.broker, reply)) {
+                                           case ReplyResult::UnknownOrder:
+                                             ++counts.unknown;
+                                             break;
+                                           case ReplyResult::AppliedResendDue:
+                                             ++counts.resends_due;
+                                             [[fallthrough]];
+                                           case ReplyResult::Applied:
+                                             ++counts.applied;
+                                             break;
+                                         }
+                                       }
+                                       work.commit();
+                                       return counts;
+                                     });
 }
 
 Result<int64_t> GatewayStore::recheckInFlight() {

@@ -44,7 +44,13 @@ struct RetryCounts {
   int unconfirmed = 0;
 };
 
-enum class ReplyResult { Applied, UnknownOrder };
+enum class ReplyResult { Applied, AppliedResendDue, UnknownOrder };
+
+struct ReplyCounts {
+  int applied = 0;
+  int unknown = 0;      // no order for the ClOrdID
+  int resends_due = 0;  // status answers saying the broker does not hold the order
+};
 
 struct StoreSettings {
   std::string broker;
@@ -67,7 +73,8 @@ class GatewayStore {
   [[nodiscard]] Result<std::vector<SendItem>> claimDueRetries(int limit, RetryCounts& counts);
   // Cancel requests to send or to retry; CANCEL_REJECTED after the last attempt.
   [[nodiscard]] Result<std::vector<SendItem>> claimDueCancels(int limit);
-  [[nodiscard]] Result<ReplyResult> applyReply(const InboundReply& reply);
+  // Broker replies in arrival order, in one transaction.
+  [[nodiscard]] Result<ReplyCounts> applyReplies(const std::vector<InboundReply>& replies);
   // At start: every order in flight is rechecked at once rather than at its old deadline.
   [[nodiscard]] Result<int64_t> recheckInFlight();
   // The broker refused status requests (BusinessMessageReject): later retries resend instead.

@@ -100,12 +100,16 @@ int serve(const GatewaySettings& s) {
                     .stream_length_max = s.event_stream_length_max},
                    pool, redis, metrics);
   OrderSender* sender_ref = nullptr;
-  ReplyHandler replies(
-      store, s.resend_age_ms_max, metrics,
+  ReplyApplier applier(
+      {.queue_size_max = s.reply_queue_size_max,
+       .batch_size_max = s.reply_batch_size_max,
+       .retry_interval_ms = 500},
+      store, metrics,
       [&] {
         if (sender_ref) sender_ref->wake();
       },
       [&] { relay.wake(); });
+  ReplyHandler replies(store, applier, s.resend_age_ms_max, metrics);
   Gauge& logged_on = metrics.gauge("gateway_fix_session_logged_on",
                                    "1 while the order-entry session is logged on.");
   fix::EngineCallbacks callbacks;
@@ -144,6 +148,7 @@ int serve(const GatewaySettings& s) {
   auto router = std::make_shared<HttpRouter>();
   registerRoutes(*router, store, engine, redis, metrics);
   HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
+  applier.start();
   engine.start();
   sender.start();
   reader.start();
@@ -155,6 +160,7 @@ int serve(const GatewaySettings& s) {
   reader.stop();
   sender.stop();
   engine.stop();
+  applier.stop();
   relay.stop();
   return 0;
 }
