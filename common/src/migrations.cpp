@@ -1,4 +1,6 @@
 #include "common/migrations.h"
+#include <chrono>
+#include <thread>
 
 #include <spdlog/spdlog.h>
 #include <pqxx/pqxx>
@@ -43,6 +45,18 @@ Status applyMigrations(const std::string& postgres_uri, const std::vector<Migrat
     return makeError(ErrorCode::Unavailable,
                      std::string("database unavailable: ") + failure.what());
   }
+}
+
+bool migrateWithRetry(const std::string& postgres_uri, const std::vector<Migration>& migrations,
+                      int attempts_max) {
+  for (int attempt = 1; attempt <= attempts_max; ++attempt) {
+    auto applied = applyMigrations(postgres_uri, migrations);
+    if (applied) return true;
+    spdlog::error("migrations: {}", applied.error().message);
+    if (applied.error().code != ErrorCode::Unavailable) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+  return false;
 }
 
 }  // namespace fbg

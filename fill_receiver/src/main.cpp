@@ -26,17 +26,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-bool migrateWithRetry(const std::string& uri, int attempts_max) {
-  for (int attempt = 1; attempt <= attempts_max; ++attempt) {
-    auto applied = applyMigrations(uri, fillMigrations());
-    if (applied) return true;
-    spdlog::error("migrations: {}", applied.error().message);
-    if (applied.error().code != ErrorCode::Unavailable) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  return false;
-}
-
 // "FIX.4.4:FILLS->SIM-A" -> "SIM-A": the broker is the session's counterparty.
 std::string brokerOf(const std::string& session_id) {
   const auto arrow = session_id.find("->");
@@ -170,7 +159,7 @@ void registerRoutes(HttpRouter& router, FillsStore& store, fix::Engine& engine, 
 }
 
 int serve(const FillSettings& s) {
-  if (!migrateWithRetry(s.postgres_uri, 60)) return 1;
+  if (!migrateWithRetry(s.postgres_uri, fillMigrations(), 60)) return 1;
   auto fix_settings =
       loadFixSettings({s.fix_settings_file, s.fix_config_dir, s.run_dir, s.fix_accept_port, 0});
   if (!fix_settings) {

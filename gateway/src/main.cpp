@@ -28,18 +28,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-// Migrations at start; the database may still be starting, so retry for a bounded time.
-bool migrateWithRetry(const std::string& uri, int attempts_max) {
-  for (int attempt = 1; attempt <= attempts_max; ++attempt) {
-    auto applied = applyMigrations(uri, gatewayMigrations());
-    if (applied) return true;
-    spdlog::error("migrations: {}", applied.error().message);
-    if (applied.error().code != ErrorCode::Unavailable) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  return false;
-}
-
 void registerRoutes(HttpRouter& router, GatewayStore& store, fix::Engine& engine, RedisPool& redis,
                     MetricsRegistry& metrics) {
   router.add("GET", "/healthz",
@@ -80,7 +68,7 @@ std::string sessionIdOf(const std::string& broker) {
 }
 
 int serve(const GatewaySettings& s) {
-  if (!migrateWithRetry(s.postgres_uri, 60)) return 1;
+  if (!migrateWithRetry(s.postgres_uri, gatewayMigrations(), 60)) return 1;
   auto fix_settings =
       loadFixSettings({s.fix_settings_file, s.fix_config_dir, s.run_dir, 0, s.fix_connect_port});
   if (!fix_settings) {

@@ -68,22 +68,10 @@ int usage() {
   return 2;
 }
 
-// Migrations at start; the database may still be starting, so retry for a bounded time.
-bool migrateWithRetry(const std::string& uri, int attempts_max) {
-  for (int attempt = 1; attempt <= attempts_max; ++attempt) {
-    auto applied = fbg::applyMigrations(uri, ledgerMigrations());
-    if (applied) return true;
-    spdlog::error("migrations: {}", applied.error().message);
-    if (applied.error().code != fbg::ErrorCode::Unavailable) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  return false;
-}
-
 int reconcileCommand(const fbg::ledger::LedgerSettings& settings) {
   using namespace fbg;
   using namespace fbg::ledger;
-  if (!migrateWithRetry(settings.postgres_uri, 1)) return 2;
+  if (!migrateWithRetry(settings.postgres_uri, ledgerMigrations(), 1)) return 2;
   MetricsRegistry metrics;
   PgPool pool({settings.postgres_uri, 2, settings.postgres_acquire_timeout_ms},
               [](pqxx::connection& connection) {
@@ -117,7 +105,7 @@ int reconcileCommand(const fbg::ledger::LedgerSettings& settings) {
 int serve(const fbg::ledger::LedgerSettings& settings) {
   using namespace fbg;
   using namespace fbg::ledger;
-  if (!migrateWithRetry(settings.postgres_uri, 60)) return 1;
+  if (!migrateWithRetry(settings.postgres_uri, ledgerMigrations(), 60)) return 1;
   MetricsRegistry metrics;
   PgPool pool({settings.postgres_uri, settings.postgres_pool_size_max,
                settings.postgres_acquire_timeout_ms},
@@ -181,7 +169,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   if (line->command == "serve") return serve(*settings);
-  if (line->command == "migrate") return migrateWithRetry(settings->postgres_uri, 1) ? 0 : 1;
+  if (line->command == "migrate")
+    return migrateWithRetry(settings->postgres_uri, ledgerMigrations(), 1) ? 0 : 1;
   if (line->command == "reconcile") return reconcileCommand(*settings);
   if (line->command == "mint-token") {
     if (line->role != "trader" && line->role != "admin") return usage();

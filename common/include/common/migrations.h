@@ -20,4 +20,9 @@ struct Migration {
 [[nodiscard]] Status applyMigrations(const std::string& postgres_uri,
                                      const std::vector<Migration>& migrations);
 
+// At a process's start the database may still be starting: applyMigrations, retried every
+// 500 ms while the database is unavailable, at most attempts_max times; errors are logged.
+[[nodiscard]] bool migrateWithRetry(const std::string& postgres_uri,
+                                    const std::vector<Migration>& migrations, int attempts_max);
+
 }  // namespace fbg
