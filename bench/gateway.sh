@@ -24,7 +24,7 @@
 # gateway_load and the busiest other processes (from /proc), the gateway's threads (named from one
 # gdb backtrace after the phases), the gateway's /metrics and pg_stat_statements. Each run
 # first waits (up to 20 s) for the machine to be under 25 % busy; a phase during which unrelated
-# processes used more than half a core is marked disturbed.
+# processes used more than 20 % of one core is marked disturbed.
 # Reference: the ledger's intake rate at 32 clients on 32 accounts in the newest
 # bench/results/intake-*.json. Target (issue 5): the gateway's burst orders/s (median of the
 # rounds) at least 2 x that rate.
@@ -56,7 +56,7 @@ QUIET_BUSY_PCT=25
 QUIET_WAIT_S=20
 # A phase during which processes outside the benchmark used more than this share of one core is
 # marked disturbed (the kernel's own time is not counted: loopback and disk work are ours too).
-DISTURBED_OTHER_PCT=50
+DISTURBED_OTHER_PCT=20
 LOAD_TIMEOUT_S=150 # one gateway_load run: logon, warmup, burst and paced
 MARKER_WAIT_S=160
 READY_TIMEOUT_S=60
