@@ -72,7 +72,7 @@ int EventRelay::relayBatch() {
     if (count > 0) {
       work.exec_params(
           "UPDATE order_events SET published_at = clock_timestamp() "
-          "WHERE relay_seq = ANY(string_to_array($1, ',')::bigint[])",
+          "WHERE relay_seq = ANY(string_to_array($1, ',')::bigint[]) AND published_at IS NULL",
           marked);
     }
     backlog_.set(static_cast<int64_t>(rows.size()) - count);
