@@ -77,14 +77,14 @@ EventRow makeEventRow(const std::string& broker, const OrderRow& order, const Ev
       {"reason", event.reason.empty() ? nlohmann::json(nullptr) : nlohmann::json(event.reason)},
       {"occurred_at", rfc3339Now()},
   };
-  return EventRow{event_id, order_id, kind, payload.dump()};
+  return EventRow{event_id, order_id, kind, jsonText(payload)};
+}
+
+std::string jsonText(const nlohmann::json& value) {
+  return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void prepareGatewayStatements(pqxx::connection& c) {
-  c.prepare("insert_order",
-            "INSERT INTO broker_orders (order_id, broker, account_id, symbol, side, order_type, "
-            "quantity, limit_price, time_in_force, state, stream_entry_id) VALUES ($1, $2, $3, "
-            "$4, $5, $6, $7, $8::numeric, $9, 'RECEIVED', $10) ON CONFLICT (order_id) DO NOTHING");
   c.prepare("lock_order",
             sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE order_id = $1 FOR UPDATE"));
   c.prepare("write_outcome",
@@ -92,14 +92,46 @@ void prepareGatewayStatements(pqxx::connection& c) {
             "cancel_request = $5, cancel_state = $6, resend_requested = $7, "
             "next_attempt_at = CASE WHEN $2 <> 'SENT' THEN NULL WHEN $7 THEN clock_timestamp() "
             "ELSE next_attempt_at END WHERE order_id = $1");
+  // $1: JSON array of order ids. Sorted, so that two batches lock common rows in one order.
+  c.prepare("lock_orders",
+            sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE order_id = ANY(ARRAY("
+                "SELECT json_array_elements_text($1::json))) ORDER BY order_id FOR UPDATE"));
+  // $1: JSON array of the outcomes of one reply batch, one object per order (its last outcome):
+  //   {"order_id","state","cum_qty","broker_order_id","cancel_request","cancel_state",
+  //    "resend_requested","due_now"}; due_now: a reply of the batch asked for a resend.
+  c.prepare("write_replies",
+            "UPDATE broker_orders b SET state = r.state, cum_qty = r.cum_qty, "
+            "broker_order_id = nullif(r.broker_order_id, ''), cancel_request = r.cancel_request, "
+            "cancel_state = r.cancel_state, resend_requested = r.resend_requested, "
+            "next_attempt_at = CASE WHEN r.state <> 'SENT' THEN NULL WHEN r.due_now THEN "
+            "clock_timestamp() ELSE b.next_attempt_at END, last_reply_at = clock_timestamp() "
+            "FROM json_to_recordset($1::json) AS r(order_id text, state text, cum_qty bigint, "
+            "broker_order_id text, cancel_request integer, cancel_state text, "
+            "resend_requested boolean, due_now boolean) WHERE b.order_id = r.order_id");
+  // $1: JSON array of EventRow objects {"event_id","order_id","kind","payload"}, inserted in
+  // array order (relay_seq follows it).
+  c.prepare("insert_events",
+            "INSERT INTO order_events (event_id, order_id, kind, payload) "
+            "SELECT e.event_id, e.order_id, e.kind, e.payload FROM ROWS FROM ("
+            "json_to_recordset($1::json) AS (event_id text, order_id text, kind text, "
+            "payload text)) WITH ORDINALITY AS e(event_id, order_id, kind, payload, n) "
+            "ORDER BY e.n ON CONFLICT (event_id) DO NOTHING");
+  // $1: JSON array of new orders {"order_id","account_id","symbol","side","order_type",
+  // "quantity","limit_price" (text or null),"time_in_force","stream_entry_id"}, in stream order
+  // (received_seq follows it); an order id already recorded is left as it is.
+  c.prepare("insert_orders",
+            "INSERT INTO broker_orders (order_id, broker, account_id, symbol, side, order_type, "
+            "quantity, limit_price, time_in_force, state, stream_entry_id) "
+            "SELECT o.order_id, $2, o.account_id, o.symbol, o.side, o.order_type, o.quantity, "
+            "o.limit_price, o.time_in_force, 'RECEIVED', o.stream_entry_id FROM ROWS FROM ("
+            "json_to_recordset($1::json) AS (order_id text, account_id text, symbol text, "
+            "side text, order_type text, quantity bigint, limit_price numeric, "
+            "time_in_force text, stream_entry_id text)) WITH ORDINALITY AS o(order_id, "
+            "account_id, symbol, side, order_type, quantity, limit_price, time_in_force, "
+            "stream_entry_id, n) ORDER BY o.n ON CONFLICT (order_id) DO NOTHING");
   c.prepare("cancel_due_now",
             "UPDATE broker_orders SET cancel_attempts = 0, "
             "cancel_next_attempt_at = clock_timestamp() WHERE order_id = $1");
-  c.prepare("mark_reply",
-            "UPDATE broker_orders SET last_reply_at = clock_timestamp() WHERE order_id = $1");
-  c.prepare("insert_event",
-            "INSERT INTO order_events (event_id, order_id, kind, payload) VALUES ($1, $2, $3, $4) "
-            "ON CONFLICT (event_id) DO NOTHING");
   c.prepare("insert_refused",
             "INSERT INTO refused_entries (stream_entry_id, fields, reason) VALUES ($1, $2, $3) "
             "ON CONFLICT (stream_entry_id) DO NOTHING");

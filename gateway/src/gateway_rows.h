@@ -1,6 +1,7 @@
 // Rows of the gateway's tables as the store reads and writes them, and its prepared statements.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <string>
 
@@ -33,6 +34,11 @@ struct EventRow {
 
 [[nodiscard]] EventRow makeEventRow(const std::string& broker, const OrderRow& order,
                                     const Event& event);
+
+// JSON text for a statement's parameter. Text from outside (a broker's Text(58), a stream
+// entry's fields) may not be UTF-8: invalid bytes become U+FFFD rather than an exception that
+// would fail the batch on every retry.
+[[nodiscard]] std::string jsonText(const nlohmann::json& value);
 
 void prepareGatewayStatements(pqxx::connection& connection);
 

@@ -1,6 +1,7 @@
 #include "gateway_store.h"
 
 #include <spdlog/spdlog.h>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "common/identifiers.h"
@@ -16,12 +17,19 @@ std::string arrayLiteral(const std::vector<std::string>& items) {
   return out + "}";
 }
 
+nlohmann::json eventJson(const EventRow& row) {
+  return {{"event_id", row.event_id},
+          {"order_id", row.order_id},
+          {"kind", row.kind},
+          {"payload", row.payload}};
+}
+
 void writeEvents(pqxx::work& work, const std::string& broker, const OrderRow& row,
                  const std::vector<Event>& events) {
-  for (const auto& event : events) {
-    const EventRow out = makeEventRow(broker, row, event);
-    work.exec_prepared("insert_event", out.event_id, out.order_id, out.kind, out.payload);
-  }
+  if (events.empty()) return;
+  nlohmann::json rows = nlohmann::json::array();
+  for (const auto& event : events) rows.push_back(eventJson(makeEventRow(broker, row, event)));
+  work.exec_prepared("insert_events", jsonText(rows));
 }
 
 void writeOutcome(pqxx::work& work, const OrderRow& before, const Outcome& outcome,
@@ -33,11 +41,11 @@ void writeOutcome(pqxx::work& work, const OrderRow& before, const Outcome& outco
                      outcome.resend_now);
 }
 
-Status refuse(pqxx::work& work, const StreamEntry& entry, const Error& why,
+void refuse(pqxx::work& work, const StreamEntry& entry, const Error& why,
               const std::string& broker, IntakeCounts& counts) {
   ++counts.refused;
   nlohmann::json fields = entry.fields;
-  work.exec_prepared("insert_refused", entry.entry_id, fields.dump(), why.message);
+  work.exec_prepared("insert_refused", entry.entry_id, jsonText(fields), why.message);
   spdlog::warn("stream entry {} refused: {}", entry.entry_id, why.message);
   // A NEW entry with a usable order id gets an answer, so the ledger releases its reservation.
   const auto kind = entry.fields.find("kind");
@@ -49,16 +57,29 @@ Status refuse(pqxx::work& work, const StreamEntry& entry, const Error& why,
     writeEvents(work, broker, row,
                 {Event{EventKind::Rejected, 0, "gateway refused the order: " + why.message}});
   }
-  return Ok{};
+}
+
+// One element of insert_orders' array (gateway_rows.cpp).
+nlohmann::json newOrderJson(const NewOrderTicket& ticket, const std::string& entry_id) {
+  return {{"order_id", ticket.order_id},
+          {"account_id", ticket.account_id},
+          {"symbol", ticket.symbol},
+          {"side", std::string(toText(ticket.side))},
+          {"order_type", std::string(toText(ticket.type))},
+          {"quantity", ticket.quantity},
+          {"limit_price", ticket.limit_price ? nlohmann::json(ticket.limit_price->toString())
+                                             : nlohmann::json(nullptr)},
+          {"time_in_force", std::string(toText(ticket.time_in_force))},
+          {"stream_entry_id", entry_id}};
 }
 
 void takeCancel(pqxx::work& work, const StreamEntry& entry, const CancelTicket& cancel,
                 const std::string& broker, IntakeCounts& counts) {
   const auto rows = work.exec_prepared("lock_order", cancel.order_id);
   if (rows.empty()) {
-    (void)refuse(work, entry,
-                 makeError(ErrorCode::NotFound, "cancel of an order this gateway never received"),
-                 broker, counts);
+    refuse(work, entry,
+           makeError(ErrorCode::NotFound, "cancel of an order this gateway never received"), broker,
+           counts);
     return;
   }
   const OrderRow row = readOrderRow(rows[0]);
@@ -86,22 +107,28 @@ double GatewayStore::unitRandom() {
 Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, IntakeCounts& counts) {
   return withConnection<Ok>(pool_, [&](pqxx::connection& connection) -> Status {
     pqxx::work work(connection);
+    // New orders go in one statement per run of them; a cancel first writes the orders before
+    // it, since it may be for one of them.
+    nlohmann::json new_orders = nlohmann::json::array();
+    const auto write_new_orders = [&] {
+      if (new_orders.empty()) return;
+      const auto inserted = work.exec_prepared("insert_orders", jsonText(new_orders), settings_.broker);
+      counts.recorded += static_cast<int>(inserted.affected_rows());
+      counts.duplicates += static_cast<int>(new_orders.size() - inserted.affected_rows());
+      new_orders = nlohmann::json::array();
+    };
     for (const auto& entry : entries) {
       auto ticket = parseTicket(entry, settings_.broker);
       if (!ticket) {
-        (void)refuse(work, entry, ticket.error(), settings_.broker, counts);
+        refuse(work, entry, ticket.error(), settings_.broker, counts);
       } else if (ticket->new_order) {
-        const NewOrderTicket& t = *ticket->new_order;
-        const auto inserted = work.exec_prepared(
-            "insert_order", t.order_id, settings_.broker, t.account_id, t.symbol,
-            std::string(toText(t.side)), std::string(toText(t.type)), t.quantity,
-            t.limit_price ? std::optional<std::string>(t.limit_price->toString()) : std::nullopt,
-            std::string(toText(t.time_in_force)), entry.entry_id);
-        ++(inserted.affected_rows() == 1 ? counts.recorded : counts.duplicates);
+        new_orders.push_back(newOrderJson(*ticket->new_order, entry.entry_id));
       } else {
+        write_new_orders();
         takeCancel(work, entry, *ticket->cancel, settings_.broker, counts);
       }
     }
+    write_new_orders();
     work.commit();
     return Ok{};
   });
@@ -188,46 +215,88 @@ Result<std::vector<SendItem>> GatewayStore::claimDueCancels(int limit) {
 
 namespace {
 
-ReplyResult applyOne(pqxx::work& work, const std::string& broker, const InboundReply& reply) {
-  const auto rows = work.exec_prepared("lock_order", reply.ids.order_id);
-  if (rows.empty()) return ReplyResult::UnknownOrder;
-  const OrderRow row = readOrderRow(rows[0]);
-  const Outcome outcome = reply.cancel_reject ? applyCancelReject(row.snapshot, reply.reject)
-                                              : applyReport(row.snapshot, reply.report);
-  OrderRow named = row;
-  if (!reply.broker_order_id.empty()) named.record.broker_order_id = reply.broker_order_id;
-  named.snapshot = outcome.order;
-  writeOutcome(work, row, outcome, named.record.broker_order_id);
-  work.exec_prepared("mark_reply", reply.ids.order_id);
-  writeEvents(work, broker, named, outcome.events);
+// An order of a reply batch: its row as locked, moved on by each reply in arrival order.
+struct BatchOrder {
+  OrderRow row;
+  bool resend_requested = false;  // the last outcome's resend_now
+  bool due_now = false;           // some reply of the batch asked for a resend
+};
+
+std::map<std::string, BatchOrder> lockBatchOrders(pqxx::work& work,
+                                                  const std::vector<InboundReply>& replies) {
+  nlohmann::json ids = nlohmann::json::array();
+  for (const auto& reply : replies) ids.push_back(reply.ids.order_id);
+  std::map<std::string, BatchOrder> orders;
+  for (const auto& raw : work.exec_prepared("lock_orders", jsonText(ids))) {
+    OrderRow row = readOrderRow(raw);
+    const bool resend_requested = row.resend_requested;
+    std::string order_id = row.record.ticket.order_id;
+    orders.emplace(std::move(order_id), BatchOrder{std::move(row), resend_requested, false});
+  }
+  return orders;
+}
+
+// Moves `order` on by one reply; its events join `events` (insert_events' array).
+ReplyResult applyToOrder(BatchOrder& order, const std::string& broker, const InboundReply& reply,
+                         nlohmann::json& events) {
+  const Outcome outcome = reply.cancel_reject ? applyCancelReject(order.row.snapshot, reply.reject)
+                                              : applyReport(order.row.snapshot, reply.report);
+  if (!reply.broker_order_id.empty()) order.row.record.broker_order_id = reply.broker_order_id;
+  order.row.snapshot = outcome.order;
+  order.resend_requested = outcome.resend_now;
+  order.due_now = order.due_now || outcome.resend_now;
+  for (const auto& event : outcome.events) {
+    events.push_back(eventJson(makeEventRow(broker, order.row, event)));
+  }
   return outcome.resend_now ? ReplyResult::AppliedResendDue : ReplyResult::Applied;
+}
+
+// One element of write_replies' array (gateway_rows.cpp).
+nlohmann::json replyOutcomeJson(const BatchOrder& order) {
+  const OrderSnapshot& after = order.row.snapshot;
+  return {{"order_id", order.row.record.ticket.order_id},
+          {"state", std::string(toText(after.state))},
+          {"cum_qty", after.cum_qty},
+          {"broker_order_id", order.row.record.broker_order_id},
+          {"cancel_request", after.cancel_request},
+          {"cancel_state", std::string(toText(after.cancel_state))},
+          {"resend_requested", order.resend_requested},
+          {"due_now", order.due_now}};
 }
 
 }  // namespace
 
+// Set-based: one statement locks every order of the batch, the replies move them on in memory,
+// one statement writes their rows and one their events, whatever the batch's size.
 Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& replies) {
-  return withConnection<ReplyCounts>(pool_,
-                                     [&](pqxx::connection& connection) -> Result<ReplyCounts> {
-                                       pqxx::work work(connection);
-                                       if (!settings_.reply_synchronous_commit)
-                                         work.exec("SET LOCAL synchronous_commit = off");
-                                       ReplyCounts counts;
-                                       for (const auto& reply : replies) {
-                                         switch (applyOne(work, settings_.broker, reply)) {
-                                           case ReplyResult::UnknownOrder:
-                                             ++counts.unknown;
-                                             break;
-                                           case ReplyResult::AppliedResendDue:
-                                             ++counts.resends_due;
-                                             [[fallthrough]];
-                                           case ReplyResult::Applied:
-                                             ++counts.applied;
-                                             break;
-                                         }
-                                       }
-                                       work.commit();
-                                       return counts;
-                                     });
+  return withConnection<ReplyCounts>(pool_, [&](pqxx::connection& connection)
+                                                -> Result<ReplyCounts> {
+    pqxx::work work(connection);
+    if (!settings_.reply_synchronous_commit) work.exec("SET LOCAL synchronous_commit = off");
+    std::map<std::string, BatchOrder> orders = lockBatchOrders(work, replies);
+    ReplyCounts counts;
+    nlohmann::json events = nlohmann::json::array();
+    for (const auto& reply : replies) {
+      const auto found = orders.find(reply.ids.order_id);
+      if (found == orders.end()) {
+        ++counts.unknown;
+        continue;
+      }
+      ++counts.applied;
+      if (applyToOrder(found->second, settings_.broker, reply, events) ==
+          ReplyResult::AppliedResendDue) {
+        ++counts.resends_due;
+      }
+    }
+    if (!orders.empty()) {
+      nlohmann::json rows = nlohmann::json::array();
+      for (const auto& [order_id, order] : orders) rows.push_back(replyOutcomeJson(order));
+      work.exec_prepared("write_replies", jsonText(rows));
+    }
+    if (!events.empty()) work.exec_prepared("insert_events", jsonText(events));
+    work.commit();
+    return counts;
+  });
 }
 
 Result<int64_t> GatewayStore::recheckInFlight() {
