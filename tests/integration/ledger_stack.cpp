@@ -59,6 +59,10 @@ void LedgerStack::startLedger() {
   }
 }
 
+std::string LedgerStack::logTail() const {
+  return fbg::test::logTail(log_path_);
+}
+
 std::string LedgerStack::adminToken() const {
   return mintToken(Principal{"admin-1", Role::Admin, {}}, jwt_secret_, inOneHour());
 }

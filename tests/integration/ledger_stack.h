@@ -23,6 +23,9 @@ class LedgerStack {
   void killLedger() { ledger_.kill9(); }
 
   [[nodiscard]] int port() const { return http_port_; }
+  // The service's config file (for running `ledger_service reconcile` against the same setup).
+  [[nodiscard]] const std::string& configPath() const { return config_path_; }
+  [[nodiscard]] std::string logTail() const;
   [[nodiscard]] std::string adminToken() const;
   [[nodiscard]] std::string traderToken(const std::vector<std::string>& accounts,
                                         const std::string& subject = "trader-1") const;
