@@ -118,7 +118,7 @@ Status walkReports(const ReconcileSettings& settings, pqxx::connection& connecti
     for (const auto& row : work.exec("SELECT order_id FROM orders WHERE status = 'UNCONFIRMED'"))
       unconfirmed.insert(row[0].as<std::string>());
   }
-  std::set<std::string> settled;
+  std::set<std::string> settled;  // UNCONFIRMED orders a report was applied to
   for (int64_t after = 0; report.reports_checked < settings.reports_max;) {
     auto page = fetchPage(settings, after);
     if (!page) return page.error();
@@ -139,8 +139,14 @@ Status walkReports(const ReconcileSettings& settings, pqxx::connection& connecti
       checkReport(work, *event, report);
     }
   }
-  report.unconfirmed_settled = static_cast<int64_t>(settled.size());
-  report.unconfirmed_left = static_cast<int64_t>(unconfirmed.size() - settled.size());
+  // Settled: the orders whose reports moved them out of UNCONFIRMED (a report that changes
+  // nothing, such as a status answer for an order the broker rejected, leaves it for an operator).
+  pqxx::nontransaction work(connection);
+  for (const auto& order_id : settled) {
+    const auto row = work.exec_params("SELECT status FROM orders WHERE order_id = $1", order_id);
+    if (!row.empty() && row[0][0].as<std::string>() != "UNCONFIRMED") ++report.unconfirmed_settled;
+  }
+  report.unconfirmed_left = static_cast<int64_t>(unconfirmed.size()) - report.unconfirmed_settled;
   return Ok{};
 }
 
