@@ -265,10 +265,12 @@ burst_sampler() {
   local dir="$1" fills_pid="$2" load_pid="$3" when
   local deadline=$((SECONDS + MARKER_WAIT_S))
   for when in start end; do
+    # Builtins only while the load runs (kill -0, not ps): forking a ps every few milliseconds
+    # would itself use a good part of a core during the measured window.
     until [[ -e "$dir/markers/burst.$when" ]]; do
-      fbg_pid_alive "$load_pid" || return 0
+      kill -0 "$load_pid" 2>/dev/null || return 0
       ((SECONDS < deadline)) || return 0
-      sleep 0.01 # polling a bounded wait
+      sleep 0.05 # polling a bounded wait
     done
     snapshot "$dir/burst" "$when" "$fills_pid" "$load_pid"
   done
