@@ -161,7 +161,7 @@ struct Engine::Impl {
       const StoreOptions& store, const FIX::SessionSettings& settings) {
     if (store.kind == StoreKind::Postgres) {
       return std::unique_ptr<FIX::MessageStoreFactory>(
-          new PgMessageStoreFactory(store.postgres_uri));
+          new PgMessageStoreFactory(store.postgres_uri, store.target_seq_write_every_messages));
     }
     for (const FIX::SessionID& id : settings.getSessions()) {
       if (!settings.get(id).has("FileStorePath")) {

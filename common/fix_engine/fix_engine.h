@@ -65,8 +65,9 @@ enum class EngineRole { Acceptor, Initiator };
 
 // Where QuickFIX keeps each session's sequence numbers and sent messages.
 enum class StoreKind {
-  // PgMessageStore: a sent message and its sequence number commit together (synchronously with
-  // the server's synchronous_commit), so the store survives a machine crash.
+  // PgMessageStore: a sent message and its sequence number commit together, so the store
+  // survives a crash of the process; a crash of the machine too only where the connection
+  // commits synchronously (the processes' fix_store_synchronous_commit, off by default).
   Postgres,
   // QuickFIX's FileStore under each session's FileStorePath setting. It writes and flushes to the
   // operating system but never fsyncs: it survives a process crash, not a machine crash.
@@ -76,6 +77,9 @@ enum class StoreKind {
 struct StoreOptions {
   StoreKind kind;
   std::string postgres_uri;  // Postgres only
+  // Postgres only: see PgMessageStore. 1 writes the peer's sequence number on every message;
+  // above 1 only for an application that handles a re-delivered peer message idempotently.
+  int target_seq_write_every_messages = 1;
 };
 
 class Engine {

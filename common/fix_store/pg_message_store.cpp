@@ -1,5 +1,7 @@
 #include "pg_message_store.h"
 
+#include <algorithm>
+
 namespace fbg {
 namespace {
 
@@ -22,8 +24,8 @@ const char* const kSetStatement = "fix_store_set";
 const char* const kSetSql =
     "WITH stored AS (INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
     "ON CONFLICT (session_id, seq) DO UPDATE SET message = EXCLUDED.message) "
-    "UPDATE fix_sessions SET next_sender_seq = GREATEST(next_sender_seq, $2 + 1) "
-    "WHERE session_id = $1";
+    "UPDATE fix_sessions SET next_sender_seq = GREATEST(next_sender_seq, $2 + 1), "
+    "next_target_seq = $4 WHERE session_id = $1";
 const char* const kSequencesStatement = "fix_store_sequences";
 const char* const kSequencesSql =
     "UPDATE fix_sessions SET next_sender_seq = $2, next_target_seq = $3 WHERE session_id = $1";
@@ -43,8 +45,11 @@ auto guarded(std::unique_ptr<pqxx::connection>& connection, const std::string& w
 
 }  // namespace
 
-PgMessageStore::PgMessageStore(const std::string& postgres_uri, const FIX::SessionID& session_id)
-    : postgres_uri_(postgres_uri), session_id_(session_id.toString()) {
+PgMessageStore::PgMessageStore(const std::string& postgres_uri, const FIX::SessionID& session_id,
+                               int target_seq_write_every_messages)
+    : postgres_uri_(postgres_uri),
+      session_id_(session_id.toString()),
+      target_seq_write_every_messages_(std::max(1, target_seq_write_every_messages)) {
   guarded(connection_, "fix store open", [this] {
     pqxx::work work(connection());
     // Serialise concurrent creators of the schema (two stores starting at once).
@@ -55,6 +60,19 @@ PgMessageStore::PgMessageStore(const std::string& postgres_uri, const FIX::Sessi
     work.commit();
   });
   load();
+}
+
+PgMessageStore::~PgMessageStore() {
+  writeTargetSeqIfBehind();
+}
+
+// Best effort (a destructor, or before a reload): a number left behind is only a resend asked.
+void PgMessageStore::writeTargetSeqIfBehind() noexcept {
+  if (target_seq_written_ == next_target_seq_) return;
+  try {
+    writeSequences();
+  } catch (...) {  // FIX::IOException: the connection is dropped, the number stays behind
+  }
 }
 
 pqxx::connection& PgMessageStore::connection() const {
@@ -76,6 +94,7 @@ void PgMessageStore::load() {
         session_id_);
     next_sender_seq_ = row[0].as<int>();
     next_target_seq_ = row[1].as<int>();
+    target_seq_written_ = next_target_seq_;
     creation_time_ = FIX::UtcTimeStamp(static_cast<time_t>(row[2].as<long long>()),
                                        static_cast<int>(row[3].as<long long>()), 6);
     sender_seq_written_by_set_ = 0;
@@ -86,8 +105,9 @@ bool PgMessageStore::set(int seq, const std::string& message) throw(FIX::IOExcep
   guarded(connection_, "fix store set", [&] {
     pqxx::nontransaction work(connection());
     // One statement: the message and the sender number it used commit together.
-    work.exec_prepared(kSetStatement, session_id_, seq, message);
+    work.exec_prepared(kSetStatement, session_id_, seq, message, next_target_seq_);
   });
+  target_seq_written_ = next_target_seq_;
   if (seq + 1 > next_sender_seq_) sender_seq_written_by_set_ = seq + 1;
   return true;
 }
@@ -119,6 +139,7 @@ void PgMessageStore::writeSequences() {
     pqxx::nontransaction work(connection());
     work.exec_prepared(kSequencesStatement, session_id_, next_sender_seq_, next_target_seq_);
   });
+  target_seq_written_ = next_target_seq_;
 }
 
 void PgMessageStore::setNextSenderMsgSeqNum(int seq) throw(FIX::IOException) {
@@ -140,6 +161,7 @@ void PgMessageStore::incrNextSenderMsgSeqNum() throw(FIX::IOException) {
 
 void PgMessageStore::incrNextTargetMsgSeqNum() throw(FIX::IOException) {
   ++next_target_seq_;
+  if (next_target_seq_ - target_seq_written_ < target_seq_write_every_messages_) return;
   writeSequences();
 }
 
@@ -161,11 +183,13 @@ void PgMessageStore::reset() throw(FIX::IOException) {
 }
 
 void PgMessageStore::refresh() throw(FIX::IOException) {
+  // What this process processed itself is newer than the row: write it before reading back.
+  writeTargetSeqIfBehind();
   load();
 }
 
 FIX::MessageStore* PgMessageStoreFactory::create(const FIX::SessionID& session_id) {
-  return new PgMessageStore(postgres_uri_, session_id);
+  return new PgMessageStore(postgres_uri_, session_id, target_seq_write_every_messages_);
 }
 
 void PgMessageStoreFactory::destroy(FIX::MessageStore* store) {

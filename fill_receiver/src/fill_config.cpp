@@ -22,6 +22,11 @@ const ConfigSchema& fillConfigSchema() {
        "committed synchronously; the store only keeps sequence numbers here, and one that "
        "lags after a database crash only makes the broker resend reports, which are "
        "deduplicated"},
+      {"fix_store_target_seq_write_every_messages", T::Integer, "64",
+       "the broker's sequence number is written to the FIX store every this many received "
+       "messages; after a crash of this process the broker resends up to that many reports, "
+       "which were stored already and are deduplicated on ExecID. 1 writes it on every message",
+       1, 10000},
       {"relay_batch_size_max", T::Integer, "256", "reports published per relay round", 1, 10000},
       {"relay_poll_interval_ms", T::Integer, "100", "relay wake-up", 1, 60000},
       {"stream_length_max", T::Integer, "1000000", "approximate MAXLEN of executions", 1000,
@@ -50,6 +55,8 @@ Result<FillSettings> loadFillSettings(const std::string& path,
   s.run_dir = c.string("run_dir");
   s.fix_accept_port = asInt("fix_accept_port");
   s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
+  s.fix_store_target_seq_write_every_messages =
+      asInt("fix_store_target_seq_write_every_messages");
   s.relay_batch_size_max = asInt("relay_batch_size_max");
   s.relay_poll_interval_ms = asInt("relay_poll_interval_ms");
   s.stream_length_max = c.integer("stream_length_max");

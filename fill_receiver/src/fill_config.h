@@ -20,6 +20,7 @@ struct FillSettings {
   std::string run_dir;
   int fix_accept_port = 0;
   bool fix_store_synchronous_commit = false;
+  int fix_store_target_seq_write_every_messages = 64;
   int relay_batch_size_max = 256;
   int relay_poll_interval_ms = 100;
   int64_t stream_length_max = 1'000'000;

@@ -180,9 +180,12 @@ int serve(const FillSettings& s) {
   callbacks.on_app_message = [&sink](const std::string& session, const fix::Message& message) {
     return sink.onMessage(session, message);
   };
-  const std::string store_uri =
-      s.fix_store_synchronous_commit ? s.postgres_uri : withoutSynchronousCommit(s.postgres_uri);
-  fix::Engine engine(fix::EngineRole::Acceptor, *fix_settings, store_uri, callbacks);
+  const fix::StoreOptions fix_store{
+      .kind = fix::StoreKind::Postgres,
+      .postgres_uri = s.fix_store_synchronous_commit ? s.postgres_uri
+                                                     : withoutSynchronousCommit(s.postgres_uri),
+      .target_seq_write_every_messages = s.fix_store_target_seq_write_every_messages};
+  fix::Engine engine(fix::EngineRole::Acceptor, *fix_settings, fix_store, callbacks);
   auto router = std::make_shared<HttpRouter>();
   registerRoutes(*router, store, engine, redis, metrics, s.page_size_max);
   HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);

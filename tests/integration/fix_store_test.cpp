@@ -100,6 +100,31 @@ TEST(PgMessageStore, SettersAndResetPersist) {
   EXPECT_TRUE(messages.empty());
 }
 
+// Reads the stored next_target_seq through a second store on the same row (a fresh load).
+int storedTargetSeq(const std::string& target) {
+  return openStore(target)->getNextTargetMsgSeqNum();
+}
+
+TEST(PgMessageStore, TargetSeqIsWrittenEveryNMessagesWithEverySetOnRefreshAndOnClose) {
+  {
+    PgMessageStore store(fixStoreDatabaseUri(), sessionId("LAZY-1"), 4);
+    for (int received = 1; received <= 3; ++received) store.incrNextTargetMsgSeqNum();
+    EXPECT_EQ(store.getNextTargetMsgSeqNum(), 4);
+    EXPECT_EQ(storedTargetSeq("LAZY-1"), 1);  // a crash now: 3 messages asked again
+    store.incrNextTargetMsgSeqNum();
+    EXPECT_EQ(storedTargetSeq("LAZY-1"), 5);  // the 4th increment wrote it
+    store.incrNextTargetMsgSeqNum();
+    ASSERT_TRUE(store.set(1, "out"));  // a sent message carries it
+    EXPECT_EQ(storedTargetSeq("LAZY-1"), 6);
+    store.incrNextTargetMsgSeqNum();
+    store.refresh();  // what this process processed is not lost by reloading the row
+    EXPECT_EQ(store.getNextTargetMsgSeqNum(), 7);
+    EXPECT_EQ(storedTargetSeq("LAZY-1"), 7);
+    store.incrNextTargetMsgSeqNum();
+  }  // closed: written
+  EXPECT_EQ(storedTargetSeq("LAZY-1"), 8);
+}
+
 TEST(PgMessageStore, DatabaseDownIsAnIOExceptionAndTheStoreRecovers) {
   auto store = openStore("DOWN-1");
   ASSERT_TRUE(store->set(1, "before"));
