@@ -47,6 +47,10 @@ void EventRelay::run() {
     std::unique_lock lock(mutex_);
     wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_interval_ms),
                    [this] { return woken_ || stopping_.load(); });
+    if (woken_ && settings_.batch_linger_ms > 0) {
+      wake_.wait_for(lock, std::chrono::milliseconds(settings_.batch_linger_ms),
+                     [this] { return stopping_.load(); });
+    }
     woken_ = false;
   }
 }

@@ -26,6 +26,8 @@ struct EventRelaySettings {
   std::string stream = "order-events";
   int batch_size_max = 256;
   int poll_interval_ms = 100;
+  // After a wake-up, how long to let more events commit before a round: fewer, fuller rounds.
+  int batch_linger_ms = 2;
   int64_t stream_length_max = 1'000'000;
 };
 

@@ -59,11 +59,23 @@ const ConfigSchema& gatewayConfigSchema() {
        1, 10000000},
       {"reply_batch_size_max", T::Integer, "500", "broker replies applied per transaction", 1,
        100000},
+      {"reply_batch_linger_ms", T::Integer, "2",
+       "after the first reply of a batch, wait this long for more before applying them in one "
+       "transaction (0: apply at once)",
+       0, 1000},
+      {"event_batch_linger_ms", T::Integer, "2",
+       "after a wake-up, let more events commit for this long before relaying them (0: at once)",
+       0, 1000},
       {"fix_store_synchronous_commit", T::Boolean, "false",
        "wait for the WAL flush on every FIX store write. Off, a sent message and its sequence "
        "number still commit together and survive a crash of this process; a crash of the "
        "database server itself may lose the last few hundred milliseconds of store writes. On "
        "costs one WAL flush per FIX message (docs/performance.md)"},
+      {"fix_store_target_seq_write_every_messages", T::Integer, "64",
+       "the peer's sequence number is written to the FIX store every this many received "
+       "messages (and with every sent one); after a crash of this process the broker resends "
+       "up to that many replies, which apply idempotently. 1 writes it on every message",
+       1, 10000},
   };
   return schema;
 }
@@ -117,7 +129,11 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.reply_synchronous_commit = c.boolean("reply_synchronous_commit");
   s.reply_queue_size_max = asInt(c, "reply_queue_size_max");
   s.reply_batch_size_max = asInt(c, "reply_batch_size_max");
+  s.reply_batch_linger_ms = asInt(c, "reply_batch_linger_ms");
+  s.event_batch_linger_ms = asInt(c, "event_batch_linger_ms");
   s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
+  s.fix_store_target_seq_write_every_messages =
+      asInt(c, "fix_store_target_seq_write_every_messages");
   return s;
 }
 

@@ -38,7 +38,10 @@ struct GatewaySettings {
   bool reply_synchronous_commit = false;
   int reply_queue_size_max = 20000;
   int reply_batch_size_max = 500;
+  int reply_batch_linger_ms = 2;
+  int event_batch_linger_ms = 2;
   bool fix_store_synchronous_commit = false;
+  int fix_store_target_seq_write_every_messages = 64;
 };
 
 [[nodiscard]] const ConfigSchema& gatewayConfigSchema();

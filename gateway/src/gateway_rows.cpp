@@ -84,6 +84,20 @@ std::string jsonText(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::string arrayLiteral(const std::vector<std::string>& elements) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (const char c : elements[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 void prepareGatewayStatements(pqxx::connection& c) {
   c.prepare("lock_order",
             sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE order_id = $1 FOR UPDATE"));
@@ -92,22 +106,22 @@ void prepareGatewayStatements(pqxx::connection& c) {
             "cancel_request = $5, cancel_state = $6, resend_requested = $7, "
             "next_attempt_at = CASE WHEN $2 <> 'SENT' THEN NULL WHEN $7 THEN clock_timestamp() "
             "ELSE next_attempt_at END WHERE order_id = $1");
-  // $1: JSON array of order ids. Sorted, so that two batches lock common rows in one order.
-  c.prepare("lock_orders",
-            sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE order_id = ANY(ARRAY("
-                "SELECT json_array_elements_text($1::json))) ORDER BY order_id FOR UPDATE"));
-  // $1: JSON array of the outcomes of one reply batch, one object per order (its last outcome):
-  //   {"order_id","state","cum_qty","broker_order_id","cancel_request","cancel_state",
-  //    "resend_requested","due_now"}; due_now: a reply of the batch asked for a resend.
+  // $1: order ids (text[]). Sorted, so that two batches lock common rows in one order.
+  c.prepare("lock_orders", sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE order_id = "
+                               "ANY($1::text[]) ORDER BY order_id FOR UPDATE"));
+  // The outcomes of one reply batch, one element per order (its last outcome), in 8 arrays:
+  //   order_id, state, cum_qty, broker_order_id ('' = none), cancel_request, cancel_state,
+  //   resend_requested, due_now (a reply of the batch asked for a resend).
   c.prepare("write_replies",
             "UPDATE broker_orders b SET state = r.state, cum_qty = r.cum_qty, "
             "broker_order_id = nullif(r.broker_order_id, ''), cancel_request = r.cancel_request, "
             "cancel_state = r.cancel_state, resend_requested = r.resend_requested, "
             "next_attempt_at = CASE WHEN r.state <> 'SENT' THEN NULL WHEN r.due_now THEN "
             "clock_timestamp() ELSE b.next_attempt_at END, last_reply_at = clock_timestamp() "
-            "FROM json_to_recordset($1::json) AS r(order_id text, state text, cum_qty bigint, "
-            "broker_order_id text, cancel_request integer, cancel_state text, "
-            "resend_requested boolean, due_now boolean) WHERE b.order_id = r.order_id");
+            "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], "
+            "$6::text[], $7::boolean[], $8::boolean[]) AS r(order_id, state, cum_qty, "
+            "broker_order_id, cancel_request, cancel_state, resend_requested, due_now) "
+            "WHERE b.order_id = r.order_id");
   // $1: JSON array of EventRow objects {"event_id","order_id","kind","payload"}, inserted in
   // array order (relay_seq follows it).
   c.prepare("insert_events",

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "domain/broker_order.h"
 #include "fix_orders.h"
@@ -39,6 +40,11 @@ struct EventRow {
 // entry's fields) may not be UTF-8: invalid bytes become U+FFFD rather than an exception that
 // would fail the batch on every retry.
 [[nodiscard]] std::string jsonText(const nlohmann::json& value);
+
+// PostgreSQL array literal of text elements, each quoted ("\\" and "\"" escaped), for a
+// $n::text[] (or ::bigint[], ::boolean[]) parameter. Arrays rather than JSON where a statement
+// joins on them: the planner expects few elements and looks each up by its index.
+[[nodiscard]] std::string arrayLiteral(const std::vector<std::string>& elements);
 
 void prepareGatewayStatements(pqxx::connection& connection);
 

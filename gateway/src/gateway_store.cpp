@@ -10,13 +10,6 @@
 namespace fbg::gateway {
 namespace {
 
-// Text array literal for unnest($n::text[]); ids and numbers only (no quoting needed).
-std::string arrayLiteral(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? "," : "") + items[i];
-  return out + "}";
-}
-
 nlohmann::json eventJson(const EventRow& row) {
   return {{"event_id", row.event_id},
           {"order_id", row.order_id},
@@ -224,10 +217,11 @@ struct BatchOrder {
 
 std::map<std::string, BatchOrder> lockBatchOrders(pqxx::work& work,
                                                   const std::vector<InboundReply>& replies) {
-  nlohmann::json ids = nlohmann::json::array();
+  std::vector<std::string> ids;
+  ids.reserve(replies.size());
   for (const auto& reply : replies) ids.push_back(reply.ids.order_id);
   std::map<std::string, BatchOrder> orders;
-  for (const auto& raw : work.exec_prepared("lock_orders", jsonText(ids))) {
+  for (const auto& raw : work.exec_prepared("lock_orders", arrayLiteral(ids))) {
     OrderRow row = readOrderRow(raw);
     const bool resend_requested = row.resend_requested;
     std::string order_id = row.record.ticket.order_id;
@@ -251,17 +245,25 @@ ReplyResult applyToOrder(BatchOrder& order, const std::string& broker, const Inb
   return outcome.resend_now ? ReplyResult::AppliedResendDue : ReplyResult::Applied;
 }
 
-// One element of write_replies' array (gateway_rows.cpp).
-nlohmann::json replyOutcomeJson(const BatchOrder& order) {
-  const OrderSnapshot& after = order.row.snapshot;
-  return {{"order_id", order.row.record.ticket.order_id},
-          {"state", std::string(toText(after.state))},
-          {"cum_qty", after.cum_qty},
-          {"broker_order_id", order.row.record.broker_order_id},
-          {"cancel_request", after.cancel_request},
-          {"cancel_state", std::string(toText(after.cancel_state))},
-          {"resend_requested", order.resend_requested},
-          {"due_now", order.due_now}};
+// write_replies' arrays (gateway_rows.cpp), one element per order.
+void writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder>& orders) {
+  std::vector<std::string> ids, states, cum_qtys, broker_order_ids, cancel_requests,
+      cancel_states, resend_requested, due_now;
+  for (const auto& [order_id, order] : orders) {
+    const OrderSnapshot& after = order.row.snapshot;
+    ids.push_back(order_id);
+    states.emplace_back(toText(after.state));
+    cum_qtys.push_back(std::to_string(after.cum_qty));
+    broker_order_ids.push_back(order.row.record.broker_order_id);
+    cancel_requests.push_back(std::to_string(after.cancel_request));
+    cancel_states.emplace_back(toText(after.cancel_state));
+    resend_requested.emplace_back(order.resend_requested ? "t" : "f");
+    due_now.emplace_back(order.due_now ? "t" : "f");
+  }
+  work.exec_prepared("write_replies", arrayLiteral(ids), arrayLiteral(states),
+                     arrayLiteral(cum_qtys), arrayLiteral(broker_order_ids),
+                     arrayLiteral(cancel_requests), arrayLiteral(cancel_states),
+                     arrayLiteral(resend_requested), arrayLiteral(due_now));
 }
 
 }  // namespace
@@ -288,11 +290,7 @@ Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& 
         ++counts.resends_due;
       }
     }
-    if (!orders.empty()) {
-      nlohmann::json rows = nlohmann::json::array();
-      for (const auto& [order_id, order] : orders) rows.push_back(replyOutcomeJson(order));
-      work.exec_prepared("write_replies", jsonText(rows));
-    }
+    if (!orders.empty()) writeReplyOutcomes(work, orders);
     if (!events.empty()) work.exec_prepared("insert_events", jsonText(events));
     work.commit();
     return counts;

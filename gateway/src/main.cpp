@@ -85,12 +85,14 @@ int serve(const GatewaySettings& s) {
   EventRelay relay({.stream = "order-events",
                     .batch_size_max = s.event_batch_size_max,
                     .poll_interval_ms = s.event_poll_interval_ms,
+                    .batch_linger_ms = s.event_batch_linger_ms,
                     .stream_length_max = s.event_stream_length_max},
                    pool, redis, metrics);
   OrderSender* sender_ref = nullptr;
   ReplyApplier applier(
       {.queue_size_max = s.reply_queue_size_max,
        .batch_size_max = s.reply_batch_size_max,
+       .batch_linger_ms = s.reply_batch_linger_ms,
        .retry_interval_ms = 500},
       store, metrics,
       [&] {
@@ -112,10 +114,12 @@ int serve(const GatewaySettings& s) {
   callbacks.before_app_send = [&](const std::string&, const fix::Message& message, bool dup) {
     return replies.beforeSend(message, dup);
   };
-  fix::Engine engine(
-      fix::EngineRole::Initiator, *fix_settings,
-      s.fix_store_synchronous_commit ? s.postgres_uri : withoutSynchronousCommit(s.postgres_uri),
-      callbacks);
+  const fix::StoreOptions fix_store{
+      .kind = fix::StoreKind::Postgres,
+      .postgres_uri = s.fix_store_synchronous_commit ? s.postgres_uri
+                                                     : withoutSynchronousCommit(s.postgres_uri),
+      .target_seq_write_every_messages = s.fix_store_target_seq_write_every_messages};
+  fix::Engine engine(fix::EngineRole::Initiator, *fix_settings, fix_store, callbacks);
   OrderSender sender({.session_id = sessionIdOf(s.broker),
                       .batch_size_max = s.sender_batch_size_max,
                       .in_flight_orders_max = s.in_flight_orders_max,
@@ -130,7 +134,10 @@ int serve(const GatewaySettings& s) {
                        .block_ms = s.stream_block_ms,
                        .retry_interval_ms = 500},
                       redis, store, metrics, [&] { sender.wake(); });
-  if (auto rechecked = store.recheckInFlight(); rechecked && *rechecked > 0) {
+  if (auto rechecked = store.recheckInFlight(); !rechecked) {
+    // Not fatal: each order in flight is still retried at its own deadline, only later.
+    spdlog::warn("orders in flight not rechecked at start: {}", rechecked.error().message);
+  } else if (*rechecked > 0) {
     spdlog::info("{} orders were in flight at the last stop: rechecking them", *rechecked);
   }
   auto router = std::make_shared<HttpRouter>();

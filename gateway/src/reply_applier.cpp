@@ -59,6 +59,11 @@ void ReplyApplier::stop() {
 std::vector<InboundReply> ReplyApplier::take() {
   std::unique_lock lock(mutex_);
   ready_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+  if (settings_.batch_linger_ms > 0) {
+    ready_.wait_for(lock, std::chrono::milliseconds(settings_.batch_linger_ms), [this] {
+      return stopping_ || static_cast<int>(queue_.size()) >= settings_.batch_size_max;
+    });
+  }
   std::vector<InboundReply> batch;
   while (!queue_.empty() && static_cast<int>(batch.size()) < settings_.batch_size_max) {
     batch.push_back(std::move(queue_.front()));
