@@ -156,7 +156,7 @@ void book(pqxx::work& work, const IncomingEvent& e, const Loaded& l, const Appli
   }
 }
 
-void record(pqxx::work& work, const IncomingEvent& e, const Applied& out) {
+void record(pqxx::work& work, const IncomingEvent& e, const Applied& out, bool moves_cursor) {
   if (e.is_fill) {
     const bool booked = !out.overfill && !out.uncovered;
     const std::string alarm = out.overfill    ? "overfill: past the order's quantity"
@@ -168,14 +168,18 @@ void record(pqxx::work& work, const IncomingEvent& e, const Applied& out) {
   } else {
     work.exec_prepared("apply_record_event", e.dedup_id, e.order_id, e.kind, e.source, out.changed);
   }
-  if (e.fill_receiver_seq > 0) work.exec_prepared("apply_cursor", e.fill_receiver_seq);
+  if (moves_cursor && e.fill_receiver_seq > 0) {
+    work.exec_prepared("apply_cursor", e.fill_receiver_seq);
+  }
 }
 
 }  // namespace
 
-EventApplier::EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics)
+EventApplier::EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics,
+                           bool moves_executions_cursor)
     : pool_(pool),
       writer_(writer),
+      moves_executions_cursor_(moves_executions_cursor),
       applied_(
           metrics.counter("ledger_events_applied_total", "Order events and executions applied.")),
       duplicates_(metrics.counter("ledger_events_duplicate_total",
@@ -208,7 +212,7 @@ Attempt<ApplyOutcome> EventApplier::tryApply(const IncomingEvent& e) {
                        : Applied{loaded.order, loaded.cash, loaded.position, {}, "", false};
         if (out.changed && !write(work, e, loaded, out)) return std::optional<ApplyOutcome>();
         book(work, e, loaded, out);
-        record(work, e, out);
+        record(work, e, out, moves_executions_cursor_);
         work.commit();
         if (out.overfill || out.uncovered) return std::optional(ApplyOutcome::Alarmed);
         return std::optional(out.changed ? ApplyOutcome::Applied : ApplyOutcome::Unchanged);

@@ -9,7 +9,8 @@
 //   3. domain/order_apply.h decides
 //   4. UPDATE ... WHERE version = read version (0 rows -> conflict: roll back, re-read, retry),
 //      position upserted, journal entry + lines, revisions (actor "broker:{broker}")
-//   5. executions cursor (polling path) moved to this report's seq when it is further
+//   5. executions cursor (polling path) moved to this report's seq when it is further (not by
+//      reconcile)
 //   6. COMMIT
 #pragma once
 
@@ -27,7 +28,11 @@ enum class ApplyOutcome { Applied, Unchanged, Duplicate, UnknownOrder, Alarmed }
 
 class EventApplier {
  public:
-  EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics);
+  // moves_executions_cursor: false for `reconcile`, which applies reports out of seq order (only
+  // an UNCONFIRMED order's); moving the polling cursor past reports not yet applied would make
+  // the polling path skip them.
+  EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics,
+               bool moves_executions_cursor = true);
 
   static void prepareStatements(pqxx::connection& connection);
 
@@ -41,6 +46,7 @@ class EventApplier {
 
   PgPool& pool_;
   GuardedWriter& writer_;
+  bool moves_executions_cursor_;
   Counter& applied_;
   Counter& duplicates_;
   Counter& unknown_;

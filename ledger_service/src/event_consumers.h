@@ -5,6 +5,7 @@
 // stream's entries for the same reports are deduplicated when it returns.
 #pragma once
 
+#include <chrono>
 #include <memory>
 #include <string>
 #include <vector>
@@ -30,6 +31,12 @@ struct ConsumerSettings {
   int poll_timeout_ms = 2000;
 };
 
+// Where an outage's polling starts. The stored cursor is the highest seq applied, but the stream
+// readers apply in parallel: entries below it may have been read and not yet applied when Redis
+// went away (at most a batch per reader; doubled for seq gaps, which refused duplicate inserts in
+// the fill receiver leave). Those are polled again: the ones already in change nothing (dedup).
+[[nodiscard]] int64_t pollingStart(int64_t cursor, const ConsumerSettings& settings);
+
 class EventConsumers {
  public:
   EventConsumers(ConsumerSettings settings, RedisPool& redis, EventApplier& applier,
@@ -43,12 +50,18 @@ class EventConsumers {
   // Applies one parsed event; false when it must be tried again later.
   bool applyOne(const Result<IncomingEvent>& event, const std::string& what);
   void pollFillReceiver();
+  // Applies one page after `after` (the poller's own position); false when it stops the round.
+  bool pollPage(int64_t& after);
 
   ConsumerSettings settings_;
   EventApplier& applier_;
   Counter& invalid_;
   Counter& polled_;
   std::vector<std::unique_ptr<StreamConsumer>> consumers_;
+  // The poller's position in the current outage (only the poller thread touches these): rounds
+  // come every retry interval while Redis is down, so a longer gap starts a new outage.
+  int64_t poll_after_ = 0;
+  std::chrono::steady_clock::time_point last_poll_{};
 };
 
 }  // namespace fbg::ledger

@@ -85,7 +85,7 @@ int reconcileCommand(const fbg::ledger::LedgerSettings& settings) {
                       settings.lock_backoff_ms_max},
                      metrics);
   GuardedWriter writer(locks, settings.version_retry_count_max, metrics);
-  EventApplier applier(pool, writer, metrics);
+  EventApplier applier(pool, writer, metrics, /*moves_executions_cursor=*/false);
   auto report = reconcile({settings.postgres_uri, settings.fill_receiver_host,
                            settings.fill_receiver_port, 1000, 10'000'000},
                           applier);
