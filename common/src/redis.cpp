@@ -66,6 +66,37 @@ Result<RedisReply> RedisConnection::command(const std::vector<std::string>& argv
   return converted;
 }
 
+Result<std::vector<RedisReply>> RedisConnection::pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  if (broken_) return makeError(ErrorCode::Unavailable, "redis connection broken");
+  for (const auto& argv : commands) {
+    std::vector<const char*> parts;
+    std::vector<std::size_t> lengths;
+    for (const auto& arg : argv) {
+      parts.push_back(arg.data());
+      lengths.push_back(arg.size());
+    }
+    if (redisAppendCommandArgv(context_, static_cast<int>(argv.size()), parts.data(),
+                               lengths.data()) != REDIS_OK) {
+      broken_ = true;
+      return makeError(ErrorCode::Unavailable, std::string("redis: ") + context_->errstr);
+    }
+  }
+  std::vector<RedisReply> replies;
+  replies.reserve(commands.size());
+  for (std::size_t i = 0; i < commands.size(); ++i) {
+    void* raw = nullptr;
+    if (redisGetReply(context_, &raw) != REDIS_OK || raw == nullptr) {
+      broken_ = true;  // the unread replies would answer a later command
+      return makeError(ErrorCode::Unavailable, std::string("redis: ") + context_->errstr);
+    }
+    auto* reply = static_cast<redisReply*>(raw);
+    replies.push_back(convert(reply));
+    freeReplyObject(reply);
+  }
+  return replies;
+}
+
 namespace {
 
 int64_t steadyNowMs() {
@@ -116,6 +147,19 @@ Result<RedisReply> RedisPool::command(const std::vector<std::string>& argv) {
     markDown();
   }
   return reply;
+}
+
+Result<std::vector<RedisReply>> RedisPool::pipeline(
+    const std::vector<std::vector<std::string>>& commands) {
+  auto lease = acquire();
+  if (!lease) return lease.error();
+  auto replies = (*lease)->pipeline(commands);
+  if (replies) {
+    up_ = true;
+  } else {
+    markDown();
+  }
+  return replies;
 }
 
 }  // namespace fbg

@@ -62,16 +62,26 @@ int EventRelay::relayBatch() {
         "SELECT relay_seq, event_id, kind, order_id, payload FROM order_events "
         "WHERE published_at IS NULL ORDER BY relay_seq LIMIT $1",
         settings_.batch_size_max);
+    // One round trip for the batch. Stream ids are Redis's (*): a batch resent after a failure
+    // part-way adds its events again, and consumers deduplicate on event_id.
+    std::vector<std::vector<std::string>> commands;
+    commands.reserve(rows.size());
+    for (const auto& row : rows) {
+      commands.push_back({"XADD", settings_.stream, "MAXLEN", "~",
+                          std::to_string(settings_.stream_length_max), "*", "event_id",
+                          row[1].as<std::string>(), "kind", row[2].as<std::string>(), "order_id",
+                          row[3].as<std::string>(), "payload", row[4].as<std::string>()});
+    }
     std::string marked;
     int count = 0;
-    for (const auto& row : rows) {
-      auto added = redis_.command(
-          {"XADD", settings_.stream, "MAXLEN", "~", std::to_string(settings_.stream_length_max),
-           "*", "event_id", row[1].as<std::string>(), "kind", row[2].as<std::string>(), "order_id",
-           row[3].as<std::string>(), "payload", row[4].as<std::string>()});
-      if (!added || added->kind == RedisReply::Kind::Error) break;  // Redis down: later
-      marked += (marked.empty() ? "" : ",") + row[0].as<std::string>();
-      ++count;
+    auto added = commands.empty() ? Result<std::vector<RedisReply>>(std::vector<RedisReply>{})
+                                  : redis_.pipeline(commands);
+    if (added) {
+      for (std::size_t i = 0; i < added->size(); ++i) {
+        if ((*added)[i].kind == RedisReply::Kind::Error) continue;  // left for a later round
+        marked += (marked.empty() ? "" : ",") + rows[static_cast<int>(i)][0].as<std::string>();
+        ++count;
+      }
     }
     if (count > 0) {
       work.exec_params(

@@ -44,6 +44,11 @@ class RedisConnection {
   // A transport failure is Unavailable and leaves the connection broken; a Redis error reply is
   // returned as a reply of Kind::Error (the caller decides what it means).
   [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv);
+  // The commands written at once and their replies read after, in order: one round trip for
+  // all. A transport failure part-way is Unavailable for the whole (which of them Redis ran is
+  // unknown: callers resend, and what they send must be safe to run twice).
+  [[nodiscard]] Result<std::vector<RedisReply>> pipeline(
+      const std::vector<std::vector<std::string>>& commands);
   [[nodiscard]] bool broken() const { return broken_; }
 
  private:
@@ -61,6 +66,9 @@ class RedisPool {
   [[nodiscard]] Result<Lease> acquire();
   // One command on a pooled connection.
   [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv);
+  // RedisConnection::pipeline on a pooled connection.
+  [[nodiscard]] Result<std::vector<RedisReply>> pipeline(
+      const std::vector<std::vector<std::string>>& commands);
   // True when the last attempt to reach Redis succeeded.
   [[nodiscard]] bool up() const { return up_.load(); }
 
