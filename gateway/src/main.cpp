@@ -43,10 +43,13 @@ void registerRoutes(HttpRouter& router, GatewayStore& store, fix::Engine& engine
     for (const auto& s : engine.sessions()) logged_on = logged_on && s.logged_on;
     const bool postgres = static_cast<bool>(store.ping());
     const bool redis_up = static_cast<bool>(redis.command({"PING"}));
-    const bool ready = logged_on && postgres && redis_up;
+    // Redis down alone is degraded: the session and the database still take the broker's
+    // replies, and their events wait in order_events; only new orders wait in the ledger.
+    const bool usable = logged_on && postgres;
+    const char* status = !usable ? "unavailable" : redis_up ? "ready" : "degraded";
     // API.md's readiness shape: status and components.
-    return jsonResponse(ready ? 200 : 503,
-                        Json{{"status", ready ? "ready" : "unavailable"},
+    return jsonResponse(usable ? 200 : 503,
+                        Json{{"status", status},
                              {"components",
                               {{"fix_session", logged_on ? "logged_on" : "logged_off"},
                                {"postgres", postgres ? "up" : "down"},

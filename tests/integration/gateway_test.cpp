@@ -196,6 +196,32 @@ TEST(Gateway, BrokerDownAtStartOrdersWaitAndFlowAfterLogon) {
   EXPECT_EQ(stack.gatewayGet("/readyz").status, 200);
 }
 
+// Redis down: no new orders can arrive, but the session and the database still work, so the
+// gateway says degraded (200), not unavailable; with Redis back, orders flow again.
+TEST(Gateway, RedisDownIsDegradedAndOrdersFlowAgainAfterIt) {
+  GatewayStack stack;
+  stack.startSimulator();
+  stack.startGateway();
+  const std::string before = stack.placeOrder();
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED", before) == 1; }, seconds(30)))
+      << stack.gatewayLogTail();
+  EXPECT_NE(stack.gatewayGet("/readyz").body.find("\"ready\""), std::string::npos);
+  stack.redis.stop();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        const auto answer = stack.gatewayGet("/readyz");
+        return answer.status == 200 && answer.body.find("\"degraded\"") != std::string::npos;
+      },
+      seconds(10)));
+  EXPECT_NE(stack.gatewayGet("/readyz").body.find("\"redis\":\"down\""), std::string::npos);
+  stack.redis.start();
+  const std::string after = stack.placeOrder();
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED", after) == 1; }, seconds(30)))
+      << stack.gatewayLogTail();
+  EXPECT_EQ(stack.gatewayGet("/readyz").status, 200);
+  expectEachOnceAtTheBroker(stack, {before, after});
+}
+
 TEST(Gateway, SimBDownDoesNotHoldUpTheSimAGateway) {
   GatewayStack stack("SIM-A");
   stack.startSimulator();
