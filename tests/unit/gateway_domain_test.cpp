@@ -120,6 +120,24 @@ TEST(BrokerOrder, CancelOfAFilledOrderIsRejected) {
   EXPECT_EQ(kinds(at_broker), std::vector<EventKind>{EventKind::CancelRejected});
 }
 
+TEST(BrokerOrder, CancelRejectedAsUnknownSettlesAnUnacknowledgedOrderCanceled) {
+  // UNCONFIRMED after every retry, then the customer cancels and the broker knows no such order.
+  OrderSnapshot unconfirmed = giveUp(sent()).order;
+  ASSERT_EQ(unconfirmed.state, BrokerOrderState::Unconfirmed);
+  unconfirmed = applyCancelRequest(unconfirmed, 1).order;
+  const Outcome unknown = applyCancelReject(unconfirmed, CancelRejectFacts{'8', 1, "unknown order"});
+  EXPECT_EQ(unknown.order.state, BrokerOrderState::Canceled);
+  EXPECT_EQ(unknown.order.cancel_state, CancelState::Done);
+  ASSERT_EQ(kinds(unknown), std::vector<EventKind>{EventKind::Canceled});  // no ACKED: never was
+  EXPECT_EQ(unknown.events[0].cancel_request, 1);
+  // An acknowledged order is known to the broker: the same reject only rejects the cancel.
+  OrderSnapshot live = applyReport(sent(), report('0', '0')).order;
+  live = applyCancelRequest(live, 1).order;
+  const Outcome refused = applyCancelReject(live, CancelRejectFacts{'8', 1, "unknown order"});
+  EXPECT_EQ(refused.order.state, BrokerOrderState::Acked);
+  EXPECT_EQ(kinds(refused), std::vector<EventKind>{EventKind::CancelRejected});
+}
+
 TEST(RetryPolicy, WaitsGrowExponentiallyToTheBoundWithBoundedJitter) {
   const RetryPolicy policy{1000, 2, 5000, 20, 4};
   ASSERT_TRUE(isValid(policy));

@@ -170,6 +170,18 @@ Outcome applyCancelReject(const OrderSnapshot& order, const CancelRejectFacts& r
     finishCancel(out);
     return out;
   }
+  if (reject.ord_status == '8' && (order.state == BrokerOrderState::Sent ||
+                                   order.state == BrokerOrderState::Unconfirmed)) {
+    // The broker read the NewOrderSingle before this cancel (one session, in order) and holds no
+    // live order for it: it never took it. Left open here, the customer's money would stay
+    // reserved for an order that cannot fill; canceled is what the customer asked for.
+    out.order.state = BrokerOrderState::Canceled;
+    finishCancel(out);
+    out.events.push_back({EventKind::Canceled, reject.cancel_request,
+                          "the broker holds no such order" +
+                              (reject.text.empty() ? std::string() : ": " + reject.text)});
+    return out;
+  }
   if (reject.ord_status != '8') moveTo(out, stateOf(reject.ord_status), "", 0);
   if (reject.cancel_request == order.cancel_request &&
       (order.cancel_state == CancelState::Pending || order.cancel_state == CancelState::Sent)) {
