@@ -27,4 +27,18 @@ std::string withoutSynchronousCommit(const std::string& uri) {
   return uri + joiner + "options=-c%20synchronous_commit%3Doff";
 }
 
+std::string pgArrayLiteral(const std::vector<std::string>& elements) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < elements.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (const char c : elements[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
 }  // namespace fbg

@@ -84,20 +84,6 @@ std::string jsonText(const nlohmann::json& value) {
   return value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-std::string arrayLiteral(const std::vector<std::string>& elements) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < elements.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (const char c : elements[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
 void prepareGatewayStatements(pqxx::connection& c) {
   c.prepare("lock_order",
             sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE order_id = $1 FOR UPDATE"));

@@ -41,11 +41,6 @@ struct EventRow {
 // would fail the batch on every retry.
 [[nodiscard]] std::string jsonText(const nlohmann::json& value);
 
-// PostgreSQL array literal of text elements, each quoted ("\\" and "\"" escaped), for a
-// $n::text[] (or ::bigint[], ::boolean[]) parameter. Arrays rather than JSON where a statement
-// joins on them: the planner expects few elements and looks each up by its index.
-[[nodiscard]] std::string arrayLiteral(const std::vector<std::string>& elements);
-
 void prepareGatewayStatements(pqxx::connection& connection);
 
 }  // namespace fbg::gateway

@@ -142,7 +142,7 @@ Result<std::vector<SendItem>> GatewayStore::claimNewOrders(int limit, int in_fli
       waits.push_back(std::to_string(replyWaitMs(settings_.retry, 1, unitRandom())));
       items.push_back(SendItem{SendItem::Kind::New, row.record, 0, row.received_at_ms});
     }
-    if (!ids.empty()) work.exec_prepared("mark_sent", arrayLiteral(ids), arrayLiteral(waits));
+    if (!ids.empty()) work.exec_prepared("mark_sent", pgArrayLiteral(ids), pgArrayLiteral(waits));
     work.commit();
     return items;
   });
@@ -221,7 +221,7 @@ std::map<std::string, BatchOrder> lockBatchOrders(pqxx::work& work,
   ids.reserve(replies.size());
   for (const auto& reply : replies) ids.push_back(reply.ids.order_id);
   std::map<std::string, BatchOrder> orders;
-  for (const auto& raw : work.exec_prepared("lock_orders", arrayLiteral(ids))) {
+  for (const auto& raw : work.exec_prepared("lock_orders", pgArrayLiteral(ids))) {
     OrderRow row = readOrderRow(raw);
     const bool resend_requested = row.resend_requested;
     std::string order_id = row.record.ticket.order_id;
@@ -260,10 +260,10 @@ void writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder
     resend_requested.emplace_back(order.resend_requested ? "t" : "f");
     due_now.emplace_back(order.due_now ? "t" : "f");
   }
-  work.exec_prepared("write_replies", arrayLiteral(ids), arrayLiteral(states),
-                     arrayLiteral(cum_qtys), arrayLiteral(broker_order_ids),
-                     arrayLiteral(cancel_requests), arrayLiteral(cancel_states),
-                     arrayLiteral(resend_requested), arrayLiteral(due_now));
+  work.exec_prepared("write_replies", pgArrayLiteral(ids), pgArrayLiteral(states),
+                     pgArrayLiteral(cum_qtys), pgArrayLiteral(broker_order_ids),
+                     pgArrayLiteral(cancel_requests), pgArrayLiteral(cancel_states),
+                     pgArrayLiteral(resend_requested), pgArrayLiteral(due_now));
 }
 
 }  // namespace

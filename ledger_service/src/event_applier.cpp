@@ -42,25 +42,28 @@ void prepareWrites(pqxx::connection& c) {
                 std::string(kRevisionColumns) +
                 ", version, row_data) SELECT account_id, symbol, $2, 'BROKER', $3, version, "
                 "to_jsonb(u.*) FROM u RETURNING $4::text");
-  c.prepare("journal_entry",
-            "INSERT INTO journal_entries (account_id, kind, order_id, exec_id, reference) "
-            "VALUES ($1, $2, $3, nullif($4, ''), $5) RETURNING entry_id");
-  c.prepare("journal_line",
+  // A journal entry and its lines in one statement; the lines are three arrays in line order
+  // ($6 books, $7 assets, $8 amounts), numbered from 1.
+  c.prepare("journal",
+            "WITH entry AS (INSERT INTO journal_entries (account_id, kind, order_id, exec_id, "
+            "reference) VALUES ($1, $2, $3, nullif($4, ''), $5) RETURNING entry_id) "
             "INSERT INTO journal_lines (entry_id, line_no, book, asset, amount) "
-            "VALUES ($1, $2, $3, $4, $5::numeric)");
+            "SELECT entry.entry_id, line.n, line.book, line.asset, line.amount FROM entry, "
+            "unnest($6::text[], $7::text[], $8::numeric[]) WITH ORDINALITY "
+            "AS line(book, asset, amount, n)");
 }
 
 void prepareReads(pqxx::connection& c) {
-  c.prepare("apply_read_order",
-            "SELECT account_id, status, side, symbol, quantity, limit_price::text, "
-            "filled_quantity, fill_notional::text, reserved_amount::text, reserved_quantity, "
-            "version FROM orders WHERE order_id = $1");
-  c.prepare("apply_read_account",
-            "SELECT cash_balance::text, cash_reserved::text, version FROM accounts "
-            "WHERE account_id = $1");
-  c.prepare("apply_read_position",
-            "SELECT quantity, quantity_reserved, cost_basis::text, version FROM positions "
-            "WHERE account_id = $1 AND symbol = $2");
+  // The order, its account and its position (NULLs when the account holds none of the symbol)
+  // in one read; the columns load() takes, in its order.
+  c.prepare("apply_read",
+            "SELECT o.account_id, o.status, o.side, o.symbol, o.quantity, o.limit_price::text, "
+            "o.filled_quantity, o.fill_notional::text, o.reserved_amount::text, "
+            "o.reserved_quantity, o.version, a.cash_balance::text, a.cash_reserved::text, "
+            "a.version, p.quantity, p.quantity_reserved, p.cost_basis::text, p.version "
+            "FROM orders o JOIN accounts a ON a.account_id = o.account_id "
+            "LEFT JOIN positions p ON p.account_id = o.account_id AND p.symbol = o.symbol "
+            "WHERE o.order_id = $1");
   c.prepare("apply_seen_fill", "SELECT 1 FROM executions WHERE broker = $1 AND exec_id = $2");
   c.prepare("apply_seen_event", "SELECT 1 FROM applied_events WHERE event_id = $1");
   c.prepare("apply_record_fill",
@@ -86,7 +89,7 @@ struct Loaded {
   int64_t position_version = 0;  // 0: no row yet
 };
 
-Loaded load(pqxx::work& work, const pqxx::row& o) {
+Loaded load(const pqxx::row& o) {
   Loaded l;
   l.account_id = o[0].as<std::string>();
   l.order.status = parseOrderStatus(o[1].as<std::string>()).value_or(OrderStatus::PendingNew);
@@ -99,13 +102,11 @@ Loaded load(pqxx::work& work, const pqxx::row& o) {
   l.order.reserved_amount = readMoney(o[8]);
   l.order.reserved_quantity = o[9].as<int64_t>();
   l.order_version = o[10].as<int64_t>();
-  const auto a = work.exec_prepared1("apply_read_account", l.account_id);
-  l.cash = {readMoney(a[0]), readMoney(a[1])};
-  l.account_version = a[2].as<int64_t>();
-  const auto p = work.exec_prepared("apply_read_position", l.account_id, l.order.symbol);
-  if (!p.empty()) {
-    l.position = {p[0][0].as<int64_t>(), p[0][1].as<int64_t>(), readMoney(p[0][2])};
-    l.position_version = p[0][3].as<int64_t>();
+  l.cash = {readMoney(o[11]), readMoney(o[12])};
+  l.account_version = o[13].as<int64_t>();
+  if (!o[17].is_null()) {
+    l.position = {o[14].as<int64_t>(), o[15].as<int64_t>(), readMoney(o[16])};
+    l.position_version = o[17].as<int64_t>();
   }
   return l;
 }
@@ -145,15 +146,16 @@ bool write(pqxx::work& work, const IncomingEvent& e, const Loaded& l, const Appl
 
 void book(pqxx::work& work, const IncomingEvent& e, const Loaded& l, const Applied& out) {
   if (out.journal.empty()) return;
-  const auto entry = work.exec_prepared1("journal_entry", l.account_id, out.journal_kind,
-                                         e.order_id, e.exec_id, e.dedup_id);
-  const int64_t entry_id = entry[0].as<int64_t>();
-  int line_no = 0;
+  std::vector<std::string> books, assets, amounts;
   for (const auto& line : out.journal) {
     if (line.amount.isZero()) continue;
-    work.exec_prepared("journal_line", entry_id, ++line_no, line.book, line.asset,
-                       line.amount.toString());
+    books.push_back(line.book);
+    assets.push_back(line.asset);
+    amounts.push_back(line.amount.toString());
   }
+  work.exec_prepared("journal", l.account_id, out.journal_kind, e.order_id, e.exec_id,
+                     e.dedup_id, pgArrayLiteral(books), pgArrayLiteral(assets),
+                     pgArrayLiteral(amounts));
 }
 
 void record(pqxx::work& work, const IncomingEvent& e, const Applied& out, bool moves_cursor) {
@@ -204,9 +206,9 @@ Attempt<ApplyOutcome> EventApplier::tryApply(const IncomingEvent& e) {
                               ? !work.exec_prepared("apply_seen_fill", e.broker, e.exec_id).empty()
                               : !work.exec_prepared("apply_seen_event", e.dedup_id).empty();
         if (seen) return std::optional(ApplyOutcome::Duplicate);
-        const auto order = work.exec_prepared("apply_read_order", e.order_id);
+        const auto order = work.exec_prepared("apply_read", e.order_id);
         if (order.empty()) return std::optional(ApplyOutcome::UnknownOrder);
-        const Loaded loaded = load(work, order[0]);
+        const Loaded loaded = load(order[0]);
         const Applied out =
             e.relevant ? applyBrokerEvent(loaded.order, loaded.cash, loaded.position, e.event)
                        : Applied{loaded.order, loaded.cash, loaded.position, {}, "", false};

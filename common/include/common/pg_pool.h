@@ -44,6 +44,12 @@ class PgPool {
 template <typename T, typename Body>
 Result<T> withConnection(PgPool& pool, Body&& body);
 
+// PostgreSQL array literal of text elements, each quoted ("\\" and "\"" escaped), for a
+// $n::text[] (or ::bigint[], ::numeric[], ::boolean[]) parameter: one statement for a set of
+// rows. Arrays rather than JSON where a statement joins on them: the planner expects few
+// elements and looks each up by its index.
+[[nodiscard]] std::string pgArrayLiteral(const std::vector<std::string>& elements);
+
 // The same libpq URI with synchronous_commit off for every transaction of its connections:
 // commits survive a crash of our process (the server has them), not a crash of the server.
 [[nodiscard]] std::string withoutSynchronousCommit(const std::string& uri);
