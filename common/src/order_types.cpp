@@ -106,8 +106,10 @@ bool canTransition(OrderStatus from, OrderStatus to) {
       return to == S::PartiallyFilled || to == S::Filled || to == S::PendingCancel ||
              to == S::Canceled || to == S::Expired;
     case S::PendingCancel:
+      // REJECTED: the cancel was asked before the broker answered the order, and the broker
+      // rejected the order itself.
       return to == S::New || to == S::PartiallyFilled || to == S::Filled || to == S::Canceled ||
-             to == S::Expired;
+             to == S::Rejected || to == S::Expired;
     case S::Unconfirmed:
       return to != S::PendingNew && to != S::Unconfirmed;
     default:

@@ -107,6 +107,19 @@ TEST(OrderApply, StatusNeverMovesBack) {
             OrderStatus::Rejected);
 }
 
+// DELETE before the broker's answer, then the broker rejects the order: REJECTED, everything
+// released; the cancel's rejection that follows changes nothing.
+TEST(OrderApply, BrokerRejectWhileCancelPendingEndsTheOrder) {
+  Rows rows = buy();
+  rows.order.status = OrderStatus::PendingCancel;
+  rows = apply(rows, {BrokerEventKind::Rejected, 0, Money(), -1, "rejected"});
+  EXPECT_EQ(rows.order.status, OrderStatus::Rejected);
+  EXPECT_TRUE(rows.order.reserved_amount.isZero());
+  EXPECT_TRUE(rows.cash.reserved.isZero());
+  rows = apply(rows, {BrokerEventKind::CancelRejected, 0, Money(), -1, "order is REJECTED"});
+  EXPECT_EQ(rows.order.status, OrderStatus::Rejected);
+}
+
 // Random broker histories of one order: the final rows do not depend on the order in which the
 // events arrive or on repeated non-fill events, and the balances stay consistent.
 RC_GTEST_PROP(OrderApplyProperty, AnyArrivalOrderReachesTheSameRows, ()) {

@@ -115,7 +115,7 @@ TEST(OrderStatusTransition, MatchesTheDocumentedTable) {
       moves.insert({S::New, to});
       moves.insert({S::PartiallyFilled, to});
     }
-    for (S to : {S::New, S::PartiallyFilled, S::Filled, S::Canceled, S::Expired}) {
+    for (S to : {S::New, S::PartiallyFilled, S::Filled, S::Canceled, S::Rejected, S::Expired}) {
       moves.insert({S::PendingCancel, to});
     }
     // "anything but PENDING_NEW": a real move, so not UNCONFIRMED -> UNCONFIRMED either.
@@ -145,6 +145,13 @@ TEST(OrderStatusTransition, RejectedCancelReturnsToWhereTheBrokerSaysTheOrderSta
   EXPECT_TRUE(canTransition(S::PendingCancel, S::PartiallyFilled));
   EXPECT_FALSE(canTransition(S::PendingCancel, S::PendingNew));
   EXPECT_FALSE(canTransition(S::PendingCancel, S::Unconfirmed));
+}
+
+// Canceled before the broker answered, then the broker rejected the order itself (seen in the
+// e2e fault test: the REJECTED was ignored, the CANCEL_REJECTED then left the order NEW with its
+// reservation held for good).
+TEST(OrderStatusTransition, BrokerRejectEndsAnOrderWithACancelPending) {
+  EXPECT_TRUE(canTransition(S::PendingCancel, S::Rejected));
 }
 
 RC_GTEST_PROP(OrderStatusProperty, NothingLeavesATerminalStatus, ()) {

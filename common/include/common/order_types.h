@@ -45,7 +45,8 @@ enum class OrderStatus {
 //   PARTIALLY_FILLED -> PARTIALLY_FILLED (a further fill), FILLED, PENDING_CANCEL, CANCELED,
 //   EXPIRED PENDING_CANCEL   -> NEW, PARTIALLY_FILLED (the cancel was rejected: back to where the
 //   broker
-//                       says the order stands), FILLED, CANCELED, EXPIRED
+//                       says the order stands), FILLED, CANCELED, EXPIRED, REJECTED (the cancel
+//                       was asked before the broker answered, and it rejected the order)
 //   UNCONFIRMED      -> anything but PENDING_NEW and itself (reconciliation learns what the
 //                       broker did)
 //   terminal         -> nothing
