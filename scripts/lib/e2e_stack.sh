@@ -1,0 +1,258 @@
+# shellcheck shell=bash
+# The whole stack on free loopback ports in one folder, for tests/e2e/e2e_faults.sh and
+# scripts/chaos: PostgreSQL, Redis, the ledger, the fill receiver, the simulators SIM-A and SIM-B
+# and a gateway per broker. Source it after scripts/lib/stack.sh, then:
+#   e2e_stack_init DIR      picks the ports and the JWT secret (DIR must exist)
+#   e2e_stack_start_all     starts everything, each one ready before the next
+#   e2e_stack_stop_all      stops everything (any order of what is running); also on failure
+#   e2e_start NAME / e2e_stop NAME / e2e_kill9 NAME / e2e_pid NAME  for one component:
+#     ledger, fill_receiver, simulator-SIM-A, simulator-SIM-B, gateway-SIM-A, gateway-SIM-B, redis
+# Binaries: FBG_E2E_LEDGER_BIN, FBG_E2E_GATEWAY_BIN, FBG_E2E_FILLS_BIN, FBG_E2E_SIM_BIN (the
+# caller sets them). Each process has DIR/NAME.conf, DIR/NAME.log and DIR/NAME.pid.
+
+E2E_BROKERS=(SIM-A SIM-B)
+# shellcheck disable=SC2034 # for the scripts that source this file
+E2E_COMPONENTS=(ledger fill_receiver simulator-SIM-A simulator-SIM-B gateway-SIM-A gateway-SIM-B redis)
+E2E_READY_TIMEOUT_S="${E2E_READY_TIMEOUT_S:-90}"
+E2E_STOP_TIMEOUT_S=20
+# Simulator faults (API.md), applied at every simulator start; the caller may change them.
+E2E_SIM_FAULTS='{"drop_ack_rate": 0.05, "duplicate_report_rate": 0.1, "disconnect_every_messages": 500, "fill_slices": 2, "fill_delay_ms": 20, "reject_rate": 0.02}'
+# Gateway retries: short enough for a test to see an unanswered order retried within seconds.
+E2E_GATEWAY_ACK_TIMEOUT_MS=2000
+E2E_GATEWAY_RETRY_BACKOFF_MS_MAX=8000
+
+E2E_DIR=""
+E2E_TAKEN_PORTS=()
+
+# e2e_free_port VAR: sets VAR to a loopback port no socket uses (any state) and not taken yet by
+# this stack. Not run in $(...), so E2E_TAKEN_PORTS keeps track.
+e2e_free_port() {
+  local port tries
+  for ((tries = 0; tries < 200; tries++)); do
+    port=$((20000 + RANDOM % 12000))
+    [[ " ${E2E_TAKEN_PORTS[*]} " == *" $port "* ]] && continue
+    if ! ss -Htan "sport = :$port" | grep -q .; then
+      E2E_TAKEN_PORTS+=("$port")
+      printf -v "$1" '%s' "$port"
+      return 0
+    fi
+  done
+  fbg_die "no free port found"
+}
+
+e2e_stack_init() {
+  E2E_DIR="$1"
+  [[ -d "$E2E_DIR" ]] || fbg_die "e2e_stack_init: $E2E_DIR is not a folder"
+  local bin
+  for bin in FBG_E2E_LEDGER_BIN FBG_E2E_GATEWAY_BIN FBG_E2E_FILLS_BIN FBG_E2E_SIM_BIN; do
+    [[ -x "${!bin:-}" ]] || fbg_die "$bin must name a built binary (got '${!bin:-}')"
+  done
+  e2e_free_port E2E_PG_PORT
+  e2e_free_port E2E_REDIS_PORT
+  e2e_free_port E2E_LEDGER_PORT
+  e2e_free_port E2E_FILLS_PORT
+  e2e_free_port E2E_FILLS_FIX_PORT
+  e2e_free_port E2E_SIM_A_ADMIN_PORT
+  e2e_free_port E2E_SIM_A_FIX_PORT
+  e2e_free_port E2E_SIM_B_ADMIN_PORT
+  e2e_free_port E2E_SIM_B_FIX_PORT
+  e2e_free_port E2E_GATEWAY_A_PORT
+  e2e_free_port E2E_GATEWAY_B_PORT
+  E2E_PG_DATA_DIR="$E2E_DIR/postgres/data"
+  E2E_REDIS_DIR="$E2E_DIR/redis"
+  E2E_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+}
+
+# e2e_sim_admin_port BROKER / e2e_sim_fix_port BROKER / e2e_gateway_port BROKER
+e2e_sim_admin_port() { if [[ "$1" == SIM-A ]]; then echo "$E2E_SIM_A_ADMIN_PORT"; else echo "$E2E_SIM_B_ADMIN_PORT"; fi; }
+e2e_sim_fix_port() { if [[ "$1" == SIM-A ]]; then echo "$E2E_SIM_A_FIX_PORT"; else echo "$E2E_SIM_B_FIX_PORT"; fi; }
+e2e_gateway_port() { if [[ "$1" == SIM-A ]]; then echo "$E2E_GATEWAY_A_PORT"; else echo "$E2E_GATEWAY_B_PORT"; fi; }
+e2e_db_name() { tr 'A-Z-' 'a-z_' <<<"$1_$2"; } # e2e_db_name gateway SIM-A -> gateway_sim_a
+
+e2e_start_servers() {
+  fbg_pg_start "$E2E_PG_DATA_DIR" "$E2E_PG_PORT"
+  local db broker
+  for db in ledger fills; do fbg_pg_createdb "$E2E_PG_PORT" "$db"; done
+  for broker in "${E2E_BROKERS[@]}"; do
+    fbg_pg_createdb "$E2E_PG_PORT" "$(e2e_db_name broker "$broker")"
+    fbg_pg_createdb "$E2E_PG_PORT" "$(e2e_db_name gateway "$broker")"
+  done
+  e2e_start redis
+}
+
+# e2e_write_conf NAME: the configuration file of one of our processes.
+e2e_write_conf() {
+  local name="$1" conf="$E2E_DIR/$1.conf" pg="postgresql://postgres@127.0.0.1:$E2E_PG_PORT"
+  local broker="${name#*-}"
+  (
+    umask 077 # the ledger's file holds the JWT secret
+    case "$name" in
+      ledger)
+        cat <<CONF
+http_port = $E2E_LEDGER_PORT
+http_bind_address = 127.0.0.1
+postgres_uri = $pg/ledger
+redis_host = 127.0.0.1
+redis_port = $E2E_REDIS_PORT
+jwt_secret = $E2E_JWT_SECRET
+fill_receiver_host = 127.0.0.1
+fill_receiver_port = $E2E_FILLS_PORT
+CONF
+        ;;
+      fill_receiver)
+        cat <<CONF
+http_bind_address = 127.0.0.1
+http_port = $E2E_FILLS_PORT
+postgres_uri = $pg/fills
+redis_host = 127.0.0.1
+redis_port = $E2E_REDIS_PORT
+fix_settings_file = $FBG_ROOT/fix_config/fill_receiver.cfg
+fix_config_dir = $FBG_ROOT/fix_config
+run_dir = $E2E_DIR
+fix_accept_port = $E2E_FILLS_FIX_PORT
+CONF
+        ;;
+      simulator-*)
+        cat <<CONF
+profile = $broker
+http_bind_address = 127.0.0.1
+http_port = $(e2e_sim_admin_port "$broker")
+postgres_uri = $pg/$(e2e_db_name broker "$broker")
+fix_settings_file = $FBG_ROOT/fix_config/simulator-$broker.cfg
+fix_config_dir = $FBG_ROOT/fix_config
+run_dir = $E2E_DIR
+fix_order_port = $(e2e_sim_fix_port "$broker")
+fix_drop_copy_port = $E2E_FILLS_FIX_PORT
+default_price = 100.00
+price_walk_step_bps = 0
+CONF
+        ;;
+      gateway-*)
+        local status_requests=false
+        [[ "$broker" == SIM-A ]] && status_requests=true
+        cat <<CONF
+broker = $broker
+broker_answers_status_requests = $status_requests
+http_bind_address = 127.0.0.1
+http_port = $(e2e_gateway_port "$broker")
+postgres_uri = $pg/$(e2e_db_name gateway "$broker")
+redis_host = 127.0.0.1
+redis_port = $E2E_REDIS_PORT
+fix_settings_file = $FBG_ROOT/fix_config/gateway-$broker.cfg
+fix_config_dir = $FBG_ROOT/fix_config
+run_dir = $E2E_DIR
+fix_connect_port = $(e2e_sim_fix_port "$broker")
+ack_timeout_ms = $E2E_GATEWAY_ACK_TIMEOUT_MS
+retry_backoff_ms_max = $E2E_GATEWAY_RETRY_BACKOFF_MS_MAX
+CONF
+        ;;
+      *) fbg_die "e2e_write_conf: unknown component $name" ;;
+    esac
+  ) >"$conf"
+}
+
+e2e_pid() {
+  local pid_file="$E2E_DIR/$1.pid"
+  [[ "$1" == redis ]] && pid_file="$E2E_REDIS_DIR/redis.pid"
+  [[ -f "$pid_file" ]] && cat "$pid_file"
+}
+
+# e2e_start NAME: starts one component and waits until it is ready (a simulator also gets its
+# faults). A gateway is ready once its FIX session is logged on, so its simulator must run.
+e2e_start() {
+  local name="$1" binary broker="${1#*-}"
+  case "$name" in
+    redis)
+      fbg_redis_start "$E2E_REDIS_DIR" "$E2E_REDIS_PORT"
+      return 0
+      ;;
+    ledger) binary="$FBG_E2E_LEDGER_BIN" ;;
+    fill_receiver) binary="$FBG_E2E_FILLS_BIN" ;;
+    simulator-*) binary="$FBG_E2E_SIM_BIN" ;;
+    gateway-*) binary="$FBG_E2E_GATEWAY_BIN" ;;
+    *) fbg_die "e2e_start: unknown component $name" ;;
+  esac
+  [[ -f "$E2E_DIR/$name.conf" ]] || e2e_write_conf "$name"
+  fbg_start_background "$name" "$E2E_DIR/$name.log" "$E2E_DIR/$name.pid" \
+    "$binary" serve --config "$E2E_DIR/$name.conf"
+  case "$name" in
+    ledger) fbg_wait_http "http://127.0.0.1:$E2E_LEDGER_PORT/healthz" "$E2E_READY_TIMEOUT_S" ;;
+    fill_receiver) fbg_wait_http "http://127.0.0.1:$E2E_FILLS_PORT/healthz" "$E2E_READY_TIMEOUT_S" ;;
+    simulator-*)
+      local admin
+      admin="$(e2e_sim_admin_port "$broker")"
+      fbg_wait_http "http://127.0.0.1:$admin/healthz" "$E2E_READY_TIMEOUT_S"
+      curl -sf --max-time 10 -X PUT "http://127.0.0.1:$admin/v1/faults" -d "$E2E_SIM_FAULTS" >/dev/null ||
+        fbg_die "could not set the faults of $name"
+      ;;
+    gateway-*) fbg_wait_http "http://127.0.0.1:$(e2e_gateway_port "$broker")/healthz" "$E2E_READY_TIMEOUT_S" ;;
+  esac
+}
+
+# e2e_stop NAME: SIGTERM, then SIGKILL after E2E_STOP_TIMEOUT_S.
+e2e_stop() {
+  if [[ "$1" == redis ]]; then
+    fbg_redis_stop "$E2E_REDIS_DIR" "$E2E_REDIS_PORT"
+  else
+    fbg_stop_pidfile "$1" "$E2E_DIR/$1.pid" "$E2E_STOP_TIMEOUT_S"
+  fi
+}
+
+# e2e_kill9 NAME: SIGKILL to the component's own process, and waits until it is gone.
+e2e_kill9() {
+  local name="$1" pid deadline=$((SECONDS + E2E_STOP_TIMEOUT_S))
+  pid="$(e2e_pid "$name")" || fbg_die "e2e_kill9: no pid file for $name"
+  fbg_pid_alive "$pid" || fbg_die "e2e_kill9: $name (pid $pid) is not running"
+  fbg_log "kill -9 $name (pid $pid)"
+  kill -9 "$pid"
+  while fbg_pid_alive "$pid"; do
+    ((SECONDS < deadline)) || fbg_die "$name (pid $pid) survived SIGKILL for ${E2E_STOP_TIMEOUT_S}s"
+    sleep 0.05 # polling interval of a bounded wait
+  done
+  [[ "$name" == redis ]] && rm -f "$E2E_REDIS_DIR/redis.pid"
+  return 0
+}
+
+# Readiness of the whole stack: every gateway's FIX session logged on, the ledger ready.
+e2e_wait_ready() {
+  local broker
+  for broker in "${E2E_BROKERS[@]}"; do
+    fbg_wait_http "http://127.0.0.1:$(e2e_gateway_port "$broker")/readyz" "$E2E_READY_TIMEOUT_S"
+  done
+  fbg_wait_http "http://127.0.0.1:$E2E_LEDGER_PORT/readyz" "$E2E_READY_TIMEOUT_S"
+}
+
+e2e_stack_start_all() {
+  e2e_start_servers
+  e2e_start ledger
+  e2e_start fill_receiver
+  local broker
+  for broker in "${E2E_BROKERS[@]}"; do e2e_start "simulator-$broker"; done
+  for broker in "${E2E_BROKERS[@]}"; do e2e_start "gateway-$broker"; done
+  e2e_wait_ready
+}
+
+# Stops whatever runs, ours first, then Redis and PostgreSQL. Never fails (it runs in traps).
+e2e_stack_stop_all() {
+  [[ -n "$E2E_DIR" ]] || return 0
+  local name
+  for name in gateway-SIM-A gateway-SIM-B simulator-SIM-A simulator-SIM-B fill_receiver ledger; do
+    (e2e_stop "$name") || true
+  done
+  (fbg_redis_stop "$E2E_REDIS_DIR" "$E2E_REDIS_PORT") || true
+  (fbg_pg_stop "$E2E_PG_DATA_DIR") || true
+}
+
+# e2e_stream_backlog: prints the entries read but not acknowledged plus those not yet read, over
+# every consumer group of the stack's streams (0 when the consumers have caught up).
+e2e_stream_backlog() {
+  local stream total=0 pending lag
+  for stream in orders:SIM-A orders:SIM-B order-events executions; do
+    while read -r pending lag; do
+      [[ "$lag" =~ ^[0-9]+$ ]] || lag=0
+      total=$((total + pending + lag))
+    done < <(redis-cli -h 127.0.0.1 -p "$E2E_REDIS_PORT" --raw XINFO GROUPS "$stream" 2>/dev/null |
+      awk 'prev == "pending" { p = $0 } prev == "lag" { print p, $0 } { prev = $0 }')
+  done
+  echo "$total"
+}
