@@ -624,7 +624,8 @@ int run(int argc, char** argv) {
     Json counters = Json::object();
     for (const char* name : {"fills_reports_received_total", "fills_reports_stored_total",
                              "fills_reports_duplicate_total", "fills_reports_invalid_total",
-                             "fills_store_failures_total"}) {
+                             "fills_store_failures_total", "fills_store_batches_total",
+                             "fills_reports_refused_total"}) {
       const double before = metrics_start.value(name, 0.0);
       counters[name] = metrics_end.contains(name) ? Json(metrics_end[name].get<double>() - before)
                                                   : Json(nullptr);
