@@ -11,11 +11,11 @@
 // carries) with ExecIDs unique in the run, one thread per session, each as fast as the session
 // takes them with at most K reports sent and not yet stored.
 //
-// Stored: the fill receiver counts an inbound message (its next expected MsgSeqNum goes up) only
-// after fromApp returned, and its fromApp returns after the report's insert committed. So a
-// report is stored once the receiver's next_target_seq_num of its session (GET /v1/sessions on
-// port H, polled every MS ms) is above the MsgSeqNum it was sent with. A phase is stored when
-// every session's last report is. Whether each was stored once (no duplicates, no refusals) the
+// Stored: the fill receiver commits reports in batches after fromApp handed them over, and its
+// GET /v1/sessions (port H, polled every MS ms) gives per session durable_target_seq_num: every
+// report below it is committed (older receivers, which committed inside fromApp, give only
+// next_target_seq_num, which meant the same there). So a report is stored once that number is
+// above the MsgSeqNum it was sent with. A phase is stored when every session's last report is. Whether each was stored once (no duplicates, no refusals) the
 // script checks in /metrics and the database.
 //
 // Phases: warmup (W reports per session, all sessions at once, not measured), then burst (N per
@@ -200,7 +200,8 @@ struct DropCopy {
   std::string broker;
   std::string our_id;    // FIX.4.4:SIM-A->FILLS
   std::string their_id;  // FIX.4.4:FILLS->SIM-A
-  // The receiver's next expected MsgSeqNum of this session (0: not seen yet); from the poller.
+  // The receiver's MsgSeqNum below which every report is stored (0: not seen yet); from the
+  // poller.
   std::atomic<int64_t> receiver_next_seq{0};
   std::atomic<bool> receiver_logged_on{false};
 };
@@ -309,7 +310,10 @@ class Poller {
       for (const auto& s : parsed["sessions"]) {
         for (auto& copy : sessions_) {
           if (s.value("session_id", "") != copy->their_id) continue;
-          copy->receiver_next_seq = s.value("next_target_seq_num", int64_t{0});
+          copy->receiver_next_seq =
+              s.contains("durable_target_seq_num")
+                  ? s.value("durable_target_seq_num", int64_t{0})
+                  : s.value("next_target_seq_num", int64_t{0});
           copy->receiver_logged_on = s.value("logged_on", false);
         }
       }
@@ -620,7 +624,8 @@ int run(int argc, char** argv) {
     Json counters = Json::object();
     for (const char* name : {"fills_reports_received_total", "fills_reports_stored_total",
                              "fills_reports_duplicate_total", "fills_reports_invalid_total",
-                             "fills_store_failures_total"}) {
+                             "fills_store_failures_total", "fills_store_batches_total",
+                             "fills_reports_refused_total"}) {
       const double before = metrics_start.value(name, 0.0);
       counters[name] = metrics_end.contains(name) ? Json(metrics_end[name].get<double>() - before)
                                                   : Json(nullptr);

@@ -13,9 +13,10 @@
 #   fill-1-R: the fill receiver (its default settings, fix_config/fill_receiver.cfg, a new
 #     database) and fill_load playing SIM-A's drop copy: W=500 warmup reports, then N=10000
 #     ExecutionReports (fills, unique ExecIDs) as fast as the session takes them, at most K=256
-#     sent and not yet stored. Stored = counted by the receiver's session (GET /v1/sessions),
-#     which happens only after the report's insert committed. Reports/s = N / time from the
-#     first send to the last report stored.
+#     sent and not yet stored. Stored = below the session's durable_target_seq_num in the
+#     receiver's GET /v1/sessions: every report below it has committed (group commit: the
+#     receiver commits reports in batches after fromApp). Reports/s = N / time from the first
+#     send to the last report stored.
 #   insert-1-R: the fill receiver stopped, pgbench with 1 client for S=20 s on the same database:
 #     one INSERT per transaction (synchronous commit, prepared) of a row like the receiver's
 #     (the run's first stored row, a new ExecID) into the same executions table (same unique key
@@ -500,7 +501,7 @@ section_markdown() {
     "",
     "Measured \($m.date) on commit `\($m.commit)`\(if $m.working_tree_dirty then " (with uncommitted changes)" else "" end); raw results in `\(input_filename | sub(".*/bench/"; "bench/"))`. Reproduce with `bench/fill_receiver.sh` (builds, then about \($l.rounds * 2) minutes; `--help` for the load).",
     "",
-    "What ran: \($l.rounds) rounds of four runs on one PostgreSQL server, each fill run on a new database. **fill, 1 session**: the fill receiver with its default settings (`fix_config/fill_receiver.cfg`: data dictionary, message log, PgMessageStore with synchronous_commit off for the FIX state; each report committed synchronously in its own INSERT inside fromApp, then relayed to Redis) and `fill_load` as SIM-A'"'"'s drop copy (a `fix::Engine` initiator, FileStore, no dictionary): \($l.warmup_reports_per_session) warmup reports, then \($l.reports_per_session) ExecutionReports (fills, unique ExecIDs) as fast as the session takes them, at most \($l.window_per_session) sent and not yet stored. A report is stored when the receiver'"'"'s session has counted it (`GET /v1/sessions`, polled every \($l.poll_interval_ms) ms), which QuickFIX does only after fromApp returned, after the commit; reports/s = reports / time from the first send to the last stored; the database holds each report once (checked per run). **insert loop, 1 client**: the fill receiver stopped, `pgbench -n -M prepared -c 1 -T \($l.insert_s)` on the same database: one INSERT per transaction, committed synchronously, of the run'"'"'s first stored row with a new ExecID into the same `executions` table (same unique key and indexes, ON CONFLICT DO NOTHING). Then the same with **2 sessions** (SIM-A and SIM-B at once, \($l.reports_per_session) reports each) and **2 clients**.",
+    "What ran: \($l.rounds) rounds of four runs on one PostgreSQL server, each fill run on a new database. **fill, 1 session**: the fill receiver with its default settings (`fix_config/fill_receiver.cfg`: data dictionary, message log, PgMessageStore with synchronous_commit off for the FIX state; group commit: fromApp hands each report to a queue and one writer thread commits the queued reports, up to 512, in one multi-row INSERT committed synchronously, which also raises the FIX store'"'"'s persisted sequence number past them; then relayed to Redis) and `fill_load` as SIM-A'"'"'s drop copy (a `fix::Engine` initiator, FileStore, no dictionary): \($l.warmup_reports_per_session) warmup reports, then \($l.reports_per_session) ExecutionReports (fills, unique ExecIDs) as fast as the session takes them, at most \($l.window_per_session) sent and not yet stored. A report is stored when its MsgSeqNum is below the session'"'"'s `durable_target_seq_num` (`GET /v1/sessions`, polled every \($l.poll_interval_ms) ms): every report below it has committed; reports/s = reports / time from the first send to the last stored; the database holds each report once (checked per run). **insert loop, 1 client**: the fill receiver stopped, `pgbench -n -M prepared -c 1 -T \($l.insert_s)` on the same database: one INSERT per transaction, committed synchronously, of the run'"'"'s first stored row with a new ExecID into the same `executions` table (same unique key and indexes, ON CONFLICT DO NOTHING). Then the same with **2 sessions** (SIM-A and SIM-B at once, \($l.reports_per_session) reports each) and **2 clients**.",
     "",
     "| Machine | |",
     "|---|---|",
@@ -521,7 +522,7 @@ section_markdown() {
     "",
     "Target (issue 6): reports/s per session at least \($t.per_session_at_least_x_insert_per_client) × the insert loop'"'"'s rows/s per client. One session: **\(pf($t.pass_1_session))** (\($t.ratio_1_session) ×). Two sessions: **\(pf($t.pass_2_sessions))** (\($t.ratio_2_sessions) ×). Overall: **\(pf($t.pass))**.",
     "",
-    "Store latency is the receiver'"'"'s own `fills_store_seconds` over the measured reports (from taking a pooled connection to the commit, one observation per report), read as the smallest histogram bound holding 50 % / 99 % of them (bounds 0.1, 0.25, 0.5, 1, 2.5, 5, 10 ms, ...), the worst of the runs used; the mean is sum / count.",
+    "Store latency is the receiver'"'"'s own `fills_store_seconds` over the measured reports (from the report'"'"'s handover in fromApp to the commit of its batch, queue wait included, one observation per report), read as the smallest histogram bound holding 50 % / 99 % of them (bounds 0.1, 0.25, 0.5, 1, 2.5, 5, 10 ms, ...), the worst of the runs used; the mean is sum / count.",
     "",
     "Every run, with the CPU during its measured window in % of one core (\($m.cores) cores = \($m.cores * 100) %; for the insert loop the load client is pgbench, and its window leaves out the first and last seconds):",
     "",
@@ -533,8 +534,8 @@ section_markdown() {
     "",
     "Unrelated processes: every process outside this benchmark alive at the end of the window (other engineers'"'"' builds, tests and servers); a run is marked disturbed when they used more than \(.disturbed_when_unrelated_core_pct_above) % of one core, or when they and the kernel together used more than \(.disturbed_when_kernel_and_other_core_pct_above) % (short-lived processes such as compilers end inside the window and are only seen there). WAL flushes per row: pg_stat_wal'"'"'s wal_sync over the window divided by the rows the window should hold at the run'"'"'s rate (one flush per synchronous commit not grouped with another).",
     (first(.runs[] | select(.kind == "fill" and .sessions == 1 and (.disturbed | not))) // first(.runs[] | select(.kind == "fill" and .sessions == 1))
-     | . as $run | ([$run.statements // [] | .[] | select(.query | startswith("INSERT INTO executions")) | .calls] | add // 0) as $reports
-     | "", "Statements the server ran during the burst of \($run.name) (pg_stat_statements, every database of the run; per report = calls over the calls of the INSERT INTO executions, one per stored report):",
+     | . as $run | ($run.receiver_counters_burst.fills_reports_stored_total // 0) as $reports
+     | "", "Statements the server ran during the burst of \($run.name) (pg_stat_statements, every database of the run; per report = calls over the reports the receiver stored in the burst, rows per call = rows over calls):",
        "",
        "| statement | calls per report | mean ms | rows per call |",
        "|---|---:|---:|---:|",

@@ -495,8 +495,12 @@ int dropCopy(const Args& args) {
       const Json body = Json::parse(text, nullptr, false);
       if (body.is_object() && body.contains("sessions")) {
         for (const auto& s : body["sessions"]) {
-          if (s.value("session_id", "") == session_id &&
-              s.value("next_target_seq_num", int64_t{0}) > last_seq) {
+          // durable_target_seq_num: every report below it is committed (the receiver commits in
+          // batches after fromApp, so QuickFIX's next_target_seq_num runs ahead of its commits).
+          const int64_t stored_below = s.contains("durable_target_seq_num")
+                                           ? s.value("durable_target_seq_num", int64_t{0})
+                                           : s.value("next_target_seq_num", int64_t{0});
+          if (s.value("session_id", "") == session_id && stored_below > last_seq) {
             std::cout << "every report stored" << std::endl;
             return 0;
           }

@@ -161,7 +161,8 @@ struct Engine::Impl {
       const StoreOptions& store, const FIX::SessionSettings& settings) {
     if (store.kind == StoreKind::Postgres) {
       return std::unique_ptr<FIX::MessageStoreFactory>(
-          new PgMessageStoreFactory(store.postgres_uri, store.target_seq_write_every_messages));
+          new PgMessageStoreFactory(store.postgres_uri, store.target_seq_write_every_messages,
+                                    store.target_seq_hold));
     }
     for (const FIX::SessionID& id : settings.getSessions()) {
       if (!settings.get(id).has("FileStorePath")) {

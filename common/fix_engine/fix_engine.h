@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "target_seq_hold.h"
+
 namespace fbg {
 namespace fix {
 
@@ -80,6 +82,9 @@ struct StoreOptions {
   // Postgres only: see PgMessageStore. 1 writes the peer's sequence number on every message;
   // above 1 only for an application that handles a re-delivered peer message idempotently.
   int target_seq_write_every_messages = 1;
+  // Postgres only: for an application that commits received messages after QuickFIX counted
+  // them (target_seq_hold.h); empty for one that commits inside on_app_message.
+  TargetSeqHold target_seq_hold;
 };
 
 class Engine {

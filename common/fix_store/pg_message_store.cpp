@@ -46,10 +46,11 @@ auto guarded(std::unique_ptr<pqxx::connection>& connection, const std::string& w
 }  // namespace
 
 PgMessageStore::PgMessageStore(const std::string& postgres_uri, const FIX::SessionID& session_id,
-                               int target_seq_write_every_messages)
+                               int target_seq_write_every_messages, TargetSeqHold hold)
     : postgres_uri_(postgres_uri),
       session_id_(session_id.toString()),
-      target_seq_write_every_messages_(std::max(1, target_seq_write_every_messages)) {
+      target_seq_write_every_messages_(std::max(1, target_seq_write_every_messages)),
+      hold_(std::move(hold)) {
   guarded(connection_, "fix store open", [this] {
     pqxx::work work(connection());
     // Serialise concurrent creators of the schema (two stores starting at once).
@@ -68,11 +69,16 @@ PgMessageStore::~PgMessageStore() {
 
 // Best effort (a destructor, or before a reload): a number left behind is only a resend asked.
 void PgMessageStore::writeTargetSeqIfBehind() noexcept {
-  if (target_seq_written_ == next_target_seq_) return;
   try {
+    if (target_seq_written_ == persistableTargetSeq()) return;
     writeSequences();
   } catch (...) {  // FIX::IOException: the connection is dropped, the number stays behind
   }
+}
+
+int PgMessageStore::persistableTargetSeq() const {
+  if (!hold_.limit) return next_target_seq_;
+  return std::min(next_target_seq_, hold_.limit(session_id_, next_target_seq_));
 }
 
 pqxx::connection& PgMessageStore::connection() const {
@@ -95,6 +101,7 @@ void PgMessageStore::load() {
     next_sender_seq_ = row[0].as<int>();
     next_target_seq_ = row[1].as<int>();
     target_seq_written_ = next_target_seq_;
+    target_seq_at_last_write_ = next_target_seq_;
     creation_time_ = FIX::UtcTimeStamp(static_cast<time_t>(row[2].as<long long>()),
                                        static_cast<int>(row[3].as<long long>()), 6);
     sender_seq_written_by_set_ = 0;
@@ -102,12 +109,14 @@ void PgMessageStore::load() {
 }
 
 bool PgMessageStore::set(int seq, const std::string& message) throw(FIX::IOException) {
+  const int target_seq = persistableTargetSeq();
   guarded(connection_, "fix store set", [&] {
     pqxx::nontransaction work(connection());
     // One statement: the message and the sender number it used commit together.
-    work.exec_prepared(kSetStatement, session_id_, seq, message, next_target_seq_);
+    work.exec_prepared(kSetStatement, session_id_, seq, message, target_seq);
   });
-  target_seq_written_ = next_target_seq_;
+  target_seq_written_ = target_seq;
+  target_seq_at_last_write_ = next_target_seq_;
   if (seq + 1 > next_sender_seq_) sender_seq_written_by_set_ = seq + 1;
   return true;
 }
@@ -135,11 +144,13 @@ int PgMessageStore::getNextTargetMsgSeqNum() const throw(FIX::IOException) {
 }
 
 void PgMessageStore::writeSequences() {
-  guarded(connection_, "fix store sequences", [this] {
+  const int target_seq = persistableTargetSeq();
+  guarded(connection_, "fix store sequences", [&] {
     pqxx::nontransaction work(connection());
-    work.exec_prepared(kSequencesStatement, session_id_, next_sender_seq_, next_target_seq_);
+    work.exec_prepared(kSequencesStatement, session_id_, next_sender_seq_, target_seq);
   });
-  target_seq_written_ = next_target_seq_;
+  target_seq_written_ = target_seq;
+  target_seq_at_last_write_ = next_target_seq_;
 }
 
 void PgMessageStore::setNextSenderMsgSeqNum(int seq) throw(FIX::IOException) {
@@ -161,7 +172,7 @@ void PgMessageStore::incrNextSenderMsgSeqNum() throw(FIX::IOException) {
 
 void PgMessageStore::incrNextTargetMsgSeqNum() throw(FIX::IOException) {
   ++next_target_seq_;
-  if (next_target_seq_ - target_seq_written_ < target_seq_write_every_messages_) return;
+  if (next_target_seq_ - target_seq_at_last_write_ < target_seq_write_every_messages_) return;
   writeSequences();
 }
 
@@ -170,6 +181,12 @@ FIX::UtcTimeStamp PgMessageStore::getCreationTime() const throw(FIX::IOException
 }
 
 void PgMessageStore::reset() throw(FIX::IOException) {
+  // The peer starts again at 1 and never resends what came before: what the application still
+  // holds uncommitted must be committed before the numbers go back.
+  if (hold_.drain && !hold_.drain(session_id_)) {
+    throw FIX::IOException("fix store reset: messages of " + session_id_ +
+                           " are not committed yet");
+  }
   guarded(connection_, "fix store reset", [this] {
     pqxx::work work(connection());
     work.exec_params("DELETE FROM fix_messages WHERE session_id = $1", session_id_);
@@ -189,7 +206,7 @@ void PgMessageStore::refresh() throw(FIX::IOException) {
 }
 
 FIX::MessageStore* PgMessageStoreFactory::create(const FIX::SessionID& session_id) {
-  return new PgMessageStore(postgres_uri_, session_id, target_seq_write_every_messages_);
+  return new PgMessageStore(postgres_uri_, session_id, target_seq_write_every_messages_, hold_);
 }
 
 void PgMessageStoreFactory::destroy(FIX::MessageStore* store) {

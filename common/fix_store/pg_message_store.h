@@ -20,6 +20,14 @@
 // Only a process whose handling of a peer message is idempotent may set it above 1 (the gateway:
 // replies apply by state rank; the fill receiver: reports are deduplicated on ExecID). It saves
 // one statement and one WAL record per received message.
+//
+// Held back (TargetSeqHold, optional): every write of next_target_seq (the cadence above, set(),
+// setNextTargetMsgSeqNum, refresh, destruction) persists min(in-memory number, hold.limit), so an
+// application that commits messages after QuickFIX counted them never has a number persisted
+// above one it has not committed; it brings the persisted number up itself after its commits
+// (the fill receiver does it in the same transaction, with GREATEST: that is why this store only
+// ever lowers or sets, never needs to know about it). reset() first calls hold.drain. The cadence
+// counts received messages, not what was persisted, so a held number costs no extra writes.
 #pragma once
 
 #include <quickfix/MessageStore.h>
@@ -29,12 +37,14 @@
 #include <string>
 #include <vector>
 
+#include "target_seq_hold.h"
+
 namespace fbg {
 
 class PgMessageStore : public FIX::MessageStore {
  public:
   PgMessageStore(const std::string& postgres_uri, const FIX::SessionID& session_id,
-                 int target_seq_write_every_messages = 1);
+                 int target_seq_write_every_messages = 1, TargetSeqHold hold = TargetSeqHold());
   ~PgMessageStore() override;
 
   bool set(int seq, const std::string& message) throw(FIX::IOException) override;
@@ -54,6 +64,8 @@ class PgMessageStore : public FIX::MessageStore {
   void load();
   void writeSequences();
   void writeTargetSeqIfBehind() noexcept;
+  // min(next_target_seq_, hold_.limit): what may be persisted now.
+  int persistableTargetSeq() const;
   pqxx::connection& connection() const;
 
   std::string postgres_uri_;
@@ -63,21 +75,26 @@ class PgMessageStore : public FIX::MessageStore {
   int next_target_seq_ = 1;
   int sender_seq_written_by_set_ = 0;  // the next_sender_seq the last set() committed
   int target_seq_write_every_messages_ = 1;
-  int target_seq_written_ = 1;  // the next_target_seq the database holds
+  int target_seq_written_ = 1;  // the next_target_seq the database holds (as this store wrote it)
+  int target_seq_at_last_write_ = 1;  // next_target_seq_ when it was last written (the cadence)
+  TargetSeqHold hold_;
   FIX::UtcTimeStamp creation_time_;
 };
 
 class PgMessageStoreFactory : public FIX::MessageStoreFactory {
  public:
-  explicit PgMessageStoreFactory(std::string postgres_uri, int target_seq_write_every_messages = 1)
+  explicit PgMessageStoreFactory(std::string postgres_uri, int target_seq_write_every_messages = 1,
+                                 TargetSeqHold hold = TargetSeqHold())
       : postgres_uri_(std::move(postgres_uri)),
-        target_seq_write_every_messages_(target_seq_write_every_messages) {}
+        target_seq_write_every_messages_(target_seq_write_every_messages),
+        hold_(std::move(hold)) {}
   FIX::MessageStore* create(const FIX::SessionID& session_id) override;
   void destroy(FIX::MessageStore* store) override;
 
  private:
   std::string postgres_uri_;
   int target_seq_write_every_messages_;
+  TargetSeqHold hold_;
 };
 
 }  // namespace fbg

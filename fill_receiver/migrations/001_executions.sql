@@ -1,9 +1,11 @@
 -- The fill receiver's database: every execution report a broker issued, once.
 --
 -- executions: one row per (broker, exec_id). seq is the arrival order: rows are inserted by the
---   single QuickFIX thread of the acceptor (SocketAcceptor), one committed transaction each, so
---   seq order is commit order and a reader of "after = N" never misses a row that commits later
---   with a smaller seq.
+--   fill receiver's single batch writer (src/report_writer.h), one statement per batch, batches
+--   committed one after the other, so seq order is commit order and a reader of "after = N"
+--   never misses a row that commits later with a smaller seq. (Comment only changed since this
+--   migration was first applied: rows used to be inserted one per transaction by the QuickFIX
+--   thread.)
 --   raw_message: the report as received (FIX text, SOH shown as '|'), the evidence.
 --   published_at: when the relay put it on the executions stream (NULL: not yet).
 CREATE FUNCTION rfc3339(ts timestamptz) RETURNS text

@@ -27,6 +27,33 @@ const ConfigSchema& fillConfigSchema() {
        "messages; after a crash of this process the broker resends up to that many reports, "
        "which were stored already and are deduplicated on ExecID. 1 writes it on every message",
        1, 10000},
+      {"store_queue_reports_max", T::Integer, "4096",
+       "reports fromApp may hand to the batch writer before it waits (memory bound; a kill -9 "
+       "loses them from memory only: the FIX store never acknowledges a queued report, so the "
+       "broker resends them)",
+       1, 1000000},
+      {"store_queue_full_wait_ms", T::Integer, "1000",
+       "how long fromApp waits for room in a full queue before it refuses the report as a "
+       "storage failure (the session drops, the broker resends); it blocks the session's FIX "
+       "thread meanwhile",
+       0, 60000},
+      {"store_batch_reports_max", T::Integer, "512",
+       "reports committed together in one statement and one synchronous commit", 1, 10000},
+      {"store_batch_linger_ms", T::Integer, "0",
+       "how long the writer waits for a fuller batch once a report is queued; 0 commits what "
+       "has queued at once (under load the queue fills while the previous batch commits)",
+       0, 1000},
+      {"store_retry_interval_ms", T::Integer, "200",
+       "pause between attempts to commit a batch while the database is down (the batch is kept "
+       "and retried until it commits)",
+       10, 60000},
+      {"store_reset_drain_wait_ms", T::Integer, "5000",
+       "before a session's sequence numbers are reset to 1 (daily schedule, ResetSeqNumFlag), "
+       "how long to wait for its pending reports to commit; past it the reset fails and the "
+       "session drops",
+       0, 600000},
+      {"store_stop_wait_ms", T::Integer, "5000",
+       "at shutdown, how long a failing commit of the remaining reports is retried", 0, 600000},
       {"relay_batch_size_max", T::Integer, "256", "reports published per relay round", 1, 10000},
       {"relay_poll_interval_ms", T::Integer, "100", "relay wake-up", 1, 60000},
       {"stream_length_max", T::Integer, "1000000", "approximate MAXLEN of executions", 1000,
@@ -57,6 +84,13 @@ Result<FillSettings> loadFillSettings(const std::string& path,
   s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
   s.fix_store_target_seq_write_every_messages =
       asInt("fix_store_target_seq_write_every_messages");
+  s.store_queue_reports_max = asInt("store_queue_reports_max");
+  s.store_queue_full_wait_ms = asInt("store_queue_full_wait_ms");
+  s.store_batch_reports_max = asInt("store_batch_reports_max");
+  s.store_batch_linger_ms = asInt("store_batch_linger_ms");
+  s.store_retry_interval_ms = asInt("store_retry_interval_ms");
+  s.store_reset_drain_wait_ms = asInt("store_reset_drain_wait_ms");
+  s.store_stop_wait_ms = asInt("store_stop_wait_ms");
   s.relay_batch_size_max = asInt("relay_batch_size_max");
   s.relay_poll_interval_ms = asInt("relay_poll_interval_ms");
   s.stream_length_max = c.integer("stream_length_max");

@@ -21,6 +21,13 @@ struct FillSettings {
   int fix_accept_port = 0;
   bool fix_store_synchronous_commit = false;
   int fix_store_target_seq_write_every_messages = 64;
+  int store_queue_reports_max = 4096;
+  int store_queue_full_wait_ms = 1000;
+  int store_batch_reports_max = 512;
+  int store_batch_linger_ms = 0;
+  int store_retry_interval_ms = 200;
+  int store_reset_drain_wait_ms = 5000;
+  int store_stop_wait_ms = 5000;
   int relay_batch_size_max = 256;
   int relay_poll_interval_ms = 100;
   int64_t stream_length_max = 1'000'000;

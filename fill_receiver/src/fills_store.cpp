@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "domain/durable_horizon.h"
+
 namespace fbg::fills {
 namespace {
 
@@ -43,26 +45,82 @@ StoredExecution readRow(const pqxx::row& row) {
 }  // namespace
 
 void FillsStore::prepareStatements(pqxx::connection& c) {
-  c.prepare("store_execution",
-            "INSERT INTO executions (broker, exec_id, order_id, cl_ord_id, broker_order_id, "
-            "exec_type, ord_status, symbol, side, order_qty, last_qty, last_px, cum_qty, "
-            "leaves_qty, avg_px, transact_time, text, raw_message) VALUES ($1, $2, $3, $4, $5, "
-            "$6, $7, $8, $9, $10, $11, $12::numeric, $13, $14, $15::numeric, $16, $17, $18) "
-            "ON CONFLICT (broker, exec_id) DO NOTHING");
   c.prepare("executions_after", std::string("SELECT ") + kColumns +
                                     " FROM executions WHERE seq > $1 ORDER BY seq LIMIT $2");
 }
 
-Result<StoreOutcome> FillsStore::store(const ExecutionRecord& r, const std::string& raw_message) {
-  return withConnection<StoreOutcome>(
-      pool_, [&](pqxx::connection& connection) -> Result<StoreOutcome> {
+// Not prepared: it names fix_sessions, which the FIX store creates when the engine starts, after
+// the pool's first connections. One parse per batch is nothing next to its commit.
+// $1: the reports as a JSON array (n: position in the batch, so seq follows the batch order);
+// $2: [{session_id, next_target_seq}]. ON CONFLICT DO NOTHING also skips the second of two
+// reports with one (broker, exec_id) inside the batch.
+constexpr const char* kStoreBatchSql =
+    "WITH reports AS ("
+    "  SELECT * FROM json_to_recordset($1::json) AS r(n int, broker text, exec_id text, "
+    "    order_id text, cl_ord_id text, broker_order_id text, exec_type text, ord_status text, "
+    "    symbol text, side text, order_qty bigint, last_qty bigint, last_px numeric, "
+    "    cum_qty bigint, leaves_qty bigint, avg_px numeric, transact_time text, text text, "
+    "    raw_message text)), "
+    "inserted AS ("
+    "  INSERT INTO executions (broker, exec_id, order_id, cl_ord_id, broker_order_id, "
+    "    exec_type, ord_status, symbol, side, order_qty, last_qty, last_px, cum_qty, leaves_qty, "
+    "    avg_px, transact_time, text, raw_message) "
+    "  SELECT broker, exec_id, order_id, cl_ord_id, broker_order_id, exec_type, ord_status, "
+    "    symbol, side, order_qty, last_qty, last_px, cum_qty, leaves_qty, avg_px, "
+    "    transact_time, text, raw_message FROM reports ORDER BY n "
+    "  ON CONFLICT (broker, exec_id) DO NOTHING RETURNING 1), "
+    "acknowledged AS ("
+    "  UPDATE fix_sessions f SET next_target_seq = GREATEST(f.next_target_seq, a.next_target_seq) "
+    "  FROM json_to_recordset($2::json) AS a(session_id text, next_target_seq int) "
+    "  WHERE f.session_id = a.session_id RETURNING 1) "
+    "SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM acknowledged)";
+
+Result<BatchOutcome> FillsStore::storeBatch(const std::vector<PendingReport>& batch) {
+  using Json = nlohmann::json;
+  Json reports = Json::array();
+  std::vector<SessionSeq> numbers;
+  int n = 0;
+  for (const auto& pending : batch) {
+    const ExecutionRecord& r = pending.record;
+    reports.push_back(Json{{"n", n++},
+                           {"broker", r.broker},
+                           {"exec_id", r.exec_id},
+                           {"order_id", r.order_id},
+                           {"cl_ord_id", r.cl_ord_id},
+                           {"broker_order_id", r.broker_order_id},
+                           {"exec_type", std::string(1, r.exec_type)},
+                           {"ord_status", std::string(1, r.ord_status)},
+                           {"symbol", r.symbol},
+                           {"side", r.side},
+                           {"order_qty", r.order_qty},
+                           {"last_qty", r.last_qty},
+                           {"last_px", r.last_px.toString()},
+                           {"cum_qty", r.cum_qty},
+                           {"leaves_qty", r.leaves_qty},
+                           {"avg_px", r.avg_px.toString()},
+                           {"transact_time", r.transact_time},
+                           {"text", r.text},
+                           {"raw_message", pending.raw_message}});
+    numbers.push_back({pending.session_id, pending.msg_seq_num});
+  }
+  Json acknowledged = Json::array();
+  for (const auto& [session_id, next] : acknowledgedAfter(numbers)) {
+    acknowledged.push_back(Json{{"session_id", session_id}, {"next_target_seq", next}});
+  }
+  // A broker's bytes need not be UTF-8; dump() would throw on them (PostgreSQL's text would
+  // refuse them too): replaced, as the gateway does with its JSON parameters.
+  const auto text = [](const Json& json) {
+    return json.dump(-1, ' ', false, Json::error_handler_t::replace);
+  };
+  const std::string reports_text = text(reports);
+  const std::string acknowledged_text = text(acknowledged);
+  const int size = static_cast<int>(batch.size());
+  return withConnection<BatchOutcome>(
+      pool_, [&](pqxx::connection& connection) -> Result<BatchOutcome> {
         pqxx::nontransaction work(connection);  // one statement: its own transaction
-        const auto result = work.exec_prepared(
-            "store_execution", r.broker, r.exec_id, r.order_id, r.cl_ord_id, r.broker_order_id,
-            std::string(1, r.exec_type), std::string(1, r.ord_status), r.symbol, r.side,
-            r.order_qty, r.last_qty, r.last_px.toString(), r.cum_qty, r.leaves_qty,
-            r.avg_px.toString(), r.transact_time, r.text, raw_message);
-        return result.affected_rows() == 1 ? StoreOutcome::Stored : StoreOutcome::Duplicate;
+        const auto row = work.exec_params1(kStoreBatchSql, reports_text, acknowledged_text);
+        const int stored = row[0].as<int>();
+        return BatchOutcome{stored, size - stored};
       });
 }
 

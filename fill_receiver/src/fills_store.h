@@ -2,6 +2,7 @@
 // once, deduplicated on (broker, exec_id), read back in arrival order.
 #pragma once
 
+#include <chrono>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
@@ -12,7 +13,19 @@
 
 namespace fbg::fills {
 
-enum class StoreOutcome { Stored, Duplicate };
+// A report fromApp handed to the batch writer (report_writer.h), not committed yet.
+struct PendingReport {
+  std::string session_id;  // QuickFIX's id, as fix_sessions.session_id
+  int msg_seq_num = 0;
+  ExecutionRecord record;
+  std::string raw_message;
+  std::chrono::steady_clock::time_point handed_over;
+};
+
+struct BatchOutcome {
+  int stored = 0;
+  int duplicates = 0;  // (broker, exec_id) already stored, or twice in the batch
+};
 
 struct StoredExecution {
   int64_t seq = 0;
@@ -26,9 +39,11 @@ class FillsStore {
 
   static void prepareStatements(pqxx::connection& connection);
 
-  // One synchronously committed statement: the report is durable when this returns Stored.
-  [[nodiscard]] Result<StoreOutcome> store(const ExecutionRecord& record,
-                                           const std::string& raw_message);
+  // One synchronously committed statement: every report of the batch is durable when this
+  // returns, rows in batch order (seq), duplicates skipped; in the same statement each session's
+  // fix_sessions.next_target_seq is raised to acknowledgedAfter(batch) (never lowered). The FIX
+  // store (PgMessageStore) lives in this same database: see main.cpp.
+  [[nodiscard]] Result<BatchOutcome> storeBatch(const std::vector<PendingReport>& batch);
   [[nodiscard]] Result<std::vector<StoredExecution>> after(int64_t seq, int limit);
   [[nodiscard]] Status ping();
   // The relay's bookkeeping (execution_relay.h).

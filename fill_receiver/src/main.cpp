@@ -1,6 +1,7 @@
 // fill_receiver: the system's record of what the brokers did (FLOW.md section 3; API.md "Fill
-// receiver"). Every ExecutionReport of every drop-copy session is committed before QuickFIX
-// counts it, once per (broker, ExecID), then published to the executions stream.
+// receiver"). Every ExecutionReport of every drop-copy session is committed, once per (broker,
+// ExecID), before the FIX store persists a sequence number past it (group commit:
+// report_writer.h), then published to the executions stream.
 //
 //   fill_receiver serve --config FILE [--set key=value]...
 //   fill_receiver config-help
@@ -17,7 +18,7 @@
 #include "execution_relay.h"
 #include "fill_config.h"
 #include "fix_engine.h"
-#include "fix_sessions_json.h"
+#include "report_writer.h"
 
 std::vector<fbg::Migration> fillMigrations();
 
@@ -34,21 +35,15 @@ std::string brokerOf(const std::string& session_id) {
 
 class ReportSink {
  public:
-  ReportSink(FillsStore& store, ExecutionRelay& relay, MetricsRegistry& metrics)
-      : store_(store),
-        relay_(relay),
+  ReportSink(ReportWriter& writer, MetricsRegistry& metrics)
+      : writer_(writer),
         received_(metrics.counter("fills_reports_received_total",
                                   "Execution reports received (duplicates included).")),
-        stored_(metrics.counter("fills_reports_stored_total", "Execution reports stored.")),
-        duplicates_(metrics.counter("fills_reports_duplicate_total",
-                                    "Reports whose (broker, ExecID) was already stored.")),
         invalid_(metrics.counter("fills_reports_invalid_total",
-                                 "Reports refused as malformed (logged, not stored).")),
-        failures_(metrics.counter("fills_store_failures_total",
-                                  "Reports not stored (database down): the session drops and "
-                                  "the broker resends them.")),
-        store_latency_(metrics.histogram("fills_store_seconds", "Time to commit one report.")) {}
+                                 "Reports refused as malformed (logged, not stored).")) {}
 
+  // Validates the report and hands it to the batch writer; QuickFIX counts it when this returns
+  // Accepted, but the FIX store persists no number past it until its batch has committed.
   fix::Delivery onMessage(const std::string& session_id, const fix::Message& message) {
     if (message.msg_type != "8") return fix::Delivery::UnsupportedMessageType;
     received_.add();
@@ -60,36 +55,41 @@ class ReportSink {
       spdlog::error("{}: report refused: {}: {}", session_id, record.error().message, message.raw);
       return fix::Delivery::Accepted;  // keeping it would not make it valid; it is logged
     }
-    const auto started = std::chrono::steady_clock::now();
-    auto stored = store_.store(*record, message.raw);
-    if (!stored) {
-      failures_.add();
-      spdlog::error("{}: report {} not stored: {}", session_id, record->exec_id,
-                    stored.error().message);
-      return fix::Delivery::StorageFailed;
-    }
-    store_latency_.observeMicros(std::chrono::duration_cast<std::chrono::microseconds>(
-                                     std::chrono::steady_clock::now() - started)
-                                     .count());
-    if (*stored == StoreOutcome::Duplicate) {
-      duplicates_.add();
-      return fix::Delivery::Accepted;
-    }
-    stored_.add();
-    relay_.wake();
-    return fix::Delivery::Accepted;
+    const std::string exec_id = record->exec_id;
+    const Handover handover = writer_.handOver({session_id, message.msg_seq_num,
+                                                std::move(*record), message.raw,
+                                                std::chrono::steady_clock::now()});
+    if (handover == Handover::Queued) return fix::Delivery::Accepted;
+    // As a failed commit was before group commit: the session drops without counting the
+    // report, and the broker resends it.
+    spdlog::error("{}: report {} not stored: {}", session_id, exec_id,
+                  handover == Handover::QueueFull ? "the writer's queue stayed full"
+                                                  : "the database is down");
+    return fix::Delivery::StorageFailed;
   }
 
  private:
-  FillsStore& store_;
-  ExecutionRelay& relay_;
+  ReportWriter& writer_;
   Counter& received_;
-  Counter& stored_;
-  Counter& duplicates_;
   Counter& invalid_;
-  Counter& failures_;
-  Histogram& store_latency_;
 };
+
+// GET /v1/sessions: QuickFIX's numbers, and per session durable_target_seq_num: every report
+// below it is committed (the number the FIX store may persist now).
+std::string sessionsJson(const fix::Engine& engine, const ReportWriter& writer) {
+  Json sessions = Json::array();
+  for (const auto& s : engine.sessions()) {
+    // QuickFIX's number first, the pending reports after: a report handed over in between has
+    // a number at or above the one read, so the result never claims it.
+    sessions.push_back({{"session_id", s.session_id},
+                        {"logged_on", s.logged_on},
+                        {"next_sender_seq_num", s.next_sender_seq_num},
+                        {"next_target_seq_num", s.next_target_seq_num},
+                        {"durable_target_seq_num",
+                         writer.limit(s.session_id, s.next_target_seq_num)}});
+  }
+  return sessions.dump();
+}
 
 HttpResponse executionsPage(FillsStore& store, const HttpRequest& request, int page_size_max) {
   int64_t after = 0;
@@ -117,15 +117,16 @@ HttpResponse executionsPage(FillsStore& store, const HttpRequest& request, int p
       200, R"({"executions":[)" + items + R"(],"next_after":)" + std::to_string(next) + "}");
 }
 
-void registerRoutes(HttpRouter& router, FillsStore& store, fix::Engine& engine, RedisPool& redis,
-                    MetricsRegistry& metrics, int page_size_max) {
+void registerRoutes(HttpRouter& router, FillsStore& store, fix::Engine& engine,
+                    const ReportWriter& writer, RedisPool& redis, MetricsRegistry& metrics,
+                    int page_size_max) {
   router.add("GET", "/healthz",
              [](const HttpRequest&) { return jsonResponse(200, R"({"status":"ok"})"); });
   router.add("GET", "/metrics", [&metrics](const HttpRequest&) {
     return HttpResponse{200, metrics.render(), "text/plain; version=0.0.4", {}};
   });
-  router.add("GET", "/v1/sessions", [&engine](const HttpRequest&) {
-    return jsonResponse(200, R"({"sessions":)" + fix::sessionsJson(engine) + "}");
+  router.add("GET", "/v1/sessions", [&engine, &writer](const HttpRequest&) {
+    return jsonResponse(200, R"({"sessions":)" + sessionsJson(engine, writer) + "}");
   });
   router.add("GET", "/v1/executions", [&store, page_size_max](const HttpRequest& request) {
     return executionsPage(store, request, page_size_max);
@@ -175,27 +176,44 @@ int serve(const FillSettings& s) {
                         .poll_interval_ms = s.relay_poll_interval_ms,
                         .stream_length_max = s.stream_length_max},
                        pool, redis, metrics);
-  ReportSink sink(store, relay, metrics);
+  ReportWriter writer({.queue_reports_max = s.store_queue_reports_max,
+                       .queue_full_wait_ms = s.store_queue_full_wait_ms,
+                       .batch_reports_max = s.store_batch_reports_max,
+                       .batch_linger_ms = s.store_batch_linger_ms,
+                       .retry_interval_ms = s.store_retry_interval_ms,
+                       .drain_wait_ms = s.store_reset_drain_wait_ms,
+                       .stop_wait_ms = s.store_stop_wait_ms},
+                      store, relay, metrics);
+  ReportSink sink(writer, metrics);
   fix::EngineCallbacks callbacks;
   callbacks.on_app_message = [&sink](const std::string& session, const fix::Message& message) {
     return sink.onMessage(session, message);
   };
+  // The FIX store lives in the fills database itself: each batch raises its sessions'
+  // fix_sessions.next_target_seq in the statement that stores the reports
+  // (FillsStore::storeBatch), and the store holds its own writes under the writer's horizon.
   const fix::StoreOptions fix_store{
       .kind = fix::StoreKind::Postgres,
       .postgres_uri = s.fix_store_synchronous_commit ? s.postgres_uri
                                                      : withoutSynchronousCommit(s.postgres_uri),
-      .target_seq_write_every_messages = s.fix_store_target_seq_write_every_messages};
+      .target_seq_write_every_messages = s.fix_store_target_seq_write_every_messages,
+      .target_seq_hold = {
+          .limit = [&writer](const std::string& session_id,
+                             int next_target_seq) { return writer.limit(session_id, next_target_seq); },
+          .drain = [&writer](const std::string& session_id) { return writer.drain(session_id); }}};
   fix::Engine engine(fix::EngineRole::Acceptor, *fix_settings, fix_store, callbacks);
   auto router = std::make_shared<HttpRouter>();
-  registerRoutes(*router, store, engine, redis, metrics, s.page_size_max);
+  registerRoutes(*router, store, engine, writer, redis, metrics, s.page_size_max);
   HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
   relay.start();
+  writer.start();
   engine.start();
   server.start();
   spdlog::info("fill_receiver on HTTP port {}", server.port());
   spdlog::info("signal {}: stopping", waitForStopSignal());
   server.stop();
-  engine.stop();
+  engine.stop();  // no more handovers; the stores' last writes still ask the writer's horizon
+  writer.stop();
   relay.stop();
   return 0;
 }

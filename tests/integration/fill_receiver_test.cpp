@@ -6,6 +6,8 @@
 
 #include <chrono>
 #include <functional>
+#include <pqxx/pqxx>
+#include <sstream>
 #include <map>
 #include <set>
 #include <string>
@@ -210,6 +212,96 @@ TEST(FillReceiver, Kill9DuringABurstAndRestartedStoresEveryReportOnce) {
   ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kOrders * kReportsPerOrder));
   expectStoredEqualsGroundTruth(stack, kOrders * kReportsPerOrder);
   EXPECT_TRUE(stack.dropCopyLoggedOn());
+}
+
+// The items of a comma-separated list ("" gives none).
+std::vector<std::string> splitList(const std::string& text) {
+  std::vector<std::string> items;
+  std::stringstream stream(text);
+  std::string item;
+  while (std::getline(stream, item, ',')) {
+    if (!item.empty()) items.push_back(item);
+  }
+  return items;
+}
+
+// Group commit (fill_receiver/src/report_writer.h): reports are queued after fromApp and
+// committed in batches. The batch writer is held on a lock of the executions table (an
+// operator's LOCK TABLE, as a slow disk would), so the reports of a burst pile up in its queue;
+// the receiver is killed with them queued, their batch never commits. The FIX store must have
+// persisted no sequence number past the lowest of them, so the broker resends them all.
+TEST(FillReceiver, Kill9WithReportsQueuedForTheBatchWriterLosesNoneAndStoresNoneTwice) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack));
+  constexpr int kOrders = 100;
+  const long long total = kOrders * kReportsPerOrder;
+  placeOrders(stack, kOrders / 2);
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, total / 2));
+
+  pqxx::connection holder(stack.fills_postgres.uri("fills"));
+  auto lock = std::make_unique<pqxx::work>(holder);
+  lock->exec("LOCK TABLE executions IN SHARE MODE");  // reads go on, inserts wait
+  placeOrders(stack, kOrders / 2);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return issuedCount(stack) == total &&
+               stack.fillsMetric("fills_reports_received_total") >= static_cast<double>(total);
+      },
+      kBurstDeadline, milliseconds(50)))
+      << "issued " << issuedCount(stack) << ", received "
+      << stack.fillsMetric("fills_reports_received_total") << "\n"
+      << stack.fillReceiverLogTail();
+  // QuickFIX has counted every report; the writer holds them (one batch waiting on the lock,
+  // the rest queued) and the number the store may persist stays below them.
+  EXPECT_GT(stack.fillsMetric("fills_store_queue_reports"), 0);
+  EXPECT_EQ(storedCount(stack), total / 2);
+  const Json session = stack.dropCopySession();
+  ASSERT_TRUE(session.is_object());
+  EXPECT_LT(session["durable_target_seq_num"].get<int>(),
+            session["next_target_seq_num"].get<int>())
+      << session.dump();
+  stack.killFillReceiver();
+  // The dead process's statement still waits on the lock in its server process: ended, so its
+  // batch never commits (as if it had been lost with the process).
+  const std::string others = "SELECT {} FROM pg_stat_activity WHERE datname = 'fills' AND pid <> " +
+                             std::to_string(lock->exec1("SELECT pg_backend_pid()")[0].as<int>());
+  const auto othersDoing = [&](const std::string& what) {
+    std::string sql = others;
+    return sql.replace(sql.find("{}"), 2, what);
+  };
+  stack.fills_postgres.exec("postgres", othersDoing("pg_terminate_backend(pid)"));
+  ASSERT_TRUE(waitUntil(
+      [&] { return stack.fills_postgres.queryScalar("postgres", othersDoing("count(*)")) == "0"; },
+      seconds(10)));
+  lock->abort();
+  lock.reset();
+  EXPECT_EQ(storedCount(stack), total / 2);
+
+  // Persisted: at most the MsgSeqNum of the first report sent and not stored.
+  const int persisted = std::stoi(stack.fillsSql(
+      "SELECT next_target_seq FROM fix_sessions WHERE session_id = '" + kDropCopy + "'"));
+  std::set<std::string> stored_ids;
+  for (const auto& id : splitList(stack.fillsSql("SELECT string_agg(exec_id, ',') FROM executions")))
+    stored_ids.insert(id);
+  int first_unstored = 0;
+  for (const auto& pair : splitList(stack.postgres.queryScalar(
+           "broker_sim",
+           "SELECT string_agg(seq || ':' || substring(message from chr(1) || '17=([^' || chr(1) "
+           "|| ']*)'), ',' ORDER BY seq) FROM fix_messages WHERE session_id = "
+           "'FIX.4.4:SIM-A->FILLS' AND strpos(message, chr(1) || '35=8' || chr(1)) > 0"))) {
+    const auto colon = pair.find(':');
+    if (stored_ids.count(pair.substr(colon + 1)) == 0) {
+      first_unstored = std::stoi(pair.substr(0, colon));
+      break;
+    }
+  }
+  ASSERT_GT(first_unstored, 0) << "every sent report is stored: nothing was queued";
+  EXPECT_LE(persisted, first_unstored);
+
+  stack.startFillReceiver();
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, total));
+  expectStoredEqualsGroundTruth(stack, total);
+  EXPECT_TRUE(waitUntil([&] { return stack.dropCopyLoggedOn(); }, kLogonDeadline));
 }
 
 TEST(FillReceiver, FillsDatabaseStoppedDuringABurstTheProcessLivesAndTheSessionRecovers) {

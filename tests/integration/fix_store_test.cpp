@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <quickfix/SessionID.h>
+#include <algorithm>
 #include <memory>
 
 #include "fix_store_env.h"
@@ -123,6 +124,52 @@ TEST(PgMessageStore, TargetSeqIsWrittenEveryNMessagesWithEverySetOnRefreshAndOnC
     store.incrNextTargetMsgSeqNum();
   }  // closed: written
   EXPECT_EQ(storedTargetSeq("LAZY-1"), 8);
+}
+
+// The fill receiver's group commit (target_seq_hold.h): no persisted number passes the lowest
+// message the application has not committed, whichever write persists it.
+TEST(PgMessageStore, HeldTargetSeqIsNeverPersistedPastAnUncommittedMessage) {
+  int lowest_pending = 0;  // 0: nothing pending
+  bool drained = false;
+  TargetSeqHold hold;
+  hold.limit = [&](const std::string& session_id, int next) {
+    EXPECT_EQ(session_id, "FIX.4.4:GATEWAY->HOLD-1");
+    return lowest_pending == 0 ? next : std::min(next, lowest_pending);
+  };
+  hold.drain = [&](const std::string&) { return drained; };
+  {
+    PgMessageStore store(fixStoreDatabaseUri(), sessionId("HOLD-1"), 2, hold);
+    lowest_pending = 2;  // message 2 handed over, not committed
+    store.incrNextTargetMsgSeqNum();
+    store.incrNextTargetMsgSeqNum();  // the cadence writes: held at 2
+    EXPECT_EQ(store.getNextTargetMsgSeqNum(), 3);  // QuickFIX's own number is not held
+    EXPECT_EQ(storedTargetSeq("HOLD-1"), 2);
+    ASSERT_TRUE(store.set(1, "out"));  // a sent message carries the held number too
+    EXPECT_EQ(storedTargetSeq("HOLD-1"), 2);
+    store.setNextTargetMsgSeqNum(10);  // a gap fill
+    EXPECT_EQ(storedTargetSeq("HOLD-1"), 2);
+    // Held back, the cadence still counts received messages, not what was persisted: no write
+    // on every message.
+    store.incrNextTargetMsgSeqNum();
+    lowest_pending = 0;  // committed
+    EXPECT_EQ(storedTargetSeq("HOLD-1"), 2);
+    store.incrNextTargetMsgSeqNum();
+    EXPECT_EQ(storedTargetSeq("HOLD-1"), 12);
+    // A reset while something is pending waits for it; not drained in time, it fails and
+    // changes nothing.
+    lowest_pending = 12;
+    store.incrNextTargetMsgSeqNum();
+    EXPECT_THROW(store.reset(), FIX::IOException);
+    EXPECT_EQ(store.getNextTargetMsgSeqNum(), 13);
+    EXPECT_EQ(storedTargetSeq("HOLD-1"), 12);
+    drained = true;
+    lowest_pending = 0;
+    store.reset();
+    EXPECT_EQ(storedTargetSeq("HOLD-1"), 1);
+    store.incrNextTargetMsgSeqNum();
+    lowest_pending = 1;  // as if message 1 after the reset were still pending at the close
+  }  // closed: held
+  EXPECT_EQ(storedTargetSeq("HOLD-1"), 1);
 }
 
 TEST(PgMessageStore, DatabaseDownIsAnIOExceptionAndTheStoreRecovers) {
