@@ -100,8 +100,10 @@ bool canTransition(OrderStatus from, OrderStatus to) {
     case S::PendingNew:
       return to != S::PendingNew;
     case S::New:
+      // REJECTED: a rejected cancel put the order back to NEW before the broker's reject of the
+      // order itself arrived (the cancel was asked before the broker answered).
       return to == S::PartiallyFilled || to == S::Filled || to == S::PendingCancel ||
-             to == S::Canceled || to == S::Expired;
+             to == S::Canceled || to == S::Rejected || to == S::Expired;
     case S::PartiallyFilled:
       return to == S::PartiallyFilled || to == S::Filled || to == S::PendingCancel ||
              to == S::Canceled || to == S::Expired;

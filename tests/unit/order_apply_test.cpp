@@ -120,6 +120,19 @@ TEST(OrderApply, BrokerRejectWhileCancelPendingEndsTheOrder) {
   EXPECT_EQ(rows.order.status, OrderStatus::Rejected);
 }
 
+// The same two events the other way round (scripts/chaos: orders O2S26SYT800000GT and
+// O2S26SZ3B00000HA stayed NEW with their reservations held).
+TEST(OrderApply, BrokerRejectAfterTheRejectedCancelEndsTheOrder) {
+  Rows rows = buy();
+  rows.order.status = OrderStatus::PendingCancel;
+  rows = apply(rows, {BrokerEventKind::CancelRejected, 0, Money(), -1, "order is REJECTED"});
+  EXPECT_EQ(rows.order.status, OrderStatus::New);
+  rows = apply(rows, {BrokerEventKind::Rejected, 0, Money(), -1, "rejected"});
+  EXPECT_EQ(rows.order.status, OrderStatus::Rejected);
+  EXPECT_TRUE(rows.order.reserved_amount.isZero());
+  EXPECT_TRUE(rows.cash.reserved.isZero());
+}
+
 // Random broker histories of one order: the final rows do not depend on the order in which the
 // events arrive or on repeated non-fill events, and the balances stay consistent.
 RC_GTEST_PROP(OrderApplyProperty, AnyArrivalOrderReachesTheSameRows, ()) {

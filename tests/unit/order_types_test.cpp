@@ -115,6 +115,7 @@ TEST(OrderStatusTransition, MatchesTheDocumentedTable) {
       moves.insert({S::New, to});
       moves.insert({S::PartiallyFilled, to});
     }
+    moves.insert({S::New, S::Rejected});
     for (S to : {S::New, S::PartiallyFilled, S::Filled, S::Canceled, S::Rejected, S::Expired}) {
       moves.insert({S::PendingCancel, to});
     }
@@ -152,6 +153,9 @@ TEST(OrderStatusTransition, RejectedCancelReturnsToWhereTheBrokerSaysTheOrderSta
 // reservation held for good).
 TEST(OrderStatusTransition, BrokerRejectEndsAnOrderWithACancelPending) {
   EXPECT_TRUE(canTransition(S::PendingCancel, S::Rejected));
+  // The same events the other way round (seen in scripts/chaos): the rejected cancel first.
+  EXPECT_TRUE(canTransition(S::New, S::Rejected));
+  EXPECT_FALSE(canTransition(S::PartiallyFilled, S::Rejected));
 }
 
 RC_GTEST_PROP(OrderStatusProperty, NothingLeavesATerminalStatus, ()) {

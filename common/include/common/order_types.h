@@ -41,7 +41,8 @@ enum class OrderStatus {
 
 // The status machine only moves forward. Allowed moves:
 //   PENDING_NEW      -> any other status
-//   NEW              -> PARTIALLY_FILLED, FILLED, PENDING_CANCEL, CANCELED, EXPIRED
+//   NEW              -> PARTIALLY_FILLED, FILLED, PENDING_CANCEL, CANCELED, EXPIRED, REJECTED (a
+//                       rejected cancel came back before the broker's reject of the order)
 //   PARTIALLY_FILLED -> PARTIALLY_FILLED (a further fill), FILLED, PENDING_CANCEL, CANCELED,
 //   EXPIRED PENDING_CANCEL   -> NEW, PARTIALLY_FILLED (the cancel was rejected: back to where the
 //   broker
