@@ -529,6 +529,7 @@ Quiescence waitQuiescent(const Options& o, const std::string& token,
   while (true) {
     const auto orders = ledgerOrders(o, token);
     int open = 0, missing = 0;
+    std::string examples;  // a few open orders, for the message
     std::map<std::string, int64_t> ledger_filled;  // per broker
     for (const auto& p : placed) {
       if (p.order_id == "-") continue;
@@ -539,7 +540,8 @@ Quiescence waitQuiescent(const Options& o, const std::string& token,
       }
       const std::string status = it->second.at("status").get<std::string>();
       ledger_filled[p.broker] += quantity(it->second.at("filled_quantity"));
-      if (!isFinal(status) && status != "UNCONFIRMED") ++open;
+      if (!isFinal(status) && status != "UNCONFIRMED" && ++open <= 5)
+        examples += " " + p.order_id + "(" + p.broker + " " + status + ")";
       // A cancel the broker refused (it raced an acknowledgement or a reconnect) is asked again,
       // as a client would.
       if (p.cancel && (status == "NEW" || status == "PARTIALLY_FILLED")) {
@@ -552,7 +554,8 @@ Quiescence waitQuiescent(const Options& o, const std::string& token,
       }
     }
     std::ostringstream state;
-    state << open << " orders open, " << missing << " missing";
+    state << open << " orders open" << (examples.empty() ? "" : ":" + examples) << ", " << missing
+          << " missing";
     if (open == 0 && missing == 0) {
       int64_t issued = 0, stored = 0;
       bool fills_match = true;
