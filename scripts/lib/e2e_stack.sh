@@ -175,6 +175,7 @@ e2e_start() {
   [[ -f "$E2E_DIR/$name.conf" ]] || e2e_write_conf "$name"
   fbg_start_background "$name" "$E2E_DIR/$name.log" "$E2E_DIR/$name.pid" \
     "$binary" serve --config "$E2E_DIR/$name.conf"
+  disown "$(e2e_pid "$name")" 2>/dev/null || true # no "Killed" notice from the shell on kill -9
   case "$name" in
     ledger) fbg_wait_http "http://127.0.0.1:$E2E_LEDGER_PORT/healthz" "$E2E_READY_TIMEOUT_S" ;;
     fill_receiver) fbg_wait_http "http://127.0.0.1:$E2E_FILLS_PORT/healthz" "$E2E_READY_TIMEOUT_S" ;;
