@@ -194,11 +194,13 @@ int64_t quantity(const Json& value) {
 std::string moneyText(int64_t u) { return Money::fromUnits(u).toString(); }
 
 // GET with retries; the body parsed as JSON. Throws when the service stays unreachable.
-Json getJson(int port, const std::string& path, const std::string& token = {}) {
+// With allow_404, a 404 answer gives null.
+Json getJson(int port, const std::string& path, const std::string& token = {}, bool allow_404 = false) {
   std::string last;
   for (int attempt = 0; attempt < kGetAttempts; ++attempt) {
     const HttpResponse r =
         httpRequest(port, "GET", path, token.empty() ? std::map<std::string, std::string>{} : auth(token));
+    if (allow_404 && r.status == 404) return Json();
     if (r.status == 200) {
       Json body = Json::parse(r.body, nullptr, false);
       if (body.is_object()) return body;
@@ -526,30 +528,32 @@ Quiescence waitQuiescent(const Options& o, const std::string& token,
   const auto deadline = start + std::chrono::seconds(o.deadline_s);
   auto last_print = start;
   std::map<std::string, Clock::time_point> last_cancel;
+  std::map<std::string, bool> cancel_intent;  // accepted orders: the client's cancel intent
+  for (const auto& p : placed)
+    if (p.order_id != "-") cancel_intent[p.order_id] = p.cancel;
   while (true) {
     const auto orders = ledgerOrders(o, token);
     int open = 0, missing = 0;
     std::string examples;  // a few open orders, for the message
     std::map<std::string, int64_t> ledger_filled;  // per broker
-    for (const auto& p : placed) {
-      if (p.order_id == "-") continue;
-      auto it = orders.find(p.order_id);
-      if (it == orders.end()) {
-        ++missing;
-        continue;
-      }
-      const std::string status = it->second.at("status").get<std::string>();
-      ledger_filled[p.broker] += quantity(it->second.at("filled_quantity"));
+    for (const auto& p : placed)
+      if (p.order_id != "-" && !orders.contains(p.order_id)) ++missing;
+    for (const auto& [order_id, order] : orders) {
+      const std::string status = order.at("status").get<std::string>();
+      const std::string broker = order.at("broker").get<std::string>();
+      ledger_filled[broker] += quantity(order.at("filled_quantity"));
       if (!isFinal(status) && status != "UNCONFIRMED" && ++open <= 5)
-        examples += " " + p.order_id + "(" + p.broker + " " + status + ")";
+        examples += " " + order_id + "(" + broker + " " + status + ")";
       // A cancel the broker refused (it raced an acknowledgement or a reconnect) is asked again,
-      // as a client would.
-      if (p.cancel && (status == "NEW" || status == "PARTIALLY_FILLED")) {
-        auto& when = last_cancel[p.order_id];
+      // as a client would; so is an order whose client never learned of it (it may rest).
+      const auto intent = cancel_intent.find(order_id);
+      const bool cancel = intent == cancel_intent.end() || intent->second;
+      if (cancel && (status == "NEW" || status == "PARTIALLY_FILLED")) {
+        auto& when = last_cancel[order_id];
         if (Clock::now() - when > std::chrono::seconds(kRecancelIntervalSeconds)) {
           if (when != Clock::time_point{}) ++q.recancels;
           when = Clock::now();
-          httpRequest(o.ledger_port, "DELETE", "/v1/orders/" + p.order_id, auth(token));
+          httpRequest(o.ledger_port, "DELETE", "/v1/orders/" + order_id, auth(token));
         }
       }
     }
@@ -574,9 +578,10 @@ Quiescence waitQuiescent(const Options& o, const std::string& token,
       state << ", reports issued " << issued << " stored " << stored;
       int waiting = 0;  // orders a gateway has not sent or still waits on (retries to come)
       if (issued == stored && fills_match) {
-        for (const auto& p : placed) {
-          if (p.order_id == "-") continue;
-          const Json b = getJson(o.gateway_ports.at(p.broker), "/v1/broker-orders/" + p.order_id);
+        for (const auto& [order_id, order] : orders) {
+          const Json b = getJson(o.gateway_ports.at(order.at("broker").get<std::string>()),
+                                 "/v1/broker-orders/" + order_id, {}, true);
+          if (b.is_null()) continue;  // the gateway never had it: it waits for nothing
           const std::string gateway_state = b.at("state").get<std::string>();
           if (gateway_state == "RECEIVED" || gateway_state == "SENT") ++waiting;
         }
@@ -650,6 +655,7 @@ int runCheck(const Options& o) {
   std::map<std::string, int64_t> reserved_cash;                             // account -> units
   std::map<std::pair<std::string, std::string>, int64_t> reserved_shares;  // open SELL orders
   int64_t ledger_fills_applied = 0, broker_fill_reports = 0;
+  std::set<std::string> known;
   for (const auto& p : placed) {
     ++outcome["placed"];
     if (p.order_id == "-") {
@@ -657,13 +663,20 @@ int runCheck(const Options& o) {
       continue;
     }
     ++outcome["accepted"];
+    known.insert(p.order_id);
     if (p.cancel) ++outcome["cancel requested"];
-    const auto it = orders.find(p.order_id);
-    if (it == orders.end()) {
-      v.add("accepted order disappeared (inv 3)", p.order_id);
-      continue;
-    }
-    const Json& order = it->second;
+    if (!orders.contains(p.order_id)) v.add("accepted order disappeared (inv 3)", p.order_id);
+  }
+  // Every order the ledger holds on the accounts, also one whose client never got an answer.
+  for (const auto& [order_id, order] : orders) {
+    PlacedOrder p;
+    p.order_id = order_id;
+    p.account = order.at("account_id").get<std::string>();
+    p.broker = order.at("broker").get<std::string>();
+    p.symbol = order.at("symbol").get<std::string>();
+    p.side = order.at("side").get<std::string>();
+    p.qty = quantity(order.at("quantity"));
+    if (!known.contains(order_id)) ++outcome["held by the ledger, unknown to their client"];
     const std::string status = order.at("status").get<std::string>();
     ++outcome["status " + status];
     const int64_t filled = quantity(order.at("filled_quantity"));
@@ -795,7 +808,8 @@ int runCheck(const Options& o) {
   row("orders unconfirmed", outcome["status UNCONFIRMED"]);
   row("orders still open", still_open);
   for (const auto& [what, n] : outcome) {
-    if (what.rfind("refused ", 0) == 0 || what == "never answered" || what == "cancel requested")
+    if (what.rfind("refused ", 0) == 0 || what == "never answered" || what == "cancel requested" ||
+        what.rfind("held by", 0) == 0)
       row("orders " + what, n);
   }
   std::printf("%-52s %10d\n", "cancels re-sent while waiting", q.recancels);
