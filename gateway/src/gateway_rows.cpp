@@ -92,12 +92,15 @@ void prepareGatewayStatements(pqxx::connection& c) {
             "cancel_request = $5, cancel_state = $6, resend_requested = $7, "
             "next_attempt_at = CASE WHEN $2 <> 'SENT' THEN NULL WHEN $7 THEN clock_timestamp() "
             "ELSE next_attempt_at END WHERE order_id = $1");
-  // $1: order ids (text[]). Sorted, so that two batches lock common rows in one order.
-  c.prepare("lock_orders", sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE order_id = "
-                               "ANY($1::text[]) ORDER BY order_id FOR UPDATE"));
-  // The outcomes of one reply batch, one element per order (its last outcome), in 8 arrays:
+  // $1: order ids (text[]). No lock: write_replies changes a row only if its xmin (the
+  // transaction that wrote it last) is still the one read here (column 17), and the batch is
+  // read again when another writer came between. Row locks cost a WAL record per row.
+  c.prepare("read_orders", sql("SELECT {ORDER_COLUMNS}, xmin::text FROM broker_orders "
+                               "WHERE order_id = ANY($1::text[])"));
+  // The outcomes of one reply batch, one element per order (its last outcome), in 9 arrays:
   //   order_id, state, cum_qty, broker_order_id ('' = none), cancel_request, cancel_state,
-  //   resend_requested, due_now (a reply of the batch asked for a resend).
+  //   resend_requested, due_now (a reply of the batch asked for a resend), row_xmin (as read).
+  // Returns the rows changed: fewer than the orders means a row changed since it was read.
   c.prepare("write_replies",
             "UPDATE broker_orders b SET state = r.state, cum_qty = r.cum_qty, "
             "broker_order_id = nullif(r.broker_order_id, ''), cancel_request = r.cancel_request, "
@@ -105,9 +108,9 @@ void prepareGatewayStatements(pqxx::connection& c) {
             "next_attempt_at = CASE WHEN r.state <> 'SENT' THEN NULL WHEN r.due_now THEN "
             "clock_timestamp() ELSE b.next_attempt_at END, last_reply_at = clock_timestamp() "
             "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], "
-            "$6::text[], $7::boolean[], $8::boolean[]) AS r(order_id, state, cum_qty, "
-            "broker_order_id, cancel_request, cancel_state, resend_requested, due_now) "
-            "WHERE b.order_id = r.order_id");
+            "$6::text[], $7::boolean[], $8::boolean[], $9::xid[]) AS r(order_id, state, "
+            "cum_qty, broker_order_id, cancel_request, cancel_state, resend_requested, due_now, "
+            "row_xmin) WHERE b.order_id = r.order_id AND b.xmin = r.row_xmin");
   // $1: JSON array of EventRow objects {"event_id","order_id","kind","payload"}, inserted in
   // array order (relay_seq follows it).
   c.prepare("insert_events",

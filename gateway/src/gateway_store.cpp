@@ -208,24 +208,26 @@ Result<std::vector<SendItem>> GatewayStore::claimDueCancels(int limit) {
 
 namespace {
 
-// An order of a reply batch: its row as locked, moved on by each reply in arrival order.
+// An order of a reply batch: its row as read, moved on by each reply in arrival order.
 struct BatchOrder {
   OrderRow row;
+  std::string row_xmin;           // the row's xmin as read: write_replies' condition
   bool resend_requested = false;  // the last outcome's resend_now
   bool due_now = false;           // some reply of the batch asked for a resend
 };
 
-std::map<std::string, BatchOrder> lockBatchOrders(pqxx::work& work,
+std::map<std::string, BatchOrder> readBatchOrders(pqxx::work& work,
                                                   const std::vector<InboundReply>& replies) {
   std::vector<std::string> ids;
   ids.reserve(replies.size());
   for (const auto& reply : replies) ids.push_back(reply.ids.order_id);
   std::map<std::string, BatchOrder> orders;
-  for (const auto& raw : work.exec_prepared("lock_orders", pgArrayLiteral(ids))) {
+  for (const auto& raw : work.exec_prepared("read_orders", pgArrayLiteral(ids))) {
     OrderRow row = readOrderRow(raw);
     const bool resend_requested = row.resend_requested;
     std::string order_id = row.record.ticket.order_id;
-    orders.emplace(std::move(order_id), BatchOrder{std::move(row), resend_requested, false});
+    orders.emplace(std::move(order_id), BatchOrder{std::move(row), raw[17].as<std::string>(),
+                                                   resend_requested, false});
   }
   return orders;
 }
@@ -245,10 +247,11 @@ ReplyResult applyToOrder(BatchOrder& order, const std::string& broker, const Inb
   return outcome.resend_now ? ReplyResult::AppliedResendDue : ReplyResult::Applied;
 }
 
-// write_replies' arrays (gateway_rows.cpp), one element per order.
-void writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder>& orders) {
+// write_replies' arrays (gateway_rows.cpp), one element per order. False when a row changed
+// since it was read (the caller rolls back and reads the batch again).
+bool writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder>& orders) {
   std::vector<std::string> ids, states, cum_qtys, broker_order_ids, cancel_requests,
-      cancel_states, resend_requested, due_now;
+      cancel_states, resend_requested, due_now, row_xmins;
   for (const auto& [order_id, order] : orders) {
     const OrderSnapshot& after = order.row.snapshot;
     ids.push_back(order_id);
@@ -259,42 +262,62 @@ void writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder
     cancel_states.emplace_back(toText(after.cancel_state));
     resend_requested.emplace_back(order.resend_requested ? "t" : "f");
     due_now.emplace_back(order.due_now ? "t" : "f");
+    row_xmins.push_back(order.row_xmin);
   }
-  work.exec_prepared("write_replies", pgArrayLiteral(ids), pgArrayLiteral(states),
-                     pgArrayLiteral(cum_qtys), pgArrayLiteral(broker_order_ids),
-                     pgArrayLiteral(cancel_requests), pgArrayLiteral(cancel_states),
-                     pgArrayLiteral(resend_requested), pgArrayLiteral(due_now));
+  const auto written = work.exec_prepared(
+      "write_replies", pgArrayLiteral(ids), pgArrayLiteral(states), pgArrayLiteral(cum_qtys),
+      pgArrayLiteral(broker_order_ids), pgArrayLiteral(cancel_requests),
+      pgArrayLiteral(cancel_states), pgArrayLiteral(resend_requested), pgArrayLiteral(due_now),
+      pgArrayLiteral(row_xmins));
+  return written.affected_rows() == orders.size();
 }
 
 }  // namespace
 
-// Set-based: one statement locks every order of the batch, the replies move them on in memory,
-// one statement writes their rows and one their events, whatever the batch's size.
+// Set-based: one statement reads every order of the batch, the replies move them on in memory,
+// one statement writes their rows (each only if unchanged since read) and one their events,
+// whatever the batch's size. A row another writer changed in between (a cancel taken, a retry
+// claimed) makes the attempt roll back and start again; after kConflictAttemptsMax
+// attempts the batch fails like a database error and the applier tries it again later.
 Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& replies) {
-  return withConnection<ReplyCounts>(pool_, [&](pqxx::connection& connection)
-                                                -> Result<ReplyCounts> {
-    pqxx::work work(connection);
-    if (!settings_.reply_synchronous_commit) work.exec("SET LOCAL synchronous_commit = off");
-    std::map<std::string, BatchOrder> orders = lockBatchOrders(work, replies);
-    ReplyCounts counts;
-    nlohmann::json events = nlohmann::json::array();
-    for (const auto& reply : replies) {
-      const auto found = orders.find(reply.ids.order_id);
-      if (found == orders.end()) {
-        ++counts.unknown;
-        continue;
-      }
-      ++counts.applied;
-      if (applyToOrder(found->second, settings_.broker, reply, events) ==
-          ReplyResult::AppliedResendDue) {
-        ++counts.resends_due;
-      }
+  constexpr int kConflictAttemptsMax = 8;
+  for (int attempt = 0; attempt < kConflictAttemptsMax; ++attempt) {
+    auto applied = withConnection<std::optional<ReplyCounts>>(
+        pool_, [&](pqxx::connection& connection) -> Result<std::optional<ReplyCounts>> {
+          return applyRepliesOnce(connection, replies);
+        });
+    if (!applied) return applied.error();
+    if (*applied) return **applied;
+  }
+  return makeError(ErrorCode::Unavailable, "broker orders kept changing under a reply batch");
+}
+
+Result<std::optional<ReplyCounts>> GatewayStore::applyRepliesOnce(
+    pqxx::connection& connection, const std::vector<InboundReply>& replies) {
+  pqxx::work work(connection);
+  if (!settings_.reply_synchronous_commit) work.exec("SET LOCAL synchronous_commit = off");
+  std::map<std::string, BatchOrder> orders = readBatchOrders(work, replies);
+  ReplyCounts counts;
+  nlohmann::json events = nlohmann::json::array();
+  for (const auto& reply : replies) {
+    const auto found = orders.find(reply.ids.order_id);
+    if (found == orders.end()) {
+      ++counts.unknown;
+      continue;
     }
-    if (!orders.empty()) writeReplyOutcomes(work, orders);
-    if (!events.empty()) work.exec_prepared("insert_events", jsonText(events));
-    work.commit();
-    return counts;
-  });
+    ++counts.applied;
+    if (applyToOrder(found->second, settings_.broker, reply, events) ==
+        ReplyResult::AppliedResendDue) {
+      ++counts.resends_due;
+    }
+  }
+  if (!orders.empty() && !writeReplyOutcomes(work, orders)) {
+    work.abort();
+    return std::optional<ReplyCounts>();
+  }
+  if (!events.empty()) work.exec_prepared("insert_events", jsonText(events));
+  work.commit();
+  return std::optional<ReplyCounts>(counts);
 }
 
 Result<int64_t> GatewayStore::recheckInFlight() {

@@ -86,6 +86,9 @@ class GatewayStore {
 
  private:
   double unitRandom();
+  // One attempt of applyReplies: nullopt when a row changed since it was read (rolled back).
+  [[nodiscard]] Result<std::optional<ReplyCounts>> applyRepliesOnce(
+      pqxx::connection& connection, const std::vector<InboundReply>& replies);
 
   PgPool& pool_;
   StoreSettings settings_;
