@@ -15,8 +15,9 @@
 // GET /v1/sessions (port H, polled every MS ms) gives per session durable_target_seq_num: every
 // report below it is committed (older receivers, which committed inside fromApp, give only
 // next_target_seq_num, which meant the same there). So a report is stored once that number is
-// above the MsgSeqNum it was sent with. A phase is stored when every session's last report is. Whether each was stored once (no duplicates, no refusals) the
-// script checks in /metrics and the database.
+// above the MsgSeqNum it was sent with. A phase is stored when every session's last report is.
+// Whether each was stored once (no duplicates, no refusals) the script checks in /metrics and the
+// database.
 //
 // Phases: warmup (W reports per session, all sessions at once, not measured), then burst (N per
 // session, all sessions at once). Reports/s of the burst = reports of all sessions / time from
@@ -310,10 +311,9 @@ class Poller {
       for (const auto& s : parsed["sessions"]) {
         for (auto& copy : sessions_) {
           if (s.value("session_id", "") != copy->their_id) continue;
-          copy->receiver_next_seq =
-              s.contains("durable_target_seq_num")
-                  ? s.value("durable_target_seq_num", int64_t{0})
-                  : s.value("next_target_seq_num", int64_t{0});
+          copy->receiver_next_seq = s.contains("durable_target_seq_num")
+                                        ? s.value("durable_target_seq_num", int64_t{0})
+                                        : s.value("next_target_seq_num", int64_t{0});
           copy->receiver_logged_on = s.value("logged_on", false);
         }
       }

@@ -15,8 +15,8 @@
 #include <quickfix/fix44/Message.h>
 
 #include <spdlog/spdlog.h>
-#include <cstdlib>
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -160,9 +160,8 @@ struct Engine::Impl {
   static std::unique_ptr<FIX::MessageStoreFactory> makeStoreFactory(
       const StoreOptions& store, const FIX::SessionSettings& settings) {
     if (store.kind == StoreKind::Postgres) {
-      return std::unique_ptr<FIX::MessageStoreFactory>(
-          new PgMessageStoreFactory(store.postgres_uri, store.target_seq_write_every_messages,
-                                    store.target_seq_hold));
+      return std::unique_ptr<FIX::MessageStoreFactory>(new PgMessageStoreFactory(
+          store.postgres_uri, store.target_seq_write_every_messages, store.target_seq_hold));
     }
     for (const FIX::SessionID& id : settings.getSessions()) {
       if (!settings.get(id).has("FileStorePath")) {

@@ -82,8 +82,7 @@ Result<FillSettings> loadFillSettings(const std::string& path,
   s.run_dir = c.string("run_dir");
   s.fix_accept_port = asInt("fix_accept_port");
   s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
-  s.fix_store_target_seq_write_every_messages =
-      asInt("fix_store_target_seq_write_every_messages");
+  s.fix_store_target_seq_write_every_messages = asInt("fix_store_target_seq_write_every_messages");
   s.store_queue_reports_max = asInt("store_queue_reports_max");
   s.store_queue_full_wait_ms = asInt("store_queue_full_wait_ms");
   s.store_batch_reports_max = asInt("store_batch_reports_max");

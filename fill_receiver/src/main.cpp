@@ -56,9 +56,8 @@ class ReportSink {
       return fix::Delivery::Accepted;  // keeping it would not make it valid; it is logged
     }
     const std::string exec_id = record->exec_id;
-    const Handover handover = writer_.handOver({session_id, message.msg_seq_num,
-                                                std::move(*record), message.raw,
-                                                std::chrono::steady_clock::now()});
+    const Handover handover = writer_.handOver({session_id, message.msg_seq_num, std::move(*record),
+                                                message.raw, std::chrono::steady_clock::now()});
     if (handover == Handover::Queued) return fix::Delivery::Accepted;
     // As a failed commit was before group commit: the session drops without counting the
     // report, and the broker resends it.
@@ -81,12 +80,12 @@ std::string sessionsJson(const fix::Engine& engine, const ReportWriter& writer) 
   for (const auto& s : engine.sessions()) {
     // QuickFIX's number first, the pending reports after: a report handed over in between has
     // a number at or above the one read, so the result never claims it.
-    sessions.push_back({{"session_id", s.session_id},
-                        {"logged_on", s.logged_on},
-                        {"next_sender_seq_num", s.next_sender_seq_num},
-                        {"next_target_seq_num", s.next_target_seq_num},
-                        {"durable_target_seq_num",
-                         writer.limit(s.session_id, s.next_target_seq_num)}});
+    sessions.push_back(
+        {{"session_id", s.session_id},
+         {"logged_on", s.logged_on},
+         {"next_sender_seq_num", s.next_sender_seq_num},
+         {"next_target_seq_num", s.next_target_seq_num},
+         {"durable_target_seq_num", writer.limit(s.session_id, s.next_target_seq_num)}});
   }
   return sessions.dump();
 }
@@ -198,8 +197,9 @@ int serve(const FillSettings& s) {
                                                      : withoutSynchronousCommit(s.postgres_uri),
       .target_seq_write_every_messages = s.fix_store_target_seq_write_every_messages,
       .target_seq_hold = {
-          .limit = [&writer](const std::string& session_id,
-                             int next_target_seq) { return writer.limit(session_id, next_target_seq); },
+          .limit = [&writer](
+                       const std::string& session_id,
+                       int next_target_seq) { return writer.limit(session_id, next_target_seq); },
           .drain = [&writer](const std::string& session_id) { return writer.drain(session_id); }}};
   fix::Engine engine(fix::EngineRole::Acceptor, *fix_settings, fix_store, callbacks);
   auto router = std::make_shared<HttpRouter>();

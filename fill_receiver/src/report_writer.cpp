@@ -113,9 +113,10 @@ void ReportWriter::run() {
   std::lock_guard lock(mutex_);
   if (horizon_.pendingTotal() > 0) {
     // Still held back in the FIX store (the horizon keeps them): the broker resends them.
-    spdlog::warn("report writer stopped with {} reports not committed; the broker will resend "
-                 "them",
-                 horizon_.pendingTotal());
+    spdlog::warn(
+        "report writer stopped with {} reports not committed; the broker will resend "
+        "them",
+        horizon_.pendingTotal());
   }
 }
 

@@ -64,8 +64,8 @@ const ConfigSchema& gatewayConfigSchema() {
        "transaction (0: apply at once)",
        0, 1000},
       {"event_batch_linger_ms", T::Integer, "2",
-       "after a wake-up, let more events commit for this long before relaying them (0: at once)",
-       0, 1000},
+       "after a wake-up, let more events commit for this long before relaying them (0: at once)", 0,
+       1000},
       {"fix_store_synchronous_commit", T::Boolean, "false",
        "wait for the WAL flush on every FIX store write. Off, a sent message and its sequence "
        "number still commit together and survive a crash of this process; a crash of the "

@@ -34,8 +34,8 @@ void writeOutcome(pqxx::work& work, const OrderRow& before, const Outcome& outco
                      outcome.resend_now);
 }
 
-void refuse(pqxx::work& work, const StreamEntry& entry, const Error& why,
-              const std::string& broker, IntakeCounts& counts) {
+void refuse(pqxx::work& work, const StreamEntry& entry, const Error& why, const std::string& broker,
+            IntakeCounts& counts) {
   ++counts.refused;
   nlohmann::json fields = entry.fields;
   work.exec_prepared("insert_refused", entry.entry_id, jsonText(fields), why.message);
@@ -105,7 +105,8 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
     nlohmann::json new_orders = nlohmann::json::array();
     const auto write_new_orders = [&] {
       if (new_orders.empty()) return;
-      const auto inserted = work.exec_prepared("insert_orders", jsonText(new_orders), settings_.broker);
+      const auto inserted =
+          work.exec_prepared("insert_orders", jsonText(new_orders), settings_.broker);
       counts.recorded += static_cast<int>(inserted.affected_rows());
       counts.duplicates += static_cast<int>(new_orders.size() - inserted.affected_rows());
       new_orders = nlohmann::json::array();
@@ -226,8 +227,8 @@ std::map<std::string, BatchOrder> readBatchOrders(pqxx::work& work,
     OrderRow row = readOrderRow(raw);
     const bool resend_requested = row.resend_requested;
     std::string order_id = row.record.ticket.order_id;
-    orders.emplace(std::move(order_id), BatchOrder{std::move(row), raw[17].as<std::string>(),
-                                                   resend_requested, false});
+    orders.emplace(std::move(order_id),
+                   BatchOrder{std::move(row), raw[17].as<std::string>(), resend_requested, false});
   }
   return orders;
 }
@@ -250,8 +251,8 @@ ReplyResult applyToOrder(BatchOrder& order, const std::string& broker, const Inb
 // write_replies' arrays (gateway_rows.cpp), one element per order. False when a row changed
 // since it was read (the caller rolls back and reads the batch again).
 bool writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder>& orders) {
-  std::vector<std::string> ids, states, cum_qtys, broker_order_ids, cancel_requests,
-      cancel_states, resend_requested, due_now, row_xmins;
+  std::vector<std::string> ids, states, cum_qtys, broker_order_ids, cancel_requests, cancel_states,
+      resend_requested, due_now, row_xmins;
   for (const auto& [order_id, order] : orders) {
     const OrderSnapshot& after = order.row.snapshot;
     ids.push_back(order_id);

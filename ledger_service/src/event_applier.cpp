@@ -153,9 +153,8 @@ void book(pqxx::work& work, const IncomingEvent& e, const Loaded& l, const Appli
     assets.push_back(line.asset);
     amounts.push_back(line.amount.toString());
   }
-  work.exec_prepared("journal", l.account_id, out.journal_kind, e.order_id, e.exec_id,
-                     e.dedup_id, pgArrayLiteral(books), pgArrayLiteral(assets),
-                     pgArrayLiteral(amounts));
+  work.exec_prepared("journal", l.account_id, out.journal_kind, e.order_id, e.exec_id, e.dedup_id,
+                     pgArrayLiteral(books), pgArrayLiteral(assets), pgArrayLiteral(amounts));
 }
 
 void record(pqxx::work& work, const IncomingEvent& e, const Applied& out, bool moves_cursor) {

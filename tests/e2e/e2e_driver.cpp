@@ -52,8 +52,8 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 using fbg::Money;
-using fbg::test::HttpResponse;
 using fbg::test::httpRequest;
+using fbg::test::HttpResponse;
 
 constexpr int kOrdersMax = 100'000;
 constexpr int kClientsMax = 64;
@@ -119,19 +119,32 @@ Options parseOptions(int argc, char** argv) {
     const std::string key = argv[i];
     if (i + 1 >= argc) usageError(key + " needs a value");
     const std::string value = argv[i + 1];
-    if (key == "--ledger-port") o.ledger_port = intArg(key, value, 1, 65535);
-    else if (key == "--jwt-secret") o.jwt_secret = value;
-    else if (key == "--accounts") o.accounts = intArg(key, value, 1, kAccountsMax);
-    else if (key == "--prefix") o.prefix = value;
-    else if (key == "--orders") o.orders = intArg(key, value, 1, kOrdersMax);
-    else if (key == "--clients") o.clients = intArg(key, value, 1, kClientsMax);
-    else if (key == "--rate") o.rate = intArg(key, value, 0, 10000);
-    else if (key == "--duration-s") o.duration_s = intArg(key, value, 1, kDurationSecondsMax);
-    else if (key == "--seed") o.seed = static_cast<uint64_t>(intArg(key, value, 0, 1 << 30));
-    else if (key == "--out") o.out = value;
-    else if (key == "--in") o.in = value;
-    else if (key == "--fills-port") o.fills_port = intArg(key, value, 1, 65535);
-    else if (key == "--deadline-s") o.deadline_s = intArg(key, value, 1, kDeadlineSecondsMax);
+    if (key == "--ledger-port")
+      o.ledger_port = intArg(key, value, 1, 65535);
+    else if (key == "--jwt-secret")
+      o.jwt_secret = value;
+    else if (key == "--accounts")
+      o.accounts = intArg(key, value, 1, kAccountsMax);
+    else if (key == "--prefix")
+      o.prefix = value;
+    else if (key == "--orders")
+      o.orders = intArg(key, value, 1, kOrdersMax);
+    else if (key == "--clients")
+      o.clients = intArg(key, value, 1, kClientsMax);
+    else if (key == "--rate")
+      o.rate = intArg(key, value, 0, 10000);
+    else if (key == "--duration-s")
+      o.duration_s = intArg(key, value, 1, kDurationSecondsMax);
+    else if (key == "--seed")
+      o.seed = static_cast<uint64_t>(intArg(key, value, 0, 1 << 30));
+    else if (key == "--out")
+      o.out = value;
+    else if (key == "--in")
+      o.in = value;
+    else if (key == "--fills-port")
+      o.fills_port = intArg(key, value, 1, 65535);
+    else if (key == "--deadline-s")
+      o.deadline_s = intArg(key, value, 1, kDeadlineSecondsMax);
     else if (key == "--sim") {
       const auto eq = value.find('=');
       if (eq == std::string::npos) usageError("--sim needs BROKER=PORT");
@@ -144,18 +157,23 @@ Options parseOptions(int argc, char** argv) {
       usageError("unknown option " + key);
     }
   }
-  if (o.ledger_port == 0 || o.jwt_secret.empty()) usageError("--ledger-port and --jwt-secret are required");
+  if (o.ledger_port == 0 || o.jwt_secret.empty())
+    usageError("--ledger-port and --jwt-secret are required");
   if (o.mode == "load" && (o.out.empty() || (o.orders == 0 && o.duration_s == 0)))
     usageError("load needs --out and --orders or --duration-s");
-  if (o.mode == "check" && (o.in.empty() || o.fills_port == 0 || o.sim_ports.size() != 2 ||
-                            o.gateway_ports.size() != 2))
+  if (o.mode == "check" &&
+      (o.in.empty() || o.fills_port == 0 || o.sim_ports.size() != 2 || o.gateway_ports.size() != 2))
     usageError("check needs --in, --fills-port, --sim and --gateway for SIM-A and SIM-B");
   return o;
 }
 
-int64_t unixNow() { return static_cast<int64_t>(std::time(nullptr)); }
+int64_t unixNow() {
+  return static_cast<int64_t>(std::time(nullptr));
+}
 
-std::string accountId(const Options& o, int index) { return o.prefix + "-" + std::to_string(index); }
+std::string accountId(const Options& o, int index) {
+  return o.prefix + "-" + std::to_string(index);
+}
 
 std::string adminToken(const Options& o) {
   return fbg::mintToken(fbg::Principal{"e2e-admin", fbg::Role::Admin, {}}, o.jwt_secret,
@@ -191,15 +209,18 @@ int64_t quantity(const Json& value) {
   throw std::runtime_error("not a quantity: " + value.dump());
 }
 
-std::string moneyText(int64_t u) { return Money::fromUnits(u).toString(); }
+std::string moneyText(int64_t u) {
+  return Money::fromUnits(u).toString();
+}
 
 // GET with retries; the body parsed as JSON. Throws when the service stays unreachable.
 // With allow_404, a 404 answer gives null.
-Json getJson(int port, const std::string& path, const std::string& token = {}, bool allow_404 = false) {
+Json getJson(int port, const std::string& path, const std::string& token = {},
+             bool allow_404 = false) {
   std::string last;
   for (int attempt = 0; attempt < kGetAttempts; ++attempt) {
-    const HttpResponse r =
-        httpRequest(port, "GET", path, token.empty() ? std::map<std::string, std::string>{} : auth(token));
+    const HttpResponse r = httpRequest(
+        port, "GET", path, token.empty() ? std::map<std::string, std::string>{} : auth(token));
     if (allow_404 && r.status == 404) return Json();
     if (r.status == 200) {
       Json body = Json::parse(r.body, nullptr, false);
@@ -235,7 +256,9 @@ int runSetup(const Options& o) {
          {200, 201});
     for (const auto& symbol : kSymbols) {
       post("/v1/accounts/" + id + "/security-deposits",
-           {{"symbol", symbol}, {"quantity", kShares}, {"price", "100.00"},
+           {{"symbol", symbol},
+            {"quantity", kShares},
+            {"price", "100.00"},
             {"reference", id + "-" + symbol}},
            {200, 201});
     }
@@ -294,8 +317,8 @@ PlacedOrder makeOrder(const Options& o, int index, std::mt19937_64& rng) {
 }
 
 std::string orderBody(const PlacedOrder& p) {
-  Json body = {{"symbol", p.symbol}, {"side", p.side}, {"type", p.type}, {"quantity", p.qty},
-               {"time_in_force", "DAY"}, {"broker", p.broker}};
+  Json body = {{"symbol", p.symbol}, {"side", p.side},         {"type", p.type},
+               {"quantity", p.qty},  {"time_in_force", "DAY"}, {"broker", p.broker}};
   if (p.type == "LIMIT") body["limit_price"] = p.limit;
   return body.dump();
 }
@@ -328,8 +351,8 @@ int runLoad(const Options& o) {
   const std::string token = traderToken(o);
   const int limit = o.orders > 0 ? o.orders : kOrdersMax;
   const auto start = Clock::now();
-  const auto stop_at = o.duration_s > 0 ? start + std::chrono::seconds(o.duration_s)
-                                        : Clock::time_point::max();
+  const auto stop_at =
+      o.duration_s > 0 ? start + std::chrono::seconds(o.duration_s) : Clock::time_point::max();
   std::atomic<int> next{0};
   std::mutex mutex;
   std::vector<PlacedOrder> placed;
@@ -340,8 +363,8 @@ int runLoad(const Options& o) {
         const int index = next.fetch_add(1);
         if (index >= limit) return;
         if (o.rate > 0) {
-          std::this_thread::sleep_until(start + std::chrono::microseconds(
-                                                    int64_t{1'000'000} * index / o.rate));
+          std::this_thread::sleep_until(
+              start + std::chrono::microseconds(int64_t{1'000'000} * index / o.rate));
         }
         if (Clock::now() >= stop_at) return;
         std::mt19937_64 rng(o.seed * 1'000'003 + static_cast<uint64_t>(index));
@@ -471,10 +494,10 @@ std::vector<Json> ledgerList(const Options& o, const std::string& token, const s
   std::vector<Json> items;
   std::string cursor;
   while (true) {
-    const Json page = getJson(o.ledger_port,
-                              path + "?limit=" + std::to_string(kPageSize) +
-                                  (cursor.empty() ? "" : "&cursor=" + cursor),
-                              token);
+    const Json page = getJson(
+        o.ledger_port,
+        path + "?limit=" + std::to_string(kPageSize) + (cursor.empty() ? "" : "&cursor=" + cursor),
+        token);
     for (const Json& item : page.at(field)) items.push_back(item);
     if (!page.contains("next_cursor") || page["next_cursor"].is_null()) return items;
     cursor = page["next_cursor"].get<std::string>();
@@ -484,7 +507,8 @@ std::vector<Json> ledgerList(const Options& o, const std::string& token, const s
 std::map<std::string, Json> ledgerOrders(const Options& o, const std::string& token) {
   std::map<std::string, Json> orders;
   for (int i = 0; i < o.accounts; ++i) {
-    for (Json& order : ledgerList(o, token, "/v1/accounts/" + accountId(o, i) + "/orders", "orders")) {
+    for (Json& order :
+         ledgerList(o, token, "/v1/accounts/" + accountId(o, i) + "/orders", "orders")) {
       std::string id = order.at("order_id").get<std::string>();
       orders[id] = std::move(order);
     }
@@ -496,7 +520,8 @@ class Violations {
  public:
   void add(const std::string& kind, const std::string& what) {
     ++counts_[kind];
-    if (counts_[kind] <= kExamplesPerKind) std::cout << "VIOLATION " << kind << ": " << what << "\n";
+    if (counts_[kind] <= kExamplesPerKind)
+      std::cout << "VIOLATION " << kind << ": " << what << "\n";
   }
   int64_t count(const std::string& kind) const {
     auto it = counts_.find(kind);
@@ -534,7 +559,7 @@ Quiescence waitQuiescent(const Options& o, const std::string& token,
   while (true) {
     const auto orders = ledgerOrders(o, token);
     int open = 0, missing = 0;
-    std::string examples;  // a few open orders, for the message
+    std::string examples;                          // a few open orders, for the message
     std::map<std::string, int64_t> ledger_filled;  // per broker
     for (const auto& p : placed)
       if (p.order_id != "-" && !orders.contains(p.order_id)) ++missing;
@@ -573,7 +598,8 @@ Quiescence waitQuiescent(const Options& o, const std::string& token,
           if (r.exec_type == "F") broker_filled += r.last_qty;
         }
         fills_match = fills_match && broker_filled == ledger_filled[broker];
-        state << ", " << broker << " filled " << broker_filled << " ledger " << ledger_filled[broker];
+        state << ", " << broker << " filled " << broker_filled << " ledger "
+              << ledger_filled[broker];
       }
       state << ", reports issued " << issued << " stored " << stored;
       int waiting = 0;  // orders a gateway has not sent or still waits on (retries to come)
@@ -637,10 +663,14 @@ int runCheck(const Options& o) {
   for (const auto& [id, n] : issued_count)
     if (n > 1) v.add("broker issued an ExecID twice", id.first + " " + id.second);
   for (const auto& r : issued_before)
-    if (!stored_count.contains({r.broker, r.exec_id})) v.add("reports lost", r.broker + " " + r.exec_id);
+    if (!stored_count.contains({r.broker, r.exec_id}))
+      v.add("reports lost", r.broker + " " + r.exec_id);
   for (const auto& [id, n] : stored_count) {
-    if (n > 1) v.add("reports doubled", id.first + " " + id.second + " stored " + std::to_string(n) + " times");
-    if (!issued_count.contains(id)) v.add("reports stored that no broker issued", id.first + " " + id.second);
+    if (n > 1)
+      v.add("reports doubled",
+            id.first + " " + id.second + " stored " + std::to_string(n) + " times");
+    if (!issued_count.contains(id))
+      v.add("reports stored that no broker issued", id.first + " " + id.second);
   }
 
   // Broker fills per ClOrdID (ground truth).
@@ -649,10 +679,10 @@ int runCheck(const Options& o) {
     if (r.exec_type == "F") broker_fills[r.cl_ord_id].push_back(&r);
 
   const auto orders = ledgerOrders(o, token);
-  std::map<std::string, int> outcome;  // table rows
-  std::map<std::string, int64_t> cash_delta;                                // account -> units
-  std::map<std::pair<std::string, std::string>, int64_t> share_delta;       // (account, symbol)
-  std::map<std::string, int64_t> reserved_cash;                             // account -> units
+  std::map<std::string, int> outcome;                                      // table rows
+  std::map<std::string, int64_t> cash_delta;                               // account -> units
+  std::map<std::pair<std::string, std::string>, int64_t> share_delta;      // (account, symbol)
+  std::map<std::string, int64_t> reserved_cash;                            // account -> units
   std::map<std::pair<std::string, std::string>, int64_t> reserved_shares;  // open SELL orders
   int64_t ledger_fills_applied = 0, broker_fill_reports = 0;
   std::set<std::string> known;
@@ -683,19 +713,24 @@ int runCheck(const Options& o) {
     const int64_t reserved = units(order.at("reserved_amount"));
     reserved_cash[p.account] += reserved;
     if (isFinal(status) && reserved != 0)
-      v.add("final order still holds a reservation", p.order_id + " " + status + " " + moneyText(reserved));
-    if (p.side == "SELL" && !isFinal(status)) reserved_shares[{p.account, p.symbol}] += p.qty - filled;
+      v.add("final order still holds a reservation",
+            p.order_id + " " + status + " " + moneyText(reserved));
+    if (p.side == "SELL" && !isFinal(status))
+      reserved_shares[{p.account, p.symbol}] += p.qty - filled;
 
     // Invariant 1 and 3: the broker's orders for this ClOrdID.
     const Json held =
         getJson(o.sim_ports.at(p.broker), "/v1/orders?cl_ord_id=" + p.order_id).at("orders");
-    if (held.size() > 1) v.add("broker orders per ClOrdID above one (inv 1)", p.order_id + " " + held.dump());
+    if (held.size() > 1)
+      v.add("broker orders per ClOrdID above one (inv 1)", p.order_id + " " + held.dump());
     if (held.empty() && status != "CANCELED" && status != "UNCONFIRMED")
-      v.add("order neither at the broker nor CANCELED/UNCONFIRMED (inv 3)", p.order_id + " " + status);
+      v.add("order neither at the broker nor CANCELED/UNCONFIRMED (inv 3)",
+            p.order_id + " " + status);
     const int64_t broker_cum = held.empty() ? 0 : quantity(held[0].at("cum_qty"));
     if (broker_cum != filled)
-      v.add("ledger fills differ from broker fills", p.order_id + " ledger " + std::to_string(filled) +
-                                                         " broker " + std::to_string(broker_cum) + " (" + status + ")");
+      v.add("ledger fills differ from broker fills",
+            p.order_id + " ledger " + std::to_string(filled) + " broker " +
+                std::to_string(broker_cum) + " (" + status + ")");
     if (broker_cum == p.qty && status != "FILLED")
       v.add("broker filled the order, ledger did not", p.order_id + " " + status);
 
@@ -707,12 +742,14 @@ int runCheck(const Options& o) {
     std::map<std::string, std::pair<int64_t, int64_t>> expected;  // exec_id -> (qty, px)
     if (fills_it != broker_fills.end())
       for (const Report* r : fills_it->second) expected[r->exec_id] = {r->last_qty, r->last_px};
-    const Json applied = getJson(o.ledger_port, "/v1/orders/" + p.order_id + "/executions", token).at("executions");
+    const Json applied =
+        getJson(o.ledger_port, "/v1/orders/" + p.order_id + "/executions", token).at("executions");
     std::map<std::string, int> seen;
     for (const Json& x : applied) {
       const std::string exec_id = x.at("exec_id").get<std::string>();
       ++ledger_fills_applied;
-      if (++seen[exec_id] > 1) v.add("fill applied twice by the ledger", p.order_id + " " + exec_id);
+      if (++seen[exec_id] > 1)
+        v.add("fill applied twice by the ledger", p.order_id + " " + exec_id);
       const auto e = expected.find(exec_id);
       if (e == expected.end()) {
         v.add("ledger fill the broker never issued", p.order_id + " " + exec_id);
@@ -722,7 +759,8 @@ int runCheck(const Options& o) {
         v.add("ledger fill differs from the broker's", p.order_id + " " + exec_id);
     }
     for (const auto& [exec_id, qp] : expected) {
-      if (!seen.contains(exec_id)) v.add("broker fill not applied by the ledger", p.order_id + " " + exec_id);
+      if (!seen.contains(exec_id))
+        v.add("broker fill not applied by the ledger", p.order_id + " " + exec_id);
       const int64_t value = qp.first * qp.second;
       cash_delta[p.account] += p.side == "BUY" ? -value : value;
       share_delta[{p.account, p.symbol}] += p.side == "BUY" ? qp.first : -qp.first;
@@ -740,8 +778,9 @@ int runCheck(const Options& o) {
     if (available < 0) v.add("negative cash_available (inv 4)", id + " " + moneyText(available));
     if (available != balance - reserved) v.add("cash_available != balance - reserved", id);
     if (balance != deposit + cash_delta[id])
-      v.add("cash_balance differs from deposit + broker fills", id + " ledger " + moneyText(balance) +
-                                                                    " expected " + moneyText(deposit + cash_delta[id]));
+      v.add("cash_balance differs from deposit + broker fills",
+            id + " ledger " + moneyText(balance) + " expected " +
+                moneyText(deposit + cash_delta[id]));
     if (reserved != reserved_cash[id])
       v.add("cash_reserved differs from open orders' reserved_amount (inv 4)",
             id + " " + moneyText(reserved) + " vs " + moneyText(reserved_cash[id]));
@@ -752,17 +791,21 @@ int runCheck(const Options& o) {
       for (const Json& line : entry.at("lines")) {
         const int64_t amount = units(line.at("amount"));
         per_asset[line.at("asset").get<std::string>()] += amount;
-        book_sum[{line.at("book").get<std::string>(), line.at("asset").get<std::string>()}] += amount;
+        book_sum[{line.at("book").get<std::string>(), line.at("asset").get<std::string>()}] +=
+            amount;
       }
       for (const auto& [asset, sum] : per_asset)
-        if (sum != 0) v.add("journal entry not balanced (inv 4)", id + " " + entry.at("entry_id").dump() + " " + asset);
+        if (sum != 0)
+          v.add("journal entry not balanced (inv 4)",
+                id + " " + entry.at("entry_id").dump() + " " + asset);
     }
     if (book_sum[{"cash.available", "USD"}] + book_sum[{"cash.reserved", "USD"}] != balance)
       v.add("cash_balance differs from its journal lines (inv 4)", id);
     if (book_sum[{"cash.reserved", "USD"}] != reserved)
       v.add("cash_reserved differs from its journal lines (inv 4)", id);
 
-    const Json positions = getJson(o.ledger_port, "/v1/accounts/" + id + "/positions", token).at("positions");
+    const Json positions =
+        getJson(o.ledger_port, "/v1/accounts/" + id + "/positions", token).at("positions");
     std::set<std::string> seen_symbols;
     for (const Json& position : positions) {
       const std::string symbol = position.at("symbol").get<std::string>();
@@ -772,26 +815,32 @@ int runCheck(const Options& o) {
       const int64_t expected = kShares + share_delta[{id, symbol}];
       if (qty != expected)
         v.add("position differs from transferred + bought - sold (inv 5)",
-              id + " " + symbol + " " + std::to_string(qty) + " expected " + std::to_string(expected));
+              id + " " + symbol + " " + std::to_string(qty) + " expected " +
+                  std::to_string(expected));
       if (qty_reserved < 0 || qty_reserved > qty)
         v.add("quantity_reserved out of range (inv 5)", id + " " + symbol);
       if (qty_reserved != reserved_shares[{id, symbol}])
-        v.add("quantity_reserved differs from open SELL orders", id + " " + symbol + " " +
-                                                                     std::to_string(qty_reserved) + " vs " +
-                                                                     std::to_string(reserved_shares[{id, symbol}]));
-      const int64_t lines = book_sum[{"securities.available", symbol}] + book_sum[{"securities.reserved", symbol}];
-      if (lines != qty * Money::kScale) v.add("position differs from its journal lines (inv 5)", id + " " + symbol);
+        v.add("quantity_reserved differs from open SELL orders",
+              id + " " + symbol + " " + std::to_string(qty_reserved) + " vs " +
+                  std::to_string(reserved_shares[{id, symbol}]));
+      const int64_t lines =
+          book_sum[{"securities.available", symbol}] + book_sum[{"securities.reserved", symbol}];
+      if (lines != qty * Money::kScale)
+        v.add("position differs from its journal lines (inv 5)", id + " " + symbol);
     }
     for (const auto& symbol : kSymbols)
       if (!seen_symbols.contains(symbol)) v.add("position missing", id + " " + symbol);
   }
 
   // The table.
-  int64_t lost = v.count("reports lost"), doubled = v.count("reports doubled") + v.count("fill applied twice by the ledger");
+  int64_t lost = v.count("reports lost"),
+          doubled = v.count("reports doubled") + v.count("fill applied twice by the ledger");
   int64_t per_clordid = v.count("broker orders per ClOrdID above one (inv 1)");
   std::printf("\n%-52s %10s\n", "e2e summary", "count");
   std::printf("%-52s %10s\n", "----------------------------------------------------", "----------");
-  auto row = [](const std::string& label, long long n) { std::printf("%-52s %10lld\n", label.c_str(), n); };
+  auto row = [](const std::string& label, long long n) {
+    std::printf("%-52s %10lld\n", label.c_str(), n);
+  };
   int still_open = 0;
   for (const auto& [what, n] : outcome) {
     if (what.rfind("status ", 0) == 0) {
@@ -816,13 +865,17 @@ int runCheck(const Options& o) {
   std::printf("%-52s %10zu\n", "reports issued by the brokers", issued.size());
   std::printf("%-52s %10zu\n", "reports stored by the fill receiver", stored_count.size());
   std::printf("%-52s %10lld\n", "broker fills", static_cast<long long>(broker_fill_reports));
-  std::printf("%-52s %10lld\n", "ledger fills applied", static_cast<long long>(ledger_fills_applied));
+  std::printf("%-52s %10lld\n", "ledger fills applied",
+              static_cast<long long>(ledger_fills_applied));
   std::printf("%-52s %10.1f\n", "seconds to quiescence", q.seconds);
-  std::printf("%-52s %10lld   (must be 0)\n", "broker orders per ClOrdID above one", static_cast<long long>(per_clordid));
+  std::printf("%-52s %10lld   (must be 0)\n", "broker orders per ClOrdID above one",
+              static_cast<long long>(per_clordid));
   std::printf("%-52s %10lld   (must be 0)\n", "reports lost", static_cast<long long>(lost));
   std::printf("%-52s %10lld   (must be 0)\n", "reports doubled", static_cast<long long>(doubled));
-  std::printf("%-52s %10lld   (must be 0)\n", "invariant violations", static_cast<long long>(v.total()));
-  for (const auto& [kind, n] : v.counts()) std::printf("  %-50s %10lld\n", kind.c_str(), static_cast<long long>(n));
+  std::printf("%-52s %10lld   (must be 0)\n", "invariant violations",
+              static_cast<long long>(v.total()));
+  for (const auto& [kind, n] : v.counts())
+    std::printf("  %-50s %10lld\n", kind.c_str(), static_cast<long long>(n));
   std::fflush(stdout);
   return v.total() == 0 ? 0 : 1;
 }

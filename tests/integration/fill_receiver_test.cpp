@@ -6,10 +6,10 @@
 
 #include <chrono>
 #include <functional>
-#include <pqxx/pqxx>
-#include <sstream>
 #include <map>
+#include <pqxx/pqxx>
 #include <set>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -257,8 +257,7 @@ TEST(FillReceiver, Kill9WithReportsQueuedForTheBatchWriterLosesNoneAndStoresNone
   EXPECT_EQ(storedCount(stack), total / 2);
   const Json session = stack.dropCopySession();
   ASSERT_TRUE(session.is_object());
-  EXPECT_LT(session["durable_target_seq_num"].get<int>(),
-            session["next_target_seq_num"].get<int>())
+  EXPECT_LT(session["durable_target_seq_num"].get<int>(), session["next_target_seq_num"].get<int>())
       << session.dump();
   stack.killFillReceiver();
   // The dead process's statement still waits on the lock in its server process: ended, so its
@@ -281,7 +280,8 @@ TEST(FillReceiver, Kill9WithReportsQueuedForTheBatchWriterLosesNoneAndStoresNone
   const int persisted = std::stoi(stack.fillsSql(
       "SELECT next_target_seq FROM fix_sessions WHERE session_id = '" + kDropCopy + "'"));
   std::set<std::string> stored_ids;
-  for (const auto& id : splitList(stack.fillsSql("SELECT string_agg(exec_id, ',') FROM executions")))
+  for (const auto& id :
+       splitList(stack.fillsSql("SELECT string_agg(exec_id, ',') FROM executions")))
     stored_ids.insert(id);
   int first_unstored = 0;
   for (const auto& pair : splitList(stack.postgres.queryScalar(

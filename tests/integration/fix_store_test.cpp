@@ -141,7 +141,7 @@ TEST(PgMessageStore, HeldTargetSeqIsNeverPersistedPastAnUncommittedMessage) {
     PgMessageStore store(fixStoreDatabaseUri(), sessionId("HOLD-1"), 2, hold);
     lowest_pending = 2;  // message 2 handed over, not committed
     store.incrNextTargetMsgSeqNum();
-    store.incrNextTargetMsgSeqNum();  // the cadence writes: held at 2
+    store.incrNextTargetMsgSeqNum();               // the cadence writes: held at 2
     EXPECT_EQ(store.getNextTargetMsgSeqNum(), 3);  // QuickFIX's own number is not held
     EXPECT_EQ(storedTargetSeq("HOLD-1"), 2);
     ASSERT_TRUE(store.set(1, "out"));  // a sent message carries the held number too
@@ -168,7 +168,7 @@ TEST(PgMessageStore, HeldTargetSeqIsNeverPersistedPastAnUncommittedMessage) {
     EXPECT_EQ(storedTargetSeq("HOLD-1"), 1);
     store.incrNextTargetMsgSeqNum();
     lowest_pending = 1;  // as if message 1 after the reset were still pending at the close
-  }  // closed: held
+  }                      // closed: held
   EXPECT_EQ(storedTargetSeq("HOLD-1"), 1);
 }
 

@@ -479,8 +479,8 @@ class GatewayResendTest : public ::testing::Test {
     // The tests count every sequence number: the broker's is stored on each message, so a kill
     // leaves the gateway no ResendRequest of its own to send at the next logon.
     stack.startGateway({"resend_age_ms_max = " + std::to_string(resend_age_ms_max),
-                        "fix_store_target_seq_write_every_messages = 1",
-                        "ack_timeout_ms = 600000", "retry_backoff_ms_max = 600000",
+                        "fix_store_target_seq_write_every_messages = 1", "ack_timeout_ms = 600000",
+                        "retry_backoff_ms_max = 600000",
                         "fix_connect_port = " + std::to_string(relay.port())});
     ASSERT_TRUE(waitUntil(
         [&] { return gatewaySession(stack).logged_on && broker.status().logged_on; }, seconds(15)))

@@ -59,8 +59,8 @@ TEST(DurableHorizon, ABatchAcknowledgesPastItsHighestNumberPerSession) {
 // store's number (limit) nor a batch's acknowledgement ever passes an uncommitted report.
 RC_GTEST_PROP(DurableHorizon, NeverAcknowledgesAnUncommittedReport, ()) {
   const int count = *rc::gen::inRange(1, 60);
-  const auto batch_sizes = *rc::gen::container<std::vector<int>>(
-      static_cast<std::size_t>(count), rc::gen::inRange(1, 8));
+  const auto batch_sizes = *rc::gen::container<std::vector<int>>(static_cast<std::size_t>(count),
+                                                                 rc::gen::inRange(1, 8));
   DurableHorizon horizon;
   std::vector<SessionSeq> handed;
   int next_target = 1;

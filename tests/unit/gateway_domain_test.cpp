@@ -125,7 +125,8 @@ TEST(BrokerOrder, CancelRejectedAsUnknownSettlesAnUnacknowledgedOrderCanceled) {
   OrderSnapshot unconfirmed = giveUp(sent()).order;
   ASSERT_EQ(unconfirmed.state, BrokerOrderState::Unconfirmed);
   unconfirmed = applyCancelRequest(unconfirmed, 1).order;
-  const Outcome unknown = applyCancelReject(unconfirmed, CancelRejectFacts{'8', 1, "unknown order"});
+  const Outcome unknown =
+      applyCancelReject(unconfirmed, CancelRejectFacts{'8', 1, "unknown order"});
   EXPECT_EQ(unknown.order.state, BrokerOrderState::Canceled);
   EXPECT_EQ(unknown.order.cancel_state, CancelState::Done);
   ASSERT_EQ(kinds(unknown), std::vector<EventKind>{EventKind::Canceled});  // no ACKED: never was

@@ -22,13 +22,14 @@ struct Rows {
 // A BUY LIMIT 10 @ 100.00 placed from 5,000.00: 1,000.00 reserved.
 Rows buy() {
   OrderState order{OrderStatus::PendingNew, Side::Buy, "AAPL", 10, money("100.00"), 0, Money(),
-                 money("1000.00"),        0};
+                   money("1000.00"),        0};
   return {order, {money("5000.00"), money("1000.00")}, {}};
 }
 
 // A SELL 10 of 20 held at 50.00 each: 10 shares reserved.
 Rows sell() {
-  OrderState order{OrderStatus::New, Side::Sell, "AAPL", 10, money("90.00"), 0, Money(), Money(), 10};
+  OrderState order{OrderStatus::New, Side::Sell, "AAPL", 10, money("90.00"), 0,
+                   Money(),          Money(),    10};
   return {order, {money("0.00"), Money()}, {20, 10, money("1000.00")}};
 }
 

@@ -170,8 +170,8 @@ Outcome applyCancelReject(const OrderSnapshot& order, const CancelRejectFacts& r
     finishCancel(out);
     return out;
   }
-  if (reject.ord_status == '8' && (order.state == BrokerOrderState::Sent ||
-                                   order.state == BrokerOrderState::Unconfirmed)) {
+  if (reject.ord_status == '8' &&
+      (order.state == BrokerOrderState::Sent || order.state == BrokerOrderState::Unconfirmed)) {
     // The broker read the NewOrderSingle before this cancel (one session, in order) and holds no
     // live order for it: it never took it. Left open here, the customer's money would stay
     // reserved for an order that cannot fill; canceled is what the customer asked for.
