@@ -233,9 +233,10 @@ std::map<std::string, BatchOrder> readBatchOrders(pqxx::work& work,
   return orders;
 }
 
-// Moves `order` on by one reply; its events join `events` (insert_events' array).
-ReplyResult applyToOrder(BatchOrder& order, const std::string& broker, const InboundReply& reply,
-                         nlohmann::json& events) {
+// Moves `order` on by one reply; its events join `events` (insert_events' array). True when the
+// reply says the broker does not hold the order (a resend is due).
+bool applyToOrder(BatchOrder& order, const std::string& broker, const InboundReply& reply,
+                  nlohmann::json& events) {
   const Outcome outcome = reply.cancel_reject ? applyCancelReject(order.row.snapshot, reply.reject)
                                               : applyReport(order.row.snapshot, reply.report);
   if (!reply.broker_order_id.empty()) order.row.record.broker_order_id = reply.broker_order_id;
@@ -245,7 +246,7 @@ ReplyResult applyToOrder(BatchOrder& order, const std::string& broker, const Inb
   for (const auto& event : outcome.events) {
     events.push_back(eventJson(makeEventRow(broker, order.row, event)));
   }
-  return outcome.resend_now ? ReplyResult::AppliedResendDue : ReplyResult::Applied;
+  return outcome.resend_now;
 }
 
 // write_replies' arrays (gateway_rows.cpp), one element per order. False when a row changed
@@ -307,10 +308,7 @@ Result<std::optional<ReplyCounts>> GatewayStore::applyRepliesOnce(
       continue;
     }
     ++counts.applied;
-    if (applyToOrder(found->second, settings_.broker, reply, events) ==
-        ReplyResult::AppliedResendDue) {
-      ++counts.resends_due;
-    }
+    if (applyToOrder(found->second, settings_.broker, reply, events)) ++counts.resends_due;
   }
   if (!orders.empty() && !writeReplyOutcomes(work, orders)) {
     work.abort();

@@ -44,8 +44,6 @@ struct RetryCounts {
   int unconfirmed = 0;
 };
 
-enum class ReplyResult { Applied, AppliedResendDue, UnknownOrder };
-
 struct ReplyCounts {
   int applied = 0;
   int unknown = 0;      // no order for the ClOrdID
