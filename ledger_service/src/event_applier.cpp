@@ -1,6 +1,8 @@
 #include "event_applier.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <map>
 
 #include "ledger_rows.h"
 
@@ -64,6 +66,8 @@ void prepareReads(pqxx::connection& c) {
             "FROM orders o JOIN accounts a ON a.account_id = o.account_id "
             "LEFT JOIN positions p ON p.account_id = o.account_id AND p.symbol = o.symbol "
             "WHERE o.order_id = $1");
+  c.prepare("apply_accounts",
+            "SELECT order_id, account_id FROM orders WHERE order_id = ANY($1::text[])");
   c.prepare("apply_seen_fill", "SELECT 1 FROM executions WHERE broker = $1 AND exec_id = $2");
   c.prepare("apply_seen_event", "SELECT 1 FROM applied_events WHERE event_id = $1");
   c.prepare("apply_record_fill",
@@ -157,7 +161,7 @@ void book(pqxx::work& work, const IncomingEvent& e, const Loaded& l, const Appli
                      pgArrayLiteral(books), pgArrayLiteral(assets), pgArrayLiteral(amounts));
 }
 
-void record(pqxx::work& work, const IncomingEvent& e, const Applied& out, bool moves_cursor) {
+void record(pqxx::work& work, const IncomingEvent& e, const Applied& out) {
   if (e.is_fill) {
     const bool booked = !out.overfill && !out.uncovered;
     const std::string alarm = out.overfill    ? "overfill: past the order's quantity"
@@ -169,9 +173,25 @@ void record(pqxx::work& work, const IncomingEvent& e, const Applied& out, bool m
   } else {
     work.exec_prepared("apply_record_event", e.dedup_id, e.order_id, e.kind, e.source, out.changed);
   }
-  if (moves_cursor && e.fill_receiver_seq > 0) {
-    work.exec_prepared("apply_cursor", e.fill_receiver_seq);
-  }
+}
+
+// One event inside its group's transaction; nullopt on a version conflict. Reads see the writes
+// of the events before it in the same transaction, so a group applies in stream order.
+std::optional<ApplyOutcome> applyInTransaction(pqxx::work& work, const IncomingEvent& e) {
+  const bool seen = e.is_fill ? !work.exec_prepared("apply_seen_fill", e.broker, e.exec_id).empty()
+                              : !work.exec_prepared("apply_seen_event", e.dedup_id).empty();
+  if (seen) return ApplyOutcome::Duplicate;
+  const auto order = work.exec_prepared("apply_read", e.order_id);
+  if (order.empty()) return ApplyOutcome::UnknownOrder;
+  const Loaded loaded = load(order[0]);
+  const Applied out = e.relevant
+                          ? applyBrokerEvent(loaded.order, loaded.cash, loaded.position, e.event)
+                          : Applied{loaded.order, loaded.cash, loaded.position, {}, "", false};
+  if (out.changed && !write(work, e, loaded, out)) return std::nullopt;
+  book(work, e, loaded, out);
+  record(work, e, out);
+  if (out.overfill || out.uncovered) return ApplyOutcome::Alarmed;
+  return out.changed ? ApplyOutcome::Applied : ApplyOutcome::Unchanged;
 }
 
 }  // namespace
@@ -197,56 +217,137 @@ void EventApplier::prepareStatements(pqxx::connection& connection) {
   prepareWrites(connection);
 }
 
-Attempt<ApplyOutcome> EventApplier::tryApply(const IncomingEvent& e) {
-  return withConnection<std::optional<ApplyOutcome>>(
-      pool_, [&](pqxx::connection& connection) -> Attempt<ApplyOutcome> {
+Attempt<std::vector<ApplyOutcome>> EventApplier::tryApplyGroup(const Group& group) {
+  using Outcomes = std::vector<ApplyOutcome>;
+  return withConnection<std::optional<Outcomes>>(
+      pool_, [&](pqxx::connection& connection) -> Attempt<Outcomes> {
         pqxx::work work(connection);
-        const bool seen = e.is_fill
-                              ? !work.exec_prepared("apply_seen_fill", e.broker, e.exec_id).empty()
-                              : !work.exec_prepared("apply_seen_event", e.dedup_id).empty();
-        if (seen) return std::optional(ApplyOutcome::Duplicate);
-        const auto order = work.exec_prepared("apply_read", e.order_id);
-        if (order.empty()) return std::optional(ApplyOutcome::UnknownOrder);
-        const Loaded loaded = load(order[0]);
-        const Applied out =
-            e.relevant ? applyBrokerEvent(loaded.order, loaded.cash, loaded.position, e.event)
-                       : Applied{loaded.order, loaded.cash, loaded.position, {}, "", false};
-        if (out.changed && !write(work, e, loaded, out)) return std::optional<ApplyOutcome>();
-        book(work, e, loaded, out);
-        record(work, e, out, moves_executions_cursor_);
+        Outcomes outcomes;
+        outcomes.reserve(group.size());
+        for (const IncomingEvent* e : group) {
+          const auto outcome = applyInTransaction(work, *e);
+          if (!outcome) return std::optional<Outcomes>();  // rolled back with the work
+          outcomes.push_back(*outcome);
+        }
         work.commit();
-        if (out.overfill || out.uncovered) return std::optional(ApplyOutcome::Alarmed);
-        return std::optional(out.changed ? ApplyOutcome::Applied : ApplyOutcome::Unchanged);
+        return std::optional(std::move(outcomes));
       });
 }
 
-Result<ApplyOutcome> EventApplier::apply(const IncomingEvent& e) {
-  auto account =
-      withConnection<std::string>(pool_, [&](pqxx::connection& c) -> Result<std::string> {
-        pqxx::nontransaction work(c);
-        const auto row =
-            work.exec_params("SELECT account_id FROM orders WHERE order_id = $1", e.order_id);
-        return row.empty() ? std::string() : row[0][0].as<std::string>();
-      });
-  if (!account) return account.error();
-  if (account->empty()) {
-    unknown_.add();
-    return ApplyOutcome::UnknownOrder;
-  }
-  Result<ApplyOutcome> outcome = makeError(ErrorCode::Internal, "not applied");
+Result<std::vector<ApplyOutcome>> EventApplier::applyGroup(const std::string& account_id,
+                                                           const Group& group) {
   try {
-    outcome = writer_.write<ApplyOutcome>(*account, [&] { return tryApply(e); });
+    return writer_.write<std::vector<ApplyOutcome>>(account_id,
+                                                    [&] { return tryApplyGroup(group); });
   } catch (const pqxx::unique_violation&) {
-    outcome = ApplyOutcome::Duplicate;  // the other source applied it between check and insert
+    // The other source applied one of them between its check and this insert: the whole group
+    // rolled back. One at a time, each such event is then a Duplicate.
   }
-  if (!outcome) return outcome;
-  if (*outcome == ApplyOutcome::Duplicate) duplicates_.add();
-  if (*outcome == ApplyOutcome::Applied || *outcome == ApplyOutcome::Unchanged) applied_.add();
-  if (*outcome == ApplyOutcome::Alarmed) {
-    overfills_.add();
-    spdlog::error("fill {} of order {} recorded but not booked", e.dedup_id, e.order_id);
+  std::vector<ApplyOutcome> outcomes;
+  for (const IncomingEvent* e : group) {
+    try {
+      auto one =
+          writer_.write<std::vector<ApplyOutcome>>(account_id, [&] { return tryApplyGroup({e}); });
+      if (!one) return one.error();
+      outcomes.push_back(one->front());
+    } catch (const pqxx::unique_violation&) {
+      outcomes.push_back(ApplyOutcome::Duplicate);
+    }
   }
-  return outcome;
+  return outcomes;
+}
+
+Result<std::vector<std::string>> EventApplier::accountsOf(
+    const std::vector<IncomingEvent>& events) {
+  std::vector<std::string> order_ids;
+  order_ids.reserve(events.size());
+  for (const auto& e : events) order_ids.push_back(e.order_id);
+  return withConnection<std::vector<std::string>>(
+      pool_, [&](pqxx::connection& c) -> Result<std::vector<std::string>> {
+        pqxx::nontransaction work(c);
+        std::map<std::string, std::string> account_of;
+        for (const auto& row : work.exec_prepared("apply_accounts", pgArrayLiteral(order_ids)))
+          account_of[row[0].as<std::string>()] = row[1].as<std::string>();
+        std::vector<std::string> accounts;
+        accounts.reserve(events.size());
+        for (const auto& id : order_ids) {
+          const auto found = account_of.find(id);
+          accounts.push_back(found == account_of.end() ? std::string() : found->second);
+        }
+        return accounts;
+      });
+}
+
+void EventApplier::count(const IncomingEvent& e, ApplyOutcome outcome) {
+  switch (outcome) {
+    case ApplyOutcome::Duplicate:
+      duplicates_.add();
+      break;
+    case ApplyOutcome::UnknownOrder:
+      unknown_.add();
+      break;
+    case ApplyOutcome::Alarmed:
+      overfills_.add();
+      spdlog::error("fill {} of order {} recorded but not booked", e.dedup_id, e.order_id);
+      break;
+    case ApplyOutcome::Applied:
+    case ApplyOutcome::Unchanged:
+      applied_.add();
+      break;
+  }
+}
+
+std::vector<Result<ApplyOutcome>> EventApplier::applyBatch(
+    const std::vector<IncomingEvent>& events) {
+  std::vector<Result<ApplyOutcome>> outcomes(events.size(),
+                                             makeError(ErrorCode::Internal, "not applied"));
+  const auto accounts = accountsOf(events);
+  if (!accounts) {
+    for (auto& outcome : outcomes) outcome = accounts.error();
+    return outcomes;
+  }
+  // Groups by account in order of first appearance, each in stream order.
+  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  std::map<std::string, std::size_t> group_of;
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    const std::string& account = (*accounts)[i];
+    if (account.empty()) {
+      outcomes[i] = ApplyOutcome::UnknownOrder;
+      continue;
+    }
+    const auto [it, inserted] = group_of.emplace(account, groups.size());
+    if (inserted) groups.push_back({account, {}});
+    groups[it->second].second.push_back(i);
+  }
+  int64_t applied_seq_max = 0;
+  for (const auto& [account, indexes] : groups) {
+    Group group;
+    for (const std::size_t i : indexes) group.push_back(&events[i]);
+    const auto applied = applyGroup(account, group);
+    for (std::size_t k = 0; k < indexes.size(); ++k) {
+      const std::size_t i = indexes[k];
+      if (!applied) {
+        outcomes[i] = applied.error();
+        continue;
+      }
+      outcomes[i] = (*applied)[k];
+      applied_seq_max = std::max(applied_seq_max, events[i].fill_receiver_seq);
+    }
+  }
+  for (std::size_t i = 0; i < events.size(); ++i)
+    if (outcomes[i]) count(events[i], *outcomes[i]);
+  // The polling cursor moves after the commits, outside them: a crash in between leaves it
+  // behind, which only makes an outage poll a few reports twice (deduplicated). Inside, every
+  // fill transaction would queue on this one row.
+  if (moves_executions_cursor_ && applied_seq_max > 0) {
+    if (const auto moved = advanceExecutionsCursor(applied_seq_max); !moved)
+      spdlog::warn("executions cursor not moved to {}: {}", applied_seq_max, moved.error().message);
+  }
+  return outcomes;
+}
+
+Result<ApplyOutcome> EventApplier::apply(const IncomingEvent& e) {
+  return std::move(applyBatch({e}).front());
 }
 
 Result<int64_t> EventApplier::executionsCursor() {

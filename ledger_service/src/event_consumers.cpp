@@ -24,7 +24,7 @@ EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, Even
       polled_(metrics.counter("ledger_executions_polled_total",
                               "Executions read from the fill receiver's API while the stream "
                               "was down.")) {
-  const auto make = [&](const std::string& stream, int index, StreamConsumer::Handler handler,
+  const auto make = [&](const std::string& stream, int index, StreamConsumer::BatchHandler handler,
                         std::function<void()> fallback) {
     return std::make_unique<StreamConsumer>(
         StreamConsumerSettings{stream, settings_.group,
@@ -33,13 +33,15 @@ EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, Even
         redis, std::move(handler), std::move(fallback));
   };
   for (int i = 0; i < settings_.threads_per_stream; ++i) {
-    consumers_.push_back(make("order-events", i,
-                              [this](const StreamMessage& m) { return handleOrderEvent(m); }, {}));
+    consumers_.push_back(
+        make("order-events", i,
+             [this](const std::vector<StreamMessage>& m) { return handleOrderEvents(m); }, {}));
     // One poller is enough while the stream is down; the cursor is shared.
     std::function<void()> poll;
     if (i == 0) poll = [this] { pollFillReceiver(); };
     consumers_.push_back(make(
-        "executions", i, [this](const StreamMessage& m) { return handleExecution(m); }, poll));
+        "executions", i,
+        [this](const std::vector<StreamMessage>& m) { return handleExecutions(m); }, poll));
   }
 }
 
@@ -65,16 +67,49 @@ bool EventConsumers::applyOne(const Result<IncomingEvent>& event, const std::str
   return true;
 }
 
-bool EventConsumers::handleOrderEvent(const StreamMessage& message) {
-  return applyOne(parseOrderEvent(message.fields), "order event " + message.entry_id);
+std::vector<bool> EventConsumers::applyRead(const std::vector<Result<IncomingEvent>>& parsed,
+                                            const std::vector<StreamMessage>& messages,
+                                            const std::string& what) {
+  std::vector<bool> done(messages.size(), true);  // an unreadable entry will not become readable
+  std::vector<IncomingEvent> events;
+  std::vector<std::size_t> index_of;
+  for (std::size_t i = 0; i < parsed.size(); ++i) {
+    if (!parsed[i]) {
+      invalid_.add();
+      spdlog::error("{} {} skipped: {}", what, messages[i].entry_id, parsed[i].error().message);
+      continue;
+    }
+    events.push_back(*parsed[i]);
+    index_of.push_back(i);
+  }
+  if (events.empty()) return done;
+  const auto outcomes = applier_.applyBatch(events);
+  for (std::size_t k = 0; k < outcomes.size(); ++k) {
+    if (outcomes[k]) continue;
+    done[index_of[k]] = false;
+    spdlog::warn("{} {} not applied yet: {}", what, events[k].dedup_id,
+                 outcomes[k].error().message);
+  }
+  return done;
 }
 
-bool EventConsumers::handleExecution(const StreamMessage& message) {
-  const auto payload = message.fields.find("payload");
-  if (payload == message.fields.end())
-    return applyOne(makeError(ErrorCode::InvalidRequest, "no payload"),
-                    "execution " + message.entry_id);
-  return applyOne(parseExecution(payload->second), "execution " + message.entry_id);
+std::vector<bool> EventConsumers::handleOrderEvents(const std::vector<StreamMessage>& messages) {
+  std::vector<Result<IncomingEvent>> parsed;
+  parsed.reserve(messages.size());
+  for (const auto& message : messages) parsed.push_back(parseOrderEvent(message.fields));
+  return applyRead(parsed, messages, "order event");
+}
+
+std::vector<bool> EventConsumers::handleExecutions(const std::vector<StreamMessage>& messages) {
+  std::vector<Result<IncomingEvent>> parsed;
+  parsed.reserve(messages.size());
+  for (const auto& message : messages) {
+    const auto payload = message.fields.find("payload");
+    parsed.push_back(payload == message.fields.end()
+                         ? Result<IncomingEvent>(makeError(ErrorCode::InvalidRequest, "no payload"))
+                         : parseExecution(payload->second));
+  }
+  return applyRead(parsed, messages, "execution");
 }
 
 int64_t pollingStart(int64_t cursor, const ConsumerSettings& settings) {

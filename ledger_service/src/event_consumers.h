@@ -45,8 +45,11 @@ class EventConsumers {
   void stop();
 
  private:
-  bool handleOrderEvent(const StreamMessage& message);
-  bool handleExecution(const StreamMessage& message);
+  // A stream read at once (EventApplier::applyBatch); one answer per entry: true when done.
+  std::vector<bool> handleOrderEvents(const std::vector<StreamMessage>& messages);
+  std::vector<bool> handleExecutions(const std::vector<StreamMessage>& messages);
+  std::vector<bool> applyRead(const std::vector<Result<IncomingEvent>>& parsed,
+                              const std::vector<StreamMessage>& messages, const std::string& what);
   // Applies one parsed event; false when it must be tried again later.
   bool applyOne(const Result<IncomingEvent>& event, const std::string& what);
   void pollFillReceiver();

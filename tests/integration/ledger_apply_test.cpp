@@ -36,11 +36,14 @@ class LedgerApplyTest : public ::testing::Test {
                          "order_id", order_id, "payload", payload.dump()});
   }
 
-  // One report as the fill receiver publishes it; seq is its arrival number there.
+  // One report as the fill receiver publishes it; seq is its arrival number there. A repeated
+  // exec_id (a report relayed again under a new seq) is given explicitly.
   void execution(const std::string& order_id, const std::string& exec_type, int64_t last_qty,
-                 const std::string& last_px, int64_t cum_qty, int64_t leaves_qty) {
+                 const std::string& last_px, int64_t cum_qty, int64_t leaves_qty,
+                 const std::string& repeated_exec_id = "") {
     const int64_t seq = ++seq_;
-    const std::string exec_id = "E" + std::to_string(seq);
+    const std::string exec_id =
+        repeated_exec_id.empty() ? "E" + std::to_string(seq) : repeated_exec_id;
     const Json payload = {{"seq", seq},
                           {"broker", "SIM-A"},
                           {"exec_id", exec_id},
@@ -185,6 +188,47 @@ TEST_F(LedgerApplyTest, LedgerKilledMidBatchAppliesEachFillOnceAfterRestart) {
       seconds(30)));
   EXPECT_EQ(account()["cash_balance"], "2400.00");  // 10000 - 400 x 19.00
   EXPECT_EQ(account()["cash_reserved"], "0.00");
+  EXPECT_TRUE(stack.invariantViolations().empty());
+}
+
+// One stream read holding two accounts' fills interleaved, a report repeated inside the read, and
+// a report for an order the ledger does not hold: grouped by account, each applied once, in
+// order, and the polling cursor at the highest seq after the commits.
+TEST_F(LedgerApplyTest, OneReadOfTwoAccountsWithARepeatAppliesEachReportOnce) {
+  stack.createFundedAccount("ACC-2", "10000.00");
+  const std::string first =
+      place(R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
+            "batch-1");
+  const auto placed = stack.request(
+      "POST", "/v1/accounts/ACC-2/orders", stack.traderToken({"ACC-2"}),
+      R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
+      {{"Idempotency-Key", "batch-2"}});
+  ASSERT_EQ(placed.status, 202) << placed.body;
+  const std::string second = Json::parse(placed.body)["order_id"];
+  stack.killLedger();  // the entries below wait in the stream and come in one read
+  execution(first, "F", 4, "100.00", 4, 6);        // seq 1, E1
+  execution(second, "F", 5, "99.00", 5, 5);        // seq 2
+  execution(first, "F", 4, "100.00", 4, 6, "E1");  // seq 3: E1 again
+  execution("O-NOT-HELD", "F", 1, "1.00", 1, 0);   // seq 4
+  execution(first, "F", 6, "100.00", 10, 0);       // seq 5
+  execution(second, "F", 5, "99.00", 10, 0);       // seq 6
+  stack.startLedger();
+  ASSERT_TRUE(waitForStatus(first, "FILLED")) << order(first).dump();
+  ASSERT_TRUE(waitForStatus(second, "FILLED")) << order(second).dump();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.sqlCount("SELECT position FROM consumer_cursors WHERE name = 'executions'") ==
+               6;
+      },
+      seconds(30)));
+  EXPECT_EQ(account()["cash_balance"], "9000.00");
+  const Json other =
+      Json::parse(stack.request("GET", "/v1/accounts/ACC-2", stack.adminToken()).body);
+  EXPECT_EQ(other["cash_balance"], "9010.00");  // 10 x 99.00
+  EXPECT_EQ(other["cash_reserved"], "0.00");
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM executions"), 4);
+  EXPECT_EQ(stack.metric("ledger_events_duplicate_total"), 1);
+  EXPECT_EQ(stack.metric("ledger_events_unknown_order_total"), 1);
   EXPECT_TRUE(stack.invariantViolations().empty());
 }
 
