@@ -3,32 +3,26 @@
 // it, so at-least-once delivery counts each event exactly once.
 //
 // A batch (one stream read) is grouped by account: one lookup of the orders' accounts, then per
-// account one lock and one transaction for its events in stream order. Per event, inside it:
-//   1. dedup: seen in executions (fills, key broker + exec_id) or applied_events (the rest, key
-//      event_id) -> Duplicate
-//   2. read order, account, position with their versions (seeing the group's earlier writes)
-//   3. domain/order_apply.h decides
-//   4. UPDATE ... WHERE version = read version (0 rows -> conflict: the group rolls back,
-//      re-reads, retries), position upserted, journal entry + lines, revisions
-//      (actor "broker:{broker}"), the dedup row inserted
-// then COMMIT. A unique violation (the other source applied an event between check and insert)
-// rolls the group back; its events are then applied one transaction each. After the commits the
-// executions cursor (polling path) moves to the highest seq applied (not by reconcile): outside
-// the transactions, so fills of different accounts do not queue on its row.
+// account one lock and one transaction for its events in stream order (apply_group.h: dedup,
+// one read, the domain's decisions in memory, version-guarded row writes with revisions, the
+// journal and the dedup rows in one statement each; a version conflict rolls the group back and
+// it is read again), then COMMIT. A unique violation (the other source applied an event between
+// check and insert) rolls the group back; its events are then applied one transaction each. After
+// the commits the executions cursor (polling path) moves to the highest seq applied (not by
+// reconcile): outside the transactions, so fills of different accounts do not queue on its row.
 #pragma once
 
 #include <pqxx/pqxx>
 #include <string>
 #include <vector>
 
+#include "apply_group.h"
 #include "common/metrics.h"
 #include "common/pg_pool.h"
 #include "domain/broker_event_parse.h"
 #include "guarded_write.h"
 
 namespace fbg::ledger {
-
-enum class ApplyOutcome { Applied, Unchanged, Duplicate, UnknownOrder, Alarmed };
 
 class EventApplier {
  public:
