@@ -9,11 +9,6 @@
 #include "support/ports.h"
 #include "support/wait.h"
 
-// Only the tests that start a fill receiver build it (and define its path).
-#ifndef FBG_FILL_RECEIVER_BINARY
-#define FBG_FILL_RECEIVER_BINARY ""
-#endif
-
 namespace fbg::test {
 namespace {
 
@@ -261,9 +256,6 @@ double GatewayStack::gatewayMetric(const std::string& name, const std::string& l
 }
 
 void GatewayStack::startFillReceiver(const std::vector<std::string>& extra) {
-  if (std::string(FBG_FILL_RECEIVER_BINARY).empty()) {
-    throw std::logic_error("this test target does not define FBG_FILL_RECEIVER_BINARY");
-  }
   if (fills_postgres.folder().empty()) {
     fills_postgres.start();
     fills_postgres.createDatabase("fills");
