@@ -158,3 +158,60 @@ bench_replace_section() {
     cat "$section" >>"$doc"
   fi
 }
+
+# bench_processes_snapshot: "pid ppid comm ticks" per live process (spaces in comm become '_'),
+# to name what else kept the machine busy (bench_others_json reads two of them).
+bench_processes_snapshot() {
+  local file line fields comm
+  for file in /proc/[0-9]*/stat; do
+    { read -r line <"$file"; } 2>/dev/null || continue
+    read -ra fields <<<"${line##*) }"
+    comm="${line#*(}"
+    comm="${comm%)*}"
+    echo "${line%% *} ${fields[1]} ${comm// /_} $((fields[11] + fields[12]))"
+  done
+}
+
+# bench_others_json START_FILE END_FILE WINDOW_S PG_DATA_DIR PID...: the CPU of the processes
+# other than PIDs, the PostgreSQL of PG_DATA_DIR (children of its postmaster) and the calling
+# script, between two bench_processes_snapshot files, in % of one core: their total and the
+# busiest six by name (those alive at the end; one started in the window counts from 0, one that
+# ended in it is missed). null if a file is missing.
+bench_others_json() {
+  local start="$1" end="$2" window_s="$3" data_dir="$4" postmaster=""
+  shift 4
+  [[ -s "$start" && -s "$end" && "$window_s" != null ]] || {
+    echo null
+    return 0
+  }
+  [[ -f "$data_dir/postmaster.pid" ]] && read -r postmaster <"$data_dir/postmaster.pid"
+  awk -v tck="$BENCH_CLK_TCK" -v window="$window_s" -v ours="$* $postmaster $$ $BASHPID" '
+    BEGIN { n = split(ours, list, " "); for (i = 1; i <= n; i++) if (list[i] != "") mine[list[i]] = 1 }
+    FILENAME == ARGV[1] { start[$1] = $4; next }
+    { if (($1 in mine) || ($2 in mine)) next
+      used = $4 - ($1 in start ? start[$1] : 0)
+      if (used > 0) by_name[$3] += used }
+    END { for (name in by_name) printf "%s\t%.1f\n", name, 100 * by_name[name] / tck / window }' \
+    "$start" "$end" |
+    sort -t $'\t' -k2,2nr |
+    jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {name: .[0], core_pct: (.[1] | tonumber)})
+              | {core_pct: (map(.core_pct) | add // 0 | . * 10 | round / 10), busiest: .[:6]}'
+}
+
+# bench_lock_held_by_ancestor LOCK_FILE: true if a process this one descends from (e.g. a
+# `flock LOCK_FILE bench/x.sh` around it) holds a flock on LOCK_FILE (from /proc/locks).
+bench_lock_held_by_ancestor() {
+  local inode holders=() pid ppid _ id tries
+  inode="$(stat -c %i "$1" 2>/dev/null)" || return 1
+  mapfile -t holders < <(awk -v inode="$inode" '$2 == "FLOCK" { n = split($6, f, ":"); if (f[n] == inode) print $5 }' /proc/locks)
+  ((${#holders[@]} > 0)) || return 1
+  pid=$$
+  for ((tries = 0; tries < 64 && pid > 1; tries++)); do
+    for id in "${holders[@]}"; do [[ "$id" == "$pid" ]] && return 0; done
+    ppid=""
+    while read -r _ id; do ppid="$id"; done < <(grep '^PPid:' "/proc/$pid/status" 2>/dev/null)
+    [[ -n "$ppid" ]] || return 1
+    pid="$ppid"
+  done
+  return 1
+}

@@ -5,11 +5,15 @@
 //       (409 on an existing account is fine; the deposits replay by reference).
 //   e2e_driver load  --ledger-port P --jwt-secret S [--accounts M] [--prefix PFX] --out FILE
 //                    [--orders N] [--clients C] [--rate R] [--duration-s D] [--seed K]
+//                    [--mix all|marketable]
 //       C client threads place orders (a seeded mix of BUY/SELL, LIMIT/MARKET, both brokers,
 //       some canceled right after) until N orders are placed or D seconds have passed, at most
-//       R orders/s in all (0: no pacing). A request without a definite answer (connection
-//       refused, 503, ACCOUNT_BUSY) is retried with the same Idempotency-Key for up to
-//       kRetrySeconds. Every order and its outcome is written to FILE (tab separated).
+//       R orders/s in all (0: no pacing). --mix marketable (bench/e2e.sh): only marketable
+//       LIMIT orders, half BUY at kMarketableBuy, half SELL at kMarketableSell, none canceled,
+//       so each one ends filled. A request without a definite answer (connection refused, 503,
+//       ACCOUNT_BUSY) is retried with the same Idempotency-Key for up to kRetrySeconds. Every
+//       order and its outcome is written to FILE (tab separated). The last line printed is the
+//       CPU the load used (getrusage), for bench/e2e.sh's accounting.
 //   e2e_driver check --ledger-port P --jwt-secret S [--accounts M] [--prefix PFX] --in FILE
 //                    --fills-port F --sim SIM-A=PORT --sim SIM-B=PORT --gateway SIM-A=PORT
 //                    --gateway SIM-B=PORT [--deadline-s T]
@@ -22,6 +26,7 @@
 //
 // Only ever connects to 127.0.0.1 (through tests/support's HTTP client). Counts and durations
 // are bounded (kOrdersMax, kDurationSecondsMax, kDeadlineSecondsMax).
+#include <sys/resource.h>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -88,6 +93,7 @@ struct Options {
   int rate = 0;
   int duration_s = 0;
   uint64_t seed = 1;
+  bool marketable_only = false;
   std::string out;
   std::string in;
   int fills_port = 0;
@@ -137,7 +143,10 @@ Options parseOptions(int argc, char** argv) {
       o.duration_s = intArg(key, value, 1, kDurationSecondsMax);
     else if (key == "--seed")
       o.seed = static_cast<uint64_t>(intArg(key, value, 0, 1 << 30));
-    else if (key == "--out")
+    else if (key == "--mix") {
+      if (value != "all" && value != "marketable") usageError("--mix needs all or marketable");
+      o.marketable_only = value == "marketable";
+    } else if (key == "--out")
       o.out = value;
     else if (key == "--in")
       o.in = value;
@@ -300,6 +309,14 @@ PlacedOrder makeOrder(const Options& o, int index, std::mt19937_64& rng) {
   p.qty = 1 + static_cast<int64_t>(rng() % 50);
   const int roll = static_cast<int>(rng() % 100);
   p.type = "LIMIT";
+  if (o.marketable_only) {
+    if (roll < 50) {
+      p.side = "BUY", p.limit = kMarketableBuy;
+    } else {
+      p.side = "SELL", p.limit = kMarketableSell;
+    }
+    return p;
+  }
   if (roll < 35) {
     p.side = "BUY", p.limit = kMarketableBuy;
   } else if (roll < 55) {
@@ -345,6 +362,16 @@ std::string errorCode(const std::string& body) {
   if (parsed.is_object() && parsed.contains("error") && parsed["error"].contains("code"))
     return parsed["error"]["code"].get<std::string>();
   return "-";
+}
+
+// User and system CPU this process has used so far, in ms.
+double cpuMillis() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto ms = [](const timeval& t) {
+    return static_cast<double>(t.tv_sec) * 1000.0 + static_cast<double>(t.tv_usec) / 1000.0;
+  };
+  return ms(usage.ru_utime) + ms(usage.ru_stime);
 }
 
 int runLoad(const Options& o) {
@@ -417,6 +444,7 @@ int runLoad(const Options& o) {
   }
   std::printf("placed %zu orders in %.1f s (%.0f/s) from %d clients; accepted %d\n", placed.size(),
               seconds, static_cast<double>(placed.size()) / seconds, o.clients, accepted);
+  std::printf("cpu used by the load: %.1f ms\n", cpuMillis());
   return 0;
 }
 
