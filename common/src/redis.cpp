@@ -47,8 +47,12 @@ RedisConnection::~RedisConnection() {
   if (context_ != nullptr) redisFree(context_);
 }
 
-Result<RedisReply> RedisConnection::command(const std::vector<std::string>& argv) {
+Result<RedisReply> RedisConnection::command(const std::vector<std::string>& argv,
+                                            int extra_timeout_ms) {
   if (broken_) return makeError(ErrorCode::Unavailable, "redis connection broken");
+  if (extra_timeout_ms > 0) {
+    redisSetTimeout(context_, toTimeval(timeout_ms_ + extra_timeout_ms));
+  }
   std::vector<const char*> parts;
   std::vector<std::size_t> lengths;
   for (const auto& arg : argv) {
@@ -63,6 +67,7 @@ Result<RedisReply> RedisConnection::command(const std::vector<std::string>& argv
   }
   RedisReply converted = convert(reply);
   freeReplyObject(reply);
+  if (extra_timeout_ms > 0) redisSetTimeout(context_, toTimeval(timeout_ms_));
   return converted;
 }
 
@@ -124,7 +129,7 @@ Result<std::unique_ptr<RedisConnection>> RedisPool::open() {
   }
   const timeval timeout = toTimeval(config_.timeout_ms);
   redisSetTimeout(context, timeout);
-  return std::make_unique<RedisConnection>(context);
+  return std::make_unique<RedisConnection>(context, config_.timeout_ms);
 }
 
 void RedisPool::markDown() {
@@ -137,10 +142,10 @@ Result<RedisPool::Lease> RedisPool::acquire() {
   return pool_.acquire();
 }
 
-Result<RedisReply> RedisPool::command(const std::vector<std::string>& argv) {
+Result<RedisReply> RedisPool::command(const std::vector<std::string>& argv, int extra_timeout_ms) {
   auto lease = acquire();
   if (!lease) return lease.error();
-  auto reply = (*lease)->command(argv);
+  auto reply = (*lease)->command(argv, extra_timeout_ms);
   if (reply) {
     up_ = true;
   } else {

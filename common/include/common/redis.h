@@ -36,14 +36,17 @@ struct RedisConfig {
 
 class RedisConnection {
  public:
-  RedisConnection(redisContext* context) : context_(context) {}  // NOLINT
+  RedisConnection(redisContext* context, int timeout_ms)
+      : context_(context), timeout_ms_(timeout_ms) {}
   ~RedisConnection();
   RedisConnection(const RedisConnection&) = delete;
   RedisConnection& operator=(const RedisConnection&) = delete;
 
   // A transport failure is Unavailable and leaves the connection broken; a Redis error reply is
   // returned as a reply of Kind::Error (the caller decides what it means).
-  [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv);
+  // extra_timeout_ms: added to the command timeout for this command only (a blocking read).
+  [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv,
+                                           int extra_timeout_ms = 0);
   // The commands written at once and their replies read after, in order: one round trip for
   // all. A transport failure part-way is Unavailable for the whole (which of them Redis ran is
   // unknown: callers resend, and what they send must be safe to run twice).
@@ -53,6 +56,7 @@ class RedisConnection {
 
  private:
   redisContext* context_;
+  int timeout_ms_;
   bool broken_ = false;
 };
 
@@ -65,7 +69,8 @@ class RedisPool {
   // Unavailable at once inside the fail-fast window after a failure.
   [[nodiscard]] Result<Lease> acquire();
   // One command on a pooled connection.
-  [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv);
+  [[nodiscard]] Result<RedisReply> command(const std::vector<std::string>& argv,
+                                           int extra_timeout_ms = 0);
   // RedisConnection::pipeline on a pooled connection.
   [[nodiscard]] Result<std::vector<RedisReply>> pipeline(
       const std::vector<std::vector<std::string>>& commands);
