@@ -238,8 +238,23 @@ start_servers() {
   DRIVER_BIN="$BUILD_DIR/tests/e2e/e2e_driver"
   [[ -x "$DRIVER_BIN" ]] || fbg_die "$DRIVER_BIN not built (run without --no-build)"
   E2E_SIM_FAULTS="$SIM_FAULTS"
+  E2E_PG_STATEMENTS=1
   e2e_stack_init "$WORK_DIR" # checks the other binaries
   e2e_start_servers          # PostgreSQL, the databases, Redis; e2e_stack_start_all reuses them
+  pg postgres -c "create extension if not exists pg_stat_statements" >/dev/null
+}
+
+# statements_json: the statements that took the most server time since the last reset, every
+# database of the stack (what a phase's PostgreSQL CPU was spent on).
+statements_json() {
+  pg postgres -c "
+    select coalesce(json_agg(t), '[]') from (
+      select db.datname as db, s.calls, round(s.total_exec_time::numeric, 1) as total_ms,
+             round(s.mean_exec_time::numeric, 3) as mean_ms, s.rows,
+             left(regexp_replace(s.query, '\s+', ' ', 'g'), 120) as query
+      from pg_stat_statements s join pg_database db on db.oid = s.dbid
+      where db.datname not in ('postgres', 'pgbench')
+      order by s.total_exec_time desc limit 12) t"
 }
 
 # The reference on the same server before our processes run: pgbench as in bench/intake.sh.
@@ -321,7 +336,7 @@ wait_drained() {
   local open deadline=$((SECONDS + DRAIN_DEADLINE_S))
   open="$(open_orders)"
   while ((open > 0 && SECONDS < deadline)); do
-    sleep 0.2 # polling interval of a bounded wait
+    sleep 0.5 # polling interval of a bounded wait (each poll counts every order: ~30 ms)
     open="$(open_orders)"
   done
   echo "$open"
@@ -342,14 +357,14 @@ phase_json() {
     --argjson placed "${placed:-null}" --argjson load_s "${load_s:-null}" \
     --argjson driver_cpu "${driver_cpu:-null}" --argjson open "$open" --argjson status "$status" \
     --argjson cpu "$cpu" --argjson disturbed "$DISTURBED_OTHER_PCT" --argjson db "$(db_delta_json "$dir")" \
-    --argjson backlog "$(<"$dir/backlog-at-start")" \
+    --argjson backlog "$(<"$dir/backlog-at-start")" --slurpfile statements "$dir/statements.json" \
     --argjson others "$(bench_others_json "$dir/procs-start" "$dir/procs-end" "$window" "$E2E_PG_DATA_DIR" "$@")" '
     {name: $name, round: $round, rate: $rate, seconds: $seconds, load_exit_status: $status,
      placed: $placed, placed_per_s: (if $placed == null or $load_s == null or $load_s == 0 then null
                                      else ($placed / $load_s * 10 | round / 10) end),
      backlog_at_start: $backlog, load_cpu_ms: $driver_cpu, open_after_drain: $open, cpu: $cpu,
      other_processes: $others,
-     databases: $db,
+     databases: $db, statements: $statements[0],
      disturbed: ($others == null or $others.core_pct > $disturbed)}' >"$dir/phase.json"
 }
 
@@ -363,6 +378,7 @@ run_phase() {
   fbg_log "phase $name: $rate orders/s for ${seconds}s from $CLIENTS clients"
   cp "$WORK_DIR/backlog" "$dir/backlog-at-start" 2>/dev/null || echo 0 >"$dir/backlog-at-start"
   db_stats >"$dir/db-start"
+  pg postgres -c "select pg_stat_statements_reset()" >/dev/null
   bench_processes_snapshot >"$dir/procs-start"
   bench_cpu_snapshot "$E2E_PG_DATA_DIR" "${pids[@]}" >"$dir/phase.cpu-start"
   timeout "$((seconds + LOAD_GRACE_S))" "$DRIVER_BIN" load "${DRIVER_ARGS[@]}" --mix marketable \
@@ -379,6 +395,7 @@ run_phase() {
   bench_cpu_snapshot "$E2E_PG_DATA_DIR" "${pids[@]}" >"$dir/phase.cpu-end"
   bench_processes_snapshot >"$dir/procs-end"
   db_stats >"$dir/db-end"
+  statements_json >"$dir/statements.json"
   ((open == 0)) || fbg_log "phase $name: $open orders still not filled after ${DRAIN_DEADLINE_S}s"
   head -n 1 "$dir/load.log" >&2 || true
   phase_json "$dir" "$name" "$round" "$rate" "$seconds" "$open" "$status" "${pids[@]}" "$load_pid"
@@ -391,13 +408,16 @@ run_idle() {
   mapfile -t pids < <(component_pids)
   fbg_log "idle: ${IDLE_S}s without orders"
   db_stats >"$dir/db-start"
+  pg postgres -c "select pg_stat_statements_reset()" >/dev/null
   bench_cpu_snapshot "$E2E_PG_DATA_DIR" "${pids[@]}" >"$dir/phase.cpu-start"
   sleep "$IDLE_S" # the measuring window itself
   bench_cpu_snapshot "$E2E_PG_DATA_DIR" "${pids[@]}" >"$dir/phase.cpu-end"
   db_stats >"$dir/db-end"
+  statements_json >"$dir/statements.json"
   jq -n --argjson cpu "$(bench_cpu_json "$dir/phase" "${CPU_NAMES[@]}")" \
     --argjson db "$(db_delta_json "$dir")" --argjson seconds "$IDLE_S" \
-    '{seconds: $seconds, cpu: $cpu, databases: $db}' >"$dir/idle.json"
+    --slurpfile statements "$dir/statements.json" \
+    '{seconds: $seconds, cpu: $cpu, databases: $db, statements: $statements[0]}' >"$dir/idle.json"
 }
 
 run_phases() {

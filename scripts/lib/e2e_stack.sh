@@ -15,6 +15,7 @@ E2E_BROKERS=(SIM-A SIM-B)
 E2E_COMPONENTS=(ledger fill_receiver simulator-SIM-A simulator-SIM-B gateway-SIM-A gateway-SIM-B redis)
 E2E_READY_TIMEOUT_S="${E2E_READY_TIMEOUT_S:-90}"
 E2E_STOP_TIMEOUT_S=20
+# E2E_PG_STATEMENTS=1 before e2e_start_servers: PostgreSQL with pg_stat_statements preloaded.
 # Simulator faults (API.md), applied at every simulator start; the caller may change them.
 E2E_SIM_FAULTS='{"drop_ack_rate": 0.05, "duplicate_report_rate": 0.1, "disconnect_every_messages": 500, "fill_slices": 2, "fill_delay_ms": 20, "reject_rate": 0.02}'
 # Gateway retries: short enough for a test to see an unanswered order retried within seconds.
@@ -70,6 +71,13 @@ e2e_gateway_port() { if [[ "$1" == SIM-A ]]; then echo "$E2E_GATEWAY_A_PORT"; el
 e2e_db_name() { tr 'A-Z-' 'a-z_' <<<"$1_$2"; } # e2e_db_name gateway SIM-A -> gateway_sim_a
 
 e2e_start_servers() {
+  if ((${E2E_PG_STATEMENTS:-0})) && [[ ! -f "$E2E_PG_DATA_DIR/PG_VERSION" ]]; then
+    # pg_stat_statements must be preloaded: initdb first, then the line, then the usual start
+    # (fbg_pg_start only rewrites postgresql.auto.conf).
+    fbg_pg_init "$E2E_PG_DATA_DIR"
+    echo "shared_preload_libraries = 'pg_stat_statements'" |
+      fbg_pg_as_owner tee -a "$E2E_PG_DATA_DIR/postgresql.conf" >/dev/null
+  fi
   fbg_pg_start "$E2E_PG_DATA_DIR" "$E2E_PG_PORT"
   local db broker
   for db in ledger fills; do fbg_pg_createdb "$E2E_PG_PORT" "$db"; done
