@@ -42,6 +42,14 @@ void BrokerService::recordLocked(const std::vector<ExecutionReport>& reports) {
   }
   store_.record(changed, reports);
   reports_.add(static_cast<int64_t>(reports.size()));
+  ++records_generation_;
+  recorded_.notify_all();
+}
+
+void BrokerService::waitForReports(std::chrono::milliseconds wait_max) {
+  std::unique_lock lock(mutex_);
+  recorded_.wait_for(lock, wait_max,
+                     [this] { return records_generation_ != drop_copy_read_generation_; });
 }
 
 bool BrokerService::disconnectDue() {
@@ -189,6 +197,7 @@ int BrokerService::dropCopyRound() {
   std::vector<StoredExecution> pending;
   {
     std::lock_guard lock(mutex_);  // the store's connection is not shared across threads
+    drop_copy_read_generation_ = records_generation_;
     if (faults_.drop_copy_paused) return 0;
     duplicate_rate = faults_.duplicate_report_rate;
     pending = store_.executionsAfter(drop_copy_sent_seq_, settings_.drop_copy_batch_size_max);

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <random>
@@ -41,6 +43,9 @@ class BrokerService {
   void marketTick();
   // Sends stored reports the drop copy has not carried yet; returns how many it sent.
   int dropCopyRound();
+  // After a round that sent nothing: until reports are recorded after that round's read, at most
+  // wait_max (a fault change or a session coming back is picked up by then).
+  void waitForReports(std::chrono::milliseconds wait_max);
 
   [[nodiscard]] Faults faults();
   [[nodiscard]] Status setFaults(const std::string& body);
@@ -64,6 +69,9 @@ class BrokerService {
   // Guards book_, store_, prices_, walk_states_, faults_, random_, last_order_session_ and
   // messages_since_disconnect_ (not the engines, which lock themselves).
   std::mutex mutex_;
+  std::condition_variable recorded_;        // notified by recordLocked()
+  uint64_t records_generation_ = 0;         // recordLocked() calls so far
+  uint64_t drop_copy_read_generation_ = 0;  // records_generation_ at the last drop-copy read
   BrokerBook book_;
   // The current price per symbol, so ticks read no database: a price set through the API is
   // written through to sim_prices; a walked one stays in memory (a restart resumes from the

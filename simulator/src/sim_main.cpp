@@ -25,6 +25,9 @@ std::vector<fbg::Migration> simulatorMigrations();
 namespace fbg::simulator {
 namespace {
 
+// The drop-copy thread's longest wait for new reports after a round that sent nothing.
+constexpr int kDropCopyIdleWaitMs = 100;
+
 const ConfigSchema& schema() {
   using T = ConfigType;
   static const ConfigSchema keys = {
@@ -213,7 +216,8 @@ int serve(const Config& config) {
       } catch (const std::exception& failure) {
         spdlog::warn("drop copy: {}", failure.what());
       }
-      if (sent == 0) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+      // Woken by the next recorded report rather than polling the store every few ms.
+      if (sent == 0) broker.waitForReports(std::chrono::milliseconds(kDropCopyIdleWaitMs));
     }
   });
   auto router = std::make_shared<HttpRouter>();
