@@ -19,7 +19,7 @@
 #     as in bench/intake.sh), before our processes take load;
 #   warmup: 50 orders/s for 5 s (not measured), then 10 s without orders (the idle stack's CPU
 #     and PostgreSQL transactions);
-#   K rounds (default 1) of paced phases at each rate R (default 100,200,300,400,500 orders/s),
+#   K rounds (default 1) of paced phases at each rate R (default 25,50,75,100,150,200,500/s),
 #     S seconds each (default 20): tests/e2e/e2e_driver load --mix marketable places marketable
 #     LIMIT orders (half BUY, half SELL, both brokers, 8 accounts) from C clients (default 16)
 #     over REST; after each phase the script waits (at most 60 s) until every order of the
@@ -61,7 +61,7 @@ PLOT_FILE="$FBG_ROOT/docs/e2e-latency.png"
 LOCK_FILE=/tmp/fbg-bench.lock
 LOCK_WAIT_S=1800
 
-RATES=(100 200 300 400 500)
+RATES=(25 50 75 100 150 200 500)
 PHASE_S=20
 ROUNDS=1
 CLIENTS=16
@@ -248,13 +248,18 @@ start_servers() {
 # database of the stack (what a phase's PostgreSQL CPU was spent on).
 statements_json() {
   pg postgres -c "
-    select coalesce(json_agg(t), '[]') from (
-      select db.datname as db, s.calls, round(s.total_exec_time::numeric, 1) as total_ms,
-             round(s.mean_exec_time::numeric, 3) as mean_ms, s.rows,
-             left(regexp_replace(s.query, '\s+', ' ', 'g'), 120) as query
+    with s as (
+      select db.datname as db, s.calls, s.total_exec_time, s.mean_exec_time, s.rows, s.query
       from pg_stat_statements s join pg_database db on db.oid = s.dbid
-      where db.datname not in ('postgres', 'pgbench')
-      order by s.total_exec_time desc limit 12) t"
+      where db.datname not in ('postgres', 'pgbench'))
+    select json_build_object(
+      'by_db', (select json_object_agg(db, ms) from (
+                  select db, round(sum(total_exec_time)::numeric, 1) as ms from s group by db) d),
+      'top', (select coalesce(json_agg(t), '[]') from (
+                select db, calls, round(total_exec_time::numeric, 1) as total_ms,
+                       round(mean_exec_time::numeric, 3) as mean_ms, rows,
+                       left(regexp_replace(query, '\s+', ' ', 'g'), 120) as query
+                from s order by total_exec_time desc limit 12) t))"
 }
 
 # The reference on the same server before our processes run: pgbench as in bench/intake.sh.

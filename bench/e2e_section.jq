@@ -74,6 +74,20 @@ def hops: [
 (.phases[] | .counts.accepted as $n | .databases as $d
   | "| \(.name) | \(dbs | map(if $d == null or $n == 0 then "n/a" else ($d[.].commits / $n | n1) end) | join(" | ")) | \(if $d == null or $n == 0 then "n/a" else ([$d[].commits] | add / $n | n1) end) |"),
 "",
+"PostgreSQL statement execution time per accepted order, ms, per database (`pg_stat_statements.total_exec_time` over the phase and its drain; the rest of PostgreSQL's CPU is per transaction: parse, commit, WAL, connection):",
+"",
+"| phase | \(dbs | join(" | ")) | all |",
+"|---|\(dbs | map("---:") | join("|"))|---:|",
+(.phases[] | .counts.accepted as $n | (.statements.by_db // null) as $d
+  | "| \(.name) | \(dbs | map(if $d == null or $n == 0 then "n/a" else (($d[.] // 0) / $n | n2) end) | join(" | ")) | \(if $d == null or $n == 0 then "n/a" else ([$d[]] | add / $n | n2) end) |"),
+"",
+(.phases | map(select(.statements.top != null)) | sort_by(.rate) | last
+  | if . == null then empty else
+    ("The statements that took the most server time at \(.name) (calls, total ms, mean ms, rows):", "",
+     "| database | calls | total ms | mean ms | rows | statement |", "|---|---:|---:|---:|---:|---|",
+     (.statements.top[:10][] | "| \(.db) | \(.calls) | \(.total_ms) | \(.mean_ms) | \(.rows) | `\(.query | cell | gsub("`"; "'"))` |"))
+  end),
+"",
 (.idle | if . == null or .cpu == null then empty else
   "Idle stack, \(.seconds) s without orders after the warmup, in % of one core: \(.cpu | to_entries | map(select(.key | endswith("_core_pct")) | "\(.key | rtrimstr("_core_pct")) \(.value | n1)") | join(", ")) (machine \(.cpu.machine_busy_pct | n1) % busy); transactions per second: \(if .databases == null then "n/a" else (.seconds as $s | .databases | to_entries | map("\(.key) \(.value.commits / $s | n1)") | join(", ")) end).", "" end),
 "From /proc (PostgreSQL: the postmaster and all its backends, for every database of the stack), the load's own from getrusage. Unrelated processes: everything outside the stack alive at the end of the phase (other engineers' builds and tests); above \(.disturbed_when_other_processes_core_pct_above) % of one core the phase is marked disturbed. Kernel and unattributed: the rest of the machine's busy time (loopback, disk, interrupts, processes that ended during the phase).",
