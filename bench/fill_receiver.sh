@@ -192,42 +192,12 @@ wait_quiet() {
   echo "$busy"
 }
 
-# processes_snapshot: "pid ppid comm ticks" per live process (spaces in comm become '_'), to
-# name what else kept the machine busy.
-processes_snapshot() {
-  local file line fields comm
-  for file in /proc/[0-9]*/stat; do
-    { read -r line <"$file"; } 2>/dev/null || continue
-    read -ra fields <<<"${line##*) }"
-    comm="${line#*(}"
-    comm="${comm%)*}"
-    echo "${line%% *} ${fields[1]} ${comm// /_} $((fields[11] + fields[12]))"
-  done
-}
-
-# others_json OUT_PREFIX WINDOW_S PID...: the CPU of the processes other than PIDs, the
-# throwaway PostgreSQL (children of its postmaster) and this script, in % of one core: their
-# total and the busiest six by name (those alive at the end; one started in the window counts
-# from 0, one that ended in it is missed).
+# others_json OUT_PREFIX WINDOW_S PID...: bench_others_json (bench/lib.sh) of the window's
+# process snapshots OUT_PREFIX.procs-start and -end, with the throwaway PostgreSQL.
 others_json() {
-  local out="$1" window_s="$2" postmaster=""
+  local out="$1" window_s="$2"
   shift 2
-  [[ -s "$out.procs-start" && -s "$out.procs-end" && "$window_s" != null ]] || {
-    echo null
-    return 0
-  }
-  [[ -f "$PG_DATA_DIR/postmaster.pid" ]] && read -r postmaster <"$PG_DATA_DIR/postmaster.pid"
-  awk -v tck="$BENCH_CLK_TCK" -v window="$window_s" -v ours="$* $postmaster $$ $BASHPID" '
-    BEGIN { n = split(ours, list, " "); for (i = 1; i <= n; i++) if (list[i] != "") mine[list[i]] = 1 }
-    FILENAME == ARGV[1] { start[$1] = $4; next }
-    { if (($1 in mine) || ($2 in mine)) next
-      used = $4 - ($1 in start ? start[$1] : 0)
-      if (used > 0) by_name[$3] += used }
-    END { for (name in by_name) printf "%s\t%.1f\n", name, 100 * by_name[name] / tck / window }' \
-    "$out.procs-start" "$out.procs-end" |
-    sort -t $'\t' -k2,2nr |
-    jq -R -s 'split("\n") | map(select(length > 0) | split("\t") | {name: .[0], core_pct: (.[1] | tonumber)})
-              | {core_pct: (map(.core_pct) | add // 0 | . * 10 | round / 10), busiest: .[:6]}'
+  bench_others_json "$out.procs-start" "$out.procs-end" "$window_s" "$PG_DATA_DIR" "$@"
 }
 
 wal_json() {
@@ -257,7 +227,7 @@ snapshot() {
   else
     pgss_json >"$out.pgss"
   fi
-  processes_snapshot >"$out.procs-$when"
+  bench_processes_snapshot >"$out.procs-$when"
 }
 
 # burst_sampler DIR FILLS_PID LOAD_PID: a snapshot when fill_load writes burst.start and one at
