@@ -73,7 +73,8 @@ fbg_build() {
   case "$sanitize" in ON | OFF) ;; *) fbg_die "fbg_build: SANITIZE must be ON or OFF, got '$sanitize'" ;; esac
   cmake -G Ninja -S "$FBG_ROOT" -B "$build_dir" \
     -DFBG_SANITIZE="$sanitize" -DCMAKE_BUILD_TYPE="$build_type"
-  cmake --build "$build_dir" -j "$(nproc)"
+  # One job more than cores: compile jobs also wait on the disk (objects, sanitized links).
+  cmake --build "$build_dir" -j "$(($(nproc) + 1))"
 }
 
 # ---------------------------------------------------------------------------------------------
