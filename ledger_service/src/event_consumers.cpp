@@ -1,12 +1,10 @@
 #include "event_consumers.h"
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <nlohmann/json.hpp>
+
+#include "executions_client.h"
 
 namespace fbg::ledger {
 namespace {
@@ -137,25 +135,16 @@ void EventConsumers::pollFillReceiver() {
 }
 
 bool EventConsumers::pollPage(int64_t& after) {
-  nlohmann::json body;
-  try {
-    Poco::Net::HTTPClientSession session(settings_.fill_receiver_host,
-                                         static_cast<Poco::UInt16>(settings_.fill_receiver_port));
-    session.setTimeout(Poco::Timespan(0, settings_.poll_timeout_ms * 1000));
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,
-                                   "/v1/executions?after=" + std::to_string(after) +
-                                       "&limit=" + std::to_string(settings_.poll_page_size));
-    session.sendRequest(request);
-    Poco::Net::HTTPResponse response;
-    std::string text;
-    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
-    if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK) return false;
-    body = nlohmann::json::parse(text, nullptr, false);
-  } catch (const std::exception& failure) {
-    spdlog::warn("polling the fill receiver: {}", failure.what());
+  const auto page = fetchExecutionsPage(
+      {settings_.fill_receiver_host, settings_.fill_receiver_port, settings_.poll_timeout_ms},
+      after, settings_.poll_page_size);
+  if (!page) {
+    spdlog::warn("polling the fill receiver: {}", page.error().message);
     return false;
   }
-  if (!body.is_object() || !body["executions"].is_array() || body["executions"].empty()) {
+  const nlohmann::json& body = *page;
+  if (!body.contains("executions") || !body["executions"].is_array() ||
+      body["executions"].empty()) {
     return false;
   }
   for (const auto& item : body["executions"]) {

@@ -1,12 +1,10 @@
 #include "reconcile.h"
 
-#include <Poco/Net/HTTPClientSession.h>
-#include <Poco/Net/HTTPRequest.h>
-#include <Poco/Net/HTTPResponse.h>
-#include <Poco/StreamCopier.h>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <set>
+
+#include "executions_client.h"
 
 namespace fbg::ledger {
 namespace {
@@ -70,27 +68,13 @@ void checkLedger(pqxx::connection& connection, ReconcileReport& report) {
   }
 }
 
+// reconcile reads pages back to back and is not in a hurry: a slow fill receiver is waited for.
+constexpr int kFetchTimeoutMs = 10'000;
+
 Result<Json> fetchPage(const ReconcileSettings& settings, int64_t after) {
-  try {
-    Poco::Net::HTTPClientSession session(settings.fill_receiver_host,
-                                         static_cast<Poco::UInt16>(settings.fill_receiver_port));
-    session.setTimeout(Poco::Timespan(10, 0));
-    Poco::Net::HTTPRequest request(Poco::Net::HTTPRequest::HTTP_GET,
-                                   "/v1/executions?after=" + std::to_string(after) +
-                                       "&limit=" + std::to_string(settings.page_size));
-    session.sendRequest(request);
-    Poco::Net::HTTPResponse response;
-    std::string text;
-    Poco::StreamCopier::copyToString(session.receiveResponse(response), text);
-    Json body = Json::parse(text, nullptr, false);
-    if (response.getStatus() != Poco::Net::HTTPResponse::HTTP_OK || !body.is_object()) {
-      return makeError(ErrorCode::Unavailable,
-                       "fill receiver answered " + std::to_string(response.getStatus()));
-    }
-    return body;
-  } catch (const std::exception& failure) {
-    return makeError(ErrorCode::Unavailable, std::string("fill receiver: ") + failure.what());
-  }
+  return fetchExecutionsPage(
+      {settings.fill_receiver_host, settings.fill_receiver_port, kFetchTimeoutMs}, after,
+      settings.page_size);
 }
 
 // Invariant 2, the ledger's half: every stored report applied once (fills in executions,
