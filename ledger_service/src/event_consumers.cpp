@@ -11,6 +11,12 @@ namespace {
 
 constexpr int kRetryIntervalMs = 500;  // a stream reader's pause after a failure
 
+// A polled item's seq, 0 when it has none (it is then unreadable: parseExecution refuses it).
+int64_t seqOf(const nlohmann::json& item) {
+  const auto seq = item.find("seq");
+  return seq != item.end() && seq->is_number_integer() ? seq->get<int64_t>() : 0;
+}
+
 }  // namespace
 
 EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, EventApplier& applier,
@@ -49,20 +55,6 @@ void EventConsumers::start() {
 
 void EventConsumers::stop() {
   for (auto& consumer : consumers_) consumer->stop();
-}
-
-bool EventConsumers::applyOne(const Result<IncomingEvent>& event, const std::string& what) {
-  if (!event) {
-    invalid_.add();
-    spdlog::error("{} skipped: {}", what, event.error().message);
-    return true;  // it will not become valid by waiting
-  }
-  auto applied = applier_.apply(*event);
-  if (!applied) {
-    spdlog::warn("{} {} not applied yet: {}", what, event->dedup_id, applied.error().message);
-    return false;
-  }
-  return true;
 }
 
 std::vector<bool> EventConsumers::applyRead(const std::vector<Result<IncomingEvent>>& parsed,
@@ -147,17 +139,25 @@ bool EventConsumers::pollPage(int64_t& after) {
       body["executions"].empty()) {
     return false;
   }
-  for (const auto& item : body["executions"]) {
-    if (!applyOne(parseExecution(item.dump()), "polled execution")) return false;
-    polled_.add();
-    const auto seq = item.find("seq");
-    if (seq == item.end() || !seq->is_number_integer()) continue;
-    after = std::max(after, seq->get<int64_t>());
-    // Skipped items (unknown order, unreadable) commit nothing: move the stored cursor past them
-    // explicitly, so the next outage starts here.
-    if (!applier_.advanceExecutionsCursor(after)) return false;
+  // One batch per page (grouped by account, as a stream read); the position moves up to the
+  // first report not applied, which the next round starts from.
+  const auto& items = body["executions"];
+  std::vector<Result<IncomingEvent>> parsed;
+  std::vector<StreamMessage> labels;  // for the log lines only
+  for (const auto& item : items) {
+    parsed.push_back(parseExecution(item.dump()));
+    labels.push_back({"seq " + std::to_string(seqOf(item)), {}});
   }
-  return true;
+  const std::vector<bool> done = applyRead(parsed, labels, "polled execution");
+  std::size_t applied = 0;
+  for (; applied < items.size() && done[applied]; ++applied) {
+    polled_.add();
+    after = std::max(after, seqOf(items[applied]));
+  }
+  // Skipped items (unknown order, unreadable) commit nothing: move the stored cursor past them
+  // explicitly, so the next outage starts here.
+  if (!applier_.advanceExecutionsCursor(after)) return false;
+  return applied == items.size();
 }
 
 }  // namespace fbg::ledger

@@ -50,8 +50,6 @@ class EventConsumers {
   std::vector<bool> handleExecutions(const std::vector<StreamMessage>& messages);
   std::vector<bool> applyRead(const std::vector<Result<IncomingEvent>>& parsed,
                               const std::vector<StreamMessage>& messages, const std::string& what);
-  // Applies one parsed event; false when it must be tried again later.
-  bool applyOne(const Result<IncomingEvent>& event, const std::string& what);
   void pollFillReceiver();
   // Applies one page after `after` (the poller's own position); false when it stops the round.
   bool pollPage(int64_t& after);
