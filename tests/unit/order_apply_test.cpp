@@ -77,6 +77,21 @@ TEST(OrderApply, CancelReleasesTheRestButKeepsWhatOutstandingFillsNeed) {
   EXPECT_TRUE(rows.cash.reserved.isZero());
 }
 
+// A cancel settled before a resent NewOrderSingle reached the broker, which then filled it all:
+// the fills are booked from available cash and the order ends FILLED, as the broker has it.
+TEST(OrderApply, FillsCoveringTheOrderAfterACancelEndItFilled) {
+  const Applied canceled = applyBrokerEvent(buy().order, buy().cash, buy().position,
+                                            {BrokerEventKind::Canceled, 0, Money(), 0, ""});
+  ASSERT_EQ(canceled.order.status, OrderStatus::Canceled);
+  ASSERT_TRUE(canceled.order.reserved_amount.isZero());
+  Rows rows = apply({canceled.order, canceled.cash, canceled.position}, fillOf(4, "100.00"));
+  EXPECT_EQ(rows.order.status, OrderStatus::Canceled);  // not all of it yet
+  rows = apply(rows, fillOf(6, "100.00"));
+  EXPECT_EQ(rows.order.status, OrderStatus::Filled);
+  EXPECT_EQ(rows.order.filled_quantity, 10);
+  EXPECT_EQ(rows.cash.balance, money("4000.00"));  // 5000 - 10 x 100.00
+  EXPECT_TRUE(rows.cash.reserved.isZero());
+}
 TEST(OrderApply, SellFillReleasesSharesAndBooksProceedsAtAverageCost) {
   const Rows out = apply(sell(), fillOf(10, "90.00"));
   EXPECT_EQ(out.order.status, OrderStatus::Filled);

@@ -123,7 +123,10 @@ void fill(Applied& out, int64_t q, Money p) {
   out.journal_kind = "FILL";
   out.changed = true;
   if (o.filled_quantity == o.quantity) {
-    if (!isTerminal(o.status)) o.status = OrderStatus::Filled;
+    // The broker's fills cover the whole order: it was filled, whatever ending came first (a
+    // cancel confirmed or refused before a resent NewOrderSingle reached the broker). This also
+    // makes the final status the same in any arrival order.
+    o.status = OrderStatus::Filled;
     return;
   }
   if (o.status == OrderStatus::PendingNew || o.status == OrderStatus::New ||
