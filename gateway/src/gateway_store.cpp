@@ -156,9 +156,9 @@ Result<std::vector<SendItem>> GatewayStore::claimDueRetries(int limit, RetryCoun
     Items items;
     for (const auto& raw : work.exec_prepared("claim_due", limit)) {
       const OrderRow row = readOrderRow(raw);
-      TimeoutAction action =
-          onTimeout(settings_.retry, row.attempts, answers_status_requests_.load());
-      if (row.resend_requested) action = TimeoutAction::ResendOrder;  // the broker said: unknown
+      const RetryFacts facts{answers_status_requests_.load(), row.resend_requested,
+                             isCancelInProgress(row.snapshot)};
+      const TimeoutAction action = onTimeout(settings_.retry, row.attempts, facts);
       if (action == TimeoutAction::GiveUp) {
         const Outcome outcome = giveUp(row.snapshot);
         writeOutcome(work, row, outcome, row.record.broker_order_id);

@@ -139,6 +139,34 @@ TEST(BrokerOrder, CancelRejectedAsUnknownSettlesAnUnacknowledgedOrderCanceled) {
   EXPECT_EQ(kinds(refused), std::vector<EventKind>{EventKind::CancelRejected});
 }
 
+TEST(BrokerOrder, OnceACancelIsInProgressTheOrderIsNeverSentAgain) {
+  // CI found it: a cancel reached the broker before the order's resend did, was rejected as
+  // "unknown order" and settled CANCELED, then the resend was booked and filled.
+  const RetryPolicy policy{1000, 2, 5000, 20, 4};
+  const OrderSnapshot canceling = applyCancelRequest(sent(), 1).order;
+  ASSERT_TRUE(isCancelInProgress(canceling));
+  for (const bool answers : {true, false}) {
+    for (const bool said_unknown : {true, false}) {
+      EXPECT_EQ(onTimeout(policy, 1, RetryFacts{answers, said_unknown, true}),
+                TimeoutAction::AskStatus);
+    }
+  }
+  EXPECT_EQ(onTimeout(policy, 5, RetryFacts{true, false, true}), TimeoutAction::GiveUp);
+  // A status answer "unknown order" asks for no resend while the cancel is in progress...
+  ReportFacts unknown = report('I', '8');
+  unknown.ord_rej_reason = kOrdRejReasonUnknownOrder;
+  const Outcome answered = applyReport(canceling, unknown);
+  EXPECT_FALSE(answered.resend_now);
+  EXPECT_TRUE(answered.events.empty());
+  // ...but does without one; and once the cancel is settled, the retries may resend again.
+  EXPECT_TRUE(applyReport(sent(), unknown).resend_now);
+  OrderSnapshot gave_up = canceling;
+  gave_up.cancel_state = CancelState::Sent;
+  gave_up = giveUpCancel(gave_up).order;
+  EXPECT_FALSE(isCancelInProgress(gave_up));
+  EXPECT_TRUE(applyReport(gave_up, unknown).resend_now);
+}
+
 TEST(RetryPolicy, WaitsGrowExponentiallyToTheBoundWithBoundedJitter) {
   const RetryPolicy policy{1000, 2, 5000, 20, 4};
   ASSERT_TRUE(isValid(policy));
@@ -148,9 +176,10 @@ TEST(RetryPolicy, WaitsGrowExponentiallyToTheBoundWithBoundedJitter) {
   EXPECT_EQ(replyWaitMs(policy, 4, 0.5), 5000);
   EXPECT_EQ(replyWaitMs(policy, 1, 0.0), 800);
   EXPECT_EQ(replyWaitMs(policy, 1, 0.999999), 1199);
-  EXPECT_EQ(onTimeout(policy, 1, true), TimeoutAction::AskStatus);
-  EXPECT_EQ(onTimeout(policy, 4, false), TimeoutAction::ResendOrder);
-  EXPECT_EQ(onTimeout(policy, 5, true), TimeoutAction::GiveUp);
+  EXPECT_EQ(onTimeout(policy, 1, RetryFacts{true, false, false}), TimeoutAction::AskStatus);
+  EXPECT_EQ(onTimeout(policy, 4, RetryFacts{false, false, false}), TimeoutAction::ResendOrder);
+  EXPECT_EQ(onTimeout(policy, 2, RetryFacts{true, true, false}), TimeoutAction::ResendOrder);
+  EXPECT_EQ(onTimeout(policy, 5, RetryFacts{true, false, false}), TimeoutAction::GiveUp);
   EXPECT_FALSE(isValid(RetryPolicy{1000, 2, 500, 20, 4}));
   EXPECT_FALSE(isValid(RetryPolicy{1000, 2, 5000, 100, 4}));
 }

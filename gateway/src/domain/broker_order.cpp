@@ -138,6 +138,10 @@ bool isTerminal(BrokerOrderState state) {
   return rank(state) == 5;
 }
 
+bool isCancelInProgress(const OrderSnapshot& order) {
+  return order.cancel_state == CancelState::Pending || order.cancel_state == CancelState::Sent;
+}
+
 bool isKnownToBroker(BrokerOrderState state) {
   return rank(state) >= 3 && state != BrokerOrderState::Rejected;
 }
@@ -149,8 +153,10 @@ Outcome applyReport(const OrderSnapshot& order, const ReportFacts& report) {
   const bool unknown = status_answer && report.ord_status == '8' &&
                        report.ord_rej_reason == kOrdRejReasonUnknownOrder;
   if (unknown) {
-    // The broker never took it: send it again unless it is known or finished by now.
-    out.resend_now = rank(order.state) <= rank(BrokerOrderState::Unconfirmed);
+    // The broker never took it: send it again unless it is known or finished by now, or the
+    // customer wants it canceled (the cancel's answer settles it: onTimeout).
+    out.resend_now =
+        rank(order.state) <= rank(BrokerOrderState::Unconfirmed) && !isCancelInProgress(order);
     return out;
   }
   // CumQty only grows and never past the order (an overfill is the ledger's alarm, not ours).
@@ -172,9 +178,11 @@ Outcome applyCancelReject(const OrderSnapshot& order, const CancelRejectFacts& r
   }
   if (reject.ord_status == '8' &&
       (order.state == BrokerOrderState::Sent || order.state == BrokerOrderState::Unconfirmed)) {
-    // The broker read the NewOrderSingle before this cancel (one session, in order) and holds no
-    // live order for it: it never took it. Left open here, the customer's money would stay
-    // reserved for an order that cannot fill; canceled is what the customer asked for.
+    // The broker holds no order for it, and it read every NewOrderSingle of it before this
+    // cancel: one session, in sequence order, and once a cancel is in progress the retry path
+    // only asks status (onTimeout), never sends the order again. So it never took it and never
+    // will. Left open here, the customer's money would stay reserved for an order that cannot
+    // fill; canceled is what the customer asked for.
     out.order.state = BrokerOrderState::Canceled;
     finishCancel(out);
     out.events.push_back({EventKind::Canceled, reject.cancel_request,

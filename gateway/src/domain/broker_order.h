@@ -54,6 +54,9 @@ struct OrderSnapshot {
   CancelState cancel_state = CancelState::None;
 };
 
+// The customer asked to cancel and the cancel is not settled yet.
+[[nodiscard]] bool isCancelInProgress(const OrderSnapshot& order);
+
 // What an ExecutionReport (35=8) says, in the gateway's terms.
 struct ReportFacts {
   char exec_type = 0;       // 150

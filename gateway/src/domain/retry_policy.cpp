@@ -28,12 +28,16 @@ int64_t replyWaitMs(const RetryPolicy& policy, int64_t attempt, double unit_rand
   return result;
 }
 
-TimeoutAction onTimeout(const RetryPolicy& policy, int64_t attempts_made,
-                        bool broker_answers_status_requests) {
+TimeoutAction onTimeout(const RetryPolicy& policy, int64_t attempts_made, const RetryFacts& facts) {
   assert(isValid(policy));
   assert(attempts_made >= 1);
   if (attempts_made > policy.retry_count_max) return TimeoutAction::GiveUp;
-  return broker_answers_status_requests ? TimeoutAction::AskStatus : TimeoutAction::ResendOrder;
+  // A status request cannot create an order, so it is the only retry once a cancel is asked
+  // for (a broker that refuses it answers with a BusinessMessageReject, which changes nothing).
+  if (facts.cancel_in_progress) return TimeoutAction::AskStatus;
+  if (facts.broker_said_unknown) return TimeoutAction::ResendOrder;
+  return facts.broker_answers_status_requests ? TimeoutAction::AskStatus
+                                              : TimeoutAction::ResendOrder;
 }
 
 }  // namespace fbg::gateway

@@ -33,8 +33,19 @@ enum class TimeoutAction {
   GiveUp,       // report UNCONFIRMED
 };
 
+// What the retry path knows of the order besides its attempts.
+struct RetryFacts {
+  bool broker_answers_status_requests = true;
+  // A status answer said the broker does not hold the order.
+  bool broker_said_unknown = false;
+  // The customer asked to cancel it and the cancel is not settled. The NewOrderSingle is then
+  // never sent again: every send of it precedes the cancel's on the session, so the broker's
+  // answer to the cancel (canceled, or "no such order") is the final word on it.
+  bool cancel_in_progress = false;
+};
+
 // The attempt after `attempts_made` unanswered ones.
 [[nodiscard]] TimeoutAction onTimeout(const RetryPolicy& policy, int64_t attempts_made,
-                                      bool broker_answers_status_requests);
+                                      const RetryFacts& facts);
 
 }  // namespace fbg::gateway
