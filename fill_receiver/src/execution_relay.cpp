@@ -57,50 +57,77 @@ void ExecutionRelay::run() {
   }
 }
 
-bool ExecutionRelay::publish(const StoredExecution& row) {
+// XADD of one row, stream id "<seq>-0": Redis refuses an id not above the stream's last, so a
+// row published before a crash left it unmarked is never added twice.
+std::vector<std::string> ExecutionRelay::xaddCommand(const StoredExecution& row) const {
+  return {"XADD",
+          settings_.stream,
+          "MAXLEN",
+          "~",
+          std::to_string(settings_.stream_length_max),
+          std::to_string(row.seq) + "-0",
+          "seq",
+          std::to_string(row.seq),
+          "broker",
+          row.record.broker,
+          "exec_id",
+          row.record.exec_id,
+          "order_id",
+          row.record.order_id,
+          "payload",
+          executionJson(row)};
+}
+
+// A refused XADD: published already (the stream holds the id), or the alarm.
+bool ExecutionRelay::alreadyInStream(const StoredExecution& row, const std::string& refusal) {
   const std::string id = std::to_string(row.seq) + "-0";
-  auto added = redis_.command(
-      {"XADD", settings_.stream, "MAXLEN", "~", std::to_string(settings_.stream_length_max), id,
-       "seq", std::to_string(row.seq), "broker", row.record.broker, "exec_id", row.record.exec_id,
-       "order_id", row.record.order_id, "payload", executionJson(row)});
-  if (!added) return false;  // Redis down: later
-  if (added->kind != RedisReply::Kind::Error) return true;
   auto present = redis_.command({"XRANGE", settings_.stream, id, id});
   if (present && present->kind == RedisReply::Kind::Array && present->elements.size() == 1) {
     already_present_.add();
     return true;
   }
   stream_ahead_.add();
-  spdlog::error("stream {} refused {} ({}) and does not hold it", settings_.stream, id,
-                added->text);
+  spdlog::error("stream {} refused {} ({}) and does not hold it", settings_.stream, id, refusal);
   return false;
 }
 
+// One round: one read, one pipelined XADD of the batch, one update marking the published
+// prefix. Rows are published strictly in seq order, so the first row not published ends it.
+// (Rows after it in the same pipeline may be in the stream already; the next round finds
+// them there. Only an XADD refused for another reason than its id can put a row behind them,
+// where it raises the stream-ahead alarm and the ledger's polling path fetches it.)
 int ExecutionRelay::relayBatch() {
   FillsStore store(pool_);
-  auto first = store.firstUnpublished();
-  if (!first) return -1;
-  if (!*first) {
+  auto rows = store.unpublished(settings_.batch_size_max);
+  if (!rows) return -1;
+  if (rows->empty()) {
     backlog_.set(0);
     return 0;
   }
-  // Rows are published strictly in seq order, so every row from the first unpublished one on
-  // is unpublished too.
-  auto rows = store.after(**first - 1, settings_.batch_size_max);
-  if (!rows) return -1;
-  int64_t last_published = 0;
+  std::vector<std::vector<std::string>> commands;
+  commands.reserve(rows->size());
+  for (const auto& row : *rows) commands.push_back(xaddCommand(row));
+  const auto added = redis_.pipeline(commands);
   int count = 0;
-  for (const auto& row : *rows) {
-    if (!publish(row)) break;
-    last_published = row.seq;
+  for (std::size_t i = 0; added && i < added->size() && i < rows->size(); ++i) {
+    const RedisReply& reply = (*added)[i];
+    if (reply.kind == RedisReply::Kind::Error && !alreadyInStream((*rows)[i], reply.text)) break;
     ++count;
   }
   if (count > 0) {
-    if (auto marked = store.markPublished(**first, last_published); !marked) return -1;
+    const int64_t first = rows->front().seq;
+    const int64_t last = (*rows)[static_cast<std::size_t>(count - 1)].seq;
+    if (auto marked = store.markPublished(first, last); !marked) return -1;
     published_.add(count);
   }
-  if (auto backlog = store.unpublishedCount(); backlog) backlog_.set(*backlog);
-  return count;
+  // Exact unless the batch was full; only then is the count worth its scan.
+  const bool full = static_cast<int>(rows->size()) >= settings_.batch_size_max;
+  if (!full) {
+    backlog_.set(static_cast<int64_t>(rows->size()) - count);
+  } else if (auto backlog = store.unpublishedCount(); backlog) {
+    backlog_.set(*backlog);
+  }
+  return added ? count : -1;  // Redis down: later
 }
 
 }  // namespace fbg::fills

@@ -13,6 +13,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/redis.h"
@@ -42,8 +43,9 @@ class ExecutionRelay {
   void run();
   // One batch; rows marked, or -1 after a failure.
   int relayBatch();
-  // XADD with the row's id; true when the stream holds it afterwards.
-  bool publish(const StoredExecution& row);
+  [[nodiscard]] std::vector<std::string> xaddCommand(const StoredExecution& row) const;
+  // After a refused XADD: true when the stream holds the row's id all the same.
+  [[nodiscard]] bool alreadyInStream(const StoredExecution& row, const std::string& refusal);
 
   RelaySettings settings_;
   PgPool& pool_;

@@ -47,6 +47,10 @@ StoredExecution readRow(const pqxx::row& row) {
 void FillsStore::prepareStatements(pqxx::connection& c) {
   c.prepare("executions_after", std::string("SELECT ") + kColumns +
                                     " FROM executions WHERE seq > $1 ORDER BY seq LIMIT $2");
+  // The relay's read: executions_unpublished (a partial index on seq) holds exactly these rows.
+  c.prepare("executions_unpublished", std::string("SELECT ") + kColumns +
+                                          " FROM executions WHERE published_at IS NULL "
+                                          "ORDER BY seq LIMIT $1");
 }
 
 // Not prepared: it names fix_sessions, which the FIX store creates when the engine starts, after
@@ -144,13 +148,15 @@ Status FillsStore::ping() {
   });
 }
 
-Result<std::optional<int64_t>> FillsStore::firstUnpublished() {
-  using First = std::optional<int64_t>;
-  return withConnection<First>(pool_, [](pqxx::connection& connection) -> Result<First> {
+Result<std::vector<StoredExecution>> FillsStore::unpublished(int limit) {
+  using Rows = std::vector<StoredExecution>;
+  return withConnection<Rows>(pool_, [&](pqxx::connection& connection) -> Result<Rows> {
     pqxx::nontransaction work(connection);
-    const auto row = work.exec1("SELECT min(seq) FROM executions WHERE published_at IS NULL");
-    if (row[0].is_null()) return First{};
-    return First{row[0].as<int64_t>()};
+    Rows rows;
+    for (const auto& row : work.exec_prepared("executions_unpublished", limit)) {
+      rows.push_back(readRow(row));
+    }
+    return rows;
   });
 }
 

@@ -47,7 +47,8 @@ class FillsStore {
   [[nodiscard]] Result<std::vector<StoredExecution>> after(int64_t seq, int limit);
   [[nodiscard]] Status ping();
   // The relay's bookkeeping (execution_relay.h).
-  [[nodiscard]] Result<std::optional<int64_t>> firstUnpublished();
+  // The oldest `limit` rows not yet published, in seq order.
+  [[nodiscard]] Result<std::vector<StoredExecution>> unpublished(int limit);
   [[nodiscard]] Status markPublished(int64_t from_seq, int64_t to_seq);
   [[nodiscard]] Result<int64_t> unpublishedCount();
 
