@@ -85,17 +85,23 @@ bool OutboxRelay::ensureConnection() {
       work.exec1("SELECT pg_try_advisory_lock(" + std::to_string(kRelayLockKey) + ")")[0]
           .as<bool>();
   if (!leader) return false;  // another relay is working on this database
-  // Numbers newly committed rows after every number given so far, in id order.
-  connection->prepare("outbox_number",
-                      "WITH fresh AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM outbox "
-                      "WHERE sent_at IS NULL AND relay_seq IS NULL ORDER BY id LIMIT $1), "
-                      "base AS (SELECT coalesce(max(relay_seq), 0) AS b FROM outbox) "
-                      "UPDATE outbox o SET relay_seq = base.b + fresh.n FROM fresh, base "
-                      "WHERE o.id = fresh.id");
+  // The unsent rows in relay_seq order, at most $1: those numbered in an earlier round (their
+  // delivery failed) and those this statement numbers now. Newly committed rows are numbered
+  // after every number given so far, in id order. One statement for both, because it runs
+  // on every wake-up: the CTE's snapshot does not show its own UPDATE, so the first branch
+  // sees only rows numbered before, the second only rows numbered here.
+  //
+  //   outbox row:  id (commit order unknown) | relay_seq (stream id <relay_seq>-0) | sent_at
   connection->prepare(
-      "outbox_unsent",
-      "SELECT relay_seq, broker, kind, order_id, payload FROM outbox "
-      "WHERE sent_at IS NULL AND relay_seq IS NOT NULL ORDER BY relay_seq LIMIT $1");
+      "outbox_claim",
+      "WITH fresh AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM outbox "
+      "WHERE sent_at IS NULL AND relay_seq IS NULL ORDER BY id LIMIT $1), "
+      "base AS (SELECT coalesce(max(relay_seq), 0) AS b FROM outbox), "
+      "numbered AS (UPDATE outbox o SET relay_seq = base.b + fresh.n FROM fresh, base "
+      "WHERE o.id = fresh.id RETURNING o.relay_seq, o.broker, o.kind, o.order_id, o.payload) "
+      "(SELECT relay_seq, broker, kind, order_id, payload FROM outbox "
+      "WHERE sent_at IS NULL AND relay_seq IS NOT NULL "
+      "UNION ALL SELECT * FROM numbered) ORDER BY relay_seq LIMIT $1");
   connection->prepare("outbox_mark_sent",
                       "UPDATE outbox SET sent_at = clock_timestamp() "
                       "WHERE relay_seq = ANY(string_to_array($1, ',')::bigint[])");
@@ -106,8 +112,7 @@ bool OutboxRelay::ensureConnection() {
 
 int OutboxRelay::relayBatch() {
   pqxx::nontransaction work(*connection_);
-  work.exec_prepared("outbox_number", settings_.batch_size_max);
-  const auto rows = work.exec_prepared("outbox_unsent", settings_.batch_size_max);
+  const auto rows = work.exec_prepared("outbox_claim", settings_.batch_size_max);
   std::string sent_ids;
   int sent = 0;
   std::vector<std::string> blocked_brokers;  // a failed row holds back its broker's later rows
@@ -127,7 +132,10 @@ int OutboxRelay::relayBatch() {
   }
   if (sent > 0) work.exec_prepared("outbox_mark_sent", sent_ids);
   relayed_.add(sent);
-  backlog_.set(work.exec_prepared("outbox_backlog")[0][0].as<int64_t>());
+  // Exact unless the batch was full; only then is the count worth its scan.
+  const bool full = static_cast<int>(rows.size()) >= settings_.batch_size_max;
+  backlog_.set(full ? work.exec_prepared("outbox_backlog")[0][0].as<int64_t>()
+                    : static_cast<int64_t>(rows.size()) - sent);
   return sent;
 }
 
