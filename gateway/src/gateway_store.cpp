@@ -128,83 +128,80 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
   });
 }
 
-Result<std::vector<SendItem>> GatewayStore::claimNewOrders(int limit, int in_flight_max) {
+Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_max,
+                                                       RetryCounts& counts) {
   using Items = std::vector<SendItem>;
   return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
+    // One transaction for the round's three claims: the sender runs on every wake-up, and a
+    // commit is most of what a claim costs the server. Sent in this order after the commit.
     pqxx::work work(connection);
     Items items;
-    const int64_t in_flight = work.exec_prepared("count_in_flight")[0][0].as<int64_t>();
-    limit = static_cast<int>(std::min<int64_t>(limit, in_flight_max - in_flight));
-    if (limit <= 0) return items;
-    std::vector<std::string> ids, waits;
-    for (const auto& raw : work.exec_prepared("claim_unsent", limit)) {
-      const OrderRow row = readOrderRow(raw);
-      ids.push_back(row.record.ticket.order_id);
-      waits.push_back(std::to_string(replyWaitMs(settings_.retry, 1, unitRandom())));
-      items.push_back(SendItem{SendItem::Kind::New, row.record, 0, row.received_at_ms});
-    }
-    if (!ids.empty()) work.exec_prepared("mark_sent", pgArrayLiteral(ids), pgArrayLiteral(waits));
+    claimNewOrders(work, limit, in_flight_max, items);
+    claimDueRetries(work, limit, counts, items);
+    claimDueCancels(work, limit, items);
     work.commit();
     return items;
   });
 }
 
-Result<std::vector<SendItem>> GatewayStore::claimDueRetries(int limit, RetryCounts& counts) {
-  using Items = std::vector<SendItem>;
-  return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
-    pqxx::work work(connection);
-    Items items;
-    for (const auto& raw : work.exec_prepared("claim_due", limit)) {
-      const OrderRow row = readOrderRow(raw);
-      const RetryFacts facts{answers_status_requests_.load(), row.resend_requested,
-                             isCancelInProgress(row.snapshot)};
-      const TimeoutAction action = onTimeout(settings_.retry, row.attempts, facts);
-      if (action == TimeoutAction::GiveUp) {
-        const Outcome outcome = giveUp(row.snapshot);
-        writeOutcome(work, row, outcome, row.record.broker_order_id);
-        writeEvents(work, settings_.broker, row, outcome.events);
-        ++counts.unconfirmed;
-        continue;
-      }
-      const int attempt = row.attempts + 1;
-      const bool ask = action == TimeoutAction::AskStatus;
-      const int64_t wait_ms = replyWaitMs(settings_.retry, attempt, unitRandom());
-      work.exec_prepared("mark_retry", row.record.ticket.order_id, attempt, wait_ms,
-                         ask ? "STATUS" : "RESEND");
-      ++(ask ? counts.status_requests : counts.resends);
-      items.push_back(SendItem{ask ? SendItem::Kind::Status : SendItem::Kind::Resend, row.record, 0,
-                               row.received_at_ms});
-    }
-    work.commit();
-    return items;
-  });
+void GatewayStore::claimNewOrders(pqxx::work& work, int limit, int in_flight_max,
+                                  std::vector<SendItem>& items) {
+  const int64_t in_flight = work.exec_prepared("count_in_flight")[0][0].as<int64_t>();
+  limit = static_cast<int>(std::min<int64_t>(limit, in_flight_max - in_flight));
+  if (limit <= 0) return;
+  std::vector<std::string> ids, waits;
+  for (const auto& raw : work.exec_prepared("claim_unsent", limit)) {
+    const OrderRow row = readOrderRow(raw);
+    ids.push_back(row.record.ticket.order_id);
+    waits.push_back(std::to_string(replyWaitMs(settings_.retry, 1, unitRandom())));
+    items.push_back(SendItem{SendItem::Kind::New, row.record, 0, row.received_at_ms});
+  }
+  if (!ids.empty()) work.exec_prepared("mark_sent", pgArrayLiteral(ids), pgArrayLiteral(waits));
 }
 
-Result<std::vector<SendItem>> GatewayStore::claimDueCancels(int limit) {
-  using Items = std::vector<SendItem>;
-  return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
-    pqxx::work work(connection);
-    Items items;
-    for (const auto& raw : work.exec_prepared("claim_cancels", limit)) {
-      const OrderRow row = readOrderRow(raw);
-      if (row.cancel_attempts > settings_.retry.retry_count_max) {
-        const Outcome outcome = giveUpCancel(row.snapshot);
-        writeOutcome(work, row, outcome, row.record.broker_order_id);
-        writeEvents(work, settings_.broker, row, outcome.events);
-        continue;
-      }
-      const int attempt = row.cancel_attempts + 1;
-      const bool resend = attempt > 1;
-      const int64_t wait_ms = replyWaitMs(settings_.retry, attempt, unitRandom());
-      work.exec_prepared("mark_cancel_sent", row.record.ticket.order_id, attempt, wait_ms,
-                         resend ? "CANCEL_RESEND" : "CANCEL",
-                         cancelClOrdId(row.record.ticket.order_id, row.snapshot.cancel_request));
-      items.push_back(SendItem{resend ? SendItem::Kind::CancelResend : SendItem::Kind::Cancel,
-                               row.record, row.snapshot.cancel_request, row.received_at_ms});
+void GatewayStore::claimDueRetries(pqxx::work& work, int limit, RetryCounts& counts,
+                                   std::vector<SendItem>& items) {
+  for (const auto& raw : work.exec_prepared("claim_due", limit)) {
+    const OrderRow row = readOrderRow(raw);
+    const RetryFacts facts{answers_status_requests_.load(), row.resend_requested,
+                           isCancelInProgress(row.snapshot)};
+    const TimeoutAction action = onTimeout(settings_.retry, row.attempts, facts);
+    if (action == TimeoutAction::GiveUp) {
+      const Outcome outcome = giveUp(row.snapshot);
+      writeOutcome(work, row, outcome, row.record.broker_order_id);
+      writeEvents(work, settings_.broker, row, outcome.events);
+      ++counts.unconfirmed;
+      continue;
     }
-    work.commit();
-    return items;
-  });
+    const int attempt = row.attempts + 1;
+    const bool ask = action == TimeoutAction::AskStatus;
+    const int64_t wait_ms = replyWaitMs(settings_.retry, attempt, unitRandom());
+    work.exec_prepared("mark_retry", row.record.ticket.order_id, attempt, wait_ms,
+                       ask ? "STATUS" : "RESEND");
+    ++(ask ? counts.status_requests : counts.resends);
+    items.push_back(SendItem{ask ? SendItem::Kind::Status : SendItem::Kind::Resend, row.record, 0,
+                             row.received_at_ms});
+  }
+}
+
+void GatewayStore::claimDueCancels(pqxx::work& work, int limit, std::vector<SendItem>& items) {
+  for (const auto& raw : work.exec_prepared("claim_cancels", limit)) {
+    const OrderRow row = readOrderRow(raw);
+    if (row.cancel_attempts > settings_.retry.retry_count_max) {
+      const Outcome outcome = giveUpCancel(row.snapshot);
+      writeOutcome(work, row, outcome, row.record.broker_order_id);
+      writeEvents(work, settings_.broker, row, outcome.events);
+      continue;
+    }
+    const int attempt = row.cancel_attempts + 1;
+    const bool resend = attempt > 1;
+    const int64_t wait_ms = replyWaitMs(settings_.retry, attempt, unitRandom());
+    work.exec_prepared("mark_cancel_sent", row.record.ticket.order_id, attempt, wait_ms,
+                       resend ? "CANCEL_RESEND" : "CANCEL",
+                       cancelClOrdId(row.record.ticket.order_id, row.snapshot.cancel_request));
+    items.push_back(SendItem{resend ? SendItem::Kind::CancelResend : SendItem::Kind::Cancel,
+                             row.record, row.snapshot.cancel_request, row.received_at_ms});
+  }
 }
 
 namespace {

@@ -64,13 +64,13 @@ class GatewayStore {
   GatewayStore(PgPool& pool, StoreSettings settings);
 
   [[nodiscard]] Status recordEntries(const std::vector<StreamEntry>& entries, IntakeCounts& counts);
-  // Orders never sent, oldest first: marked SENT (attempt 1) and returned for sending, as many
-  // as keep the orders in flight (SENT) at most in_flight_max.
-  [[nodiscard]] Result<std::vector<SendItem>> claimNewOrders(int limit, int in_flight_max);
-  // Orders whose reply is overdue: the next attempt, or UNCONFIRMED after the last.
-  [[nodiscard]] Result<std::vector<SendItem>> claimDueRetries(int limit, RetryCounts& counts);
-  // Cancel requests to send or to retry; CANCEL_REJECTED after the last attempt.
-  [[nodiscard]] Result<std::vector<SendItem>> claimDueCancels(int limit);
+  // The sender's round, claimed in one transaction and returned in sending order, at most
+  // `limit` of each kind: orders never sent, oldest first, marked SENT (attempt 1), as many as
+  // keep the orders in flight (SENT) at most in_flight_max; then orders whose reply is overdue
+  // (the next attempt, or UNCONFIRMED after the last); then cancel requests to send or to
+  // retry (CANCEL_REJECTED after the last attempt).
+  [[nodiscard]] Result<std::vector<SendItem>> claimRound(int limit, int in_flight_max,
+                                                         RetryCounts& counts);
   // Broker replies in arrival order, in one transaction.
   [[nodiscard]] Result<ReplyCounts> applyReplies(const std::vector<InboundReply>& replies);
   // At start: every order in flight is rechecked at once rather than at its old deadline.
@@ -84,6 +84,10 @@ class GatewayStore {
 
  private:
   double unitRandom();
+  void claimNewOrders(pqxx::work& work, int limit, int in_flight_max, std::vector<SendItem>& items);
+  void claimDueRetries(pqxx::work& work, int limit, RetryCounts& counts,
+                       std::vector<SendItem>& items);
+  void claimDueCancels(pqxx::work& work, int limit, std::vector<SendItem>& items);
   // One attempt of applyReplies: nullopt when a row changed since it was read (rolled back).
   [[nodiscard]] Result<std::optional<ReplyCounts>> applyRepliesOnce(
       pqxx::connection& connection, const std::vector<InboundReply>& replies);

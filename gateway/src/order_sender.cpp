@@ -107,22 +107,15 @@ void OrderSender::run() {
 }
 
 int OrderSender::round() {
-  auto fresh = store_.claimNewOrders(settings_.batch_size_max, settings_.in_flight_orders_max);
-  if (!fresh) return failed(fresh.error());
-  int sent = send(*fresh);
   RetryCounts counts;
-  auto retries = store_.claimDueRetries(settings_.batch_size_max, counts);
-  if (!retries) return failed(retries.error());
+  auto items = store_.claimRound(settings_.batch_size_max, settings_.in_flight_orders_max, counts);
+  if (!items) return failed(items.error());
   timeouts_.add(counts.status_requests + counts.resends + counts.unconfirmed);
   status_requests_.add(counts.status_requests);
   resends_.add(counts.resends);
   unconfirmed_.add(counts.unconfirmed);
   if (counts.unconfirmed > 0) spdlog::warn("{} orders UNCONFIRMED", counts.unconfirmed);
-  sent += send(*retries);
-  auto cancels = store_.claimDueCancels(settings_.batch_size_max);
-  if (!cancels) return failed(cancels.error());
-  sent += send(*cancels);
-  return sent;
+  return send(*items);
 }
 
 int OrderSender::failed(const Error& error) {
