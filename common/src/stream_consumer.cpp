@@ -76,6 +76,7 @@ void StreamConsumer::run() {
       pending_drained_ = true;
       continue;
     }
+    if (handled == 0 && while_idle_) while_idle_();
     if (handled >= 0) continue;
     pending_drained_ = false;  // what was read but not acknowledged is pending again
     if (!redis_.up()) {

@@ -18,10 +18,10 @@ void prepareStatements(pqxx::connection& c) {
 }  // namespace
 
 EventApplier::EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics,
-                           bool moves_executions_cursor)
+                           int cursor_write_interval_ms)
     : pool_(pool),
       writer_(writer),
-      moves_executions_cursor_(moves_executions_cursor),
+      cursor_write_interval_ms_(cursor_write_interval_ms),
       applied_(
           metrics.counter("ledger_events_applied_total", "Order events and executions applied.")),
       duplicates_(metrics.counter("ledger_events_duplicate_total",
@@ -152,18 +152,38 @@ std::vector<Result<ApplyOutcome>> EventApplier::applyBatch(
   }
   for (std::size_t i = 0; i < events.size(); ++i)
     if (outcomes[i]) count(events[i], *outcomes[i]);
-  // The polling cursor moves after the commits, outside them: a crash in between leaves it
-  // behind, which only makes an outage poll a few reports twice (deduplicated). Inside, every
-  // fill transaction would queue on this one row.
-  if (moves_executions_cursor_ && applied_seq_max > 0) {
-    if (const auto moved = advanceExecutionsCursor(applied_seq_max); !moved)
-      spdlog::warn("executions cursor not moved to {}: {}", applied_seq_max, moved.error().message);
-  }
+  if (applied_seq_max > 0) noteApplied(applied_seq_max, false);
   return outcomes;
 }
 
 Result<ApplyOutcome> EventApplier::apply(const IncomingEvent& e) {
   return std::move(applyBatch({e}).front());
+}
+
+// The polling cursor moves after the commits, outside them, and at most once per interval: it
+// is one row, written by every reader thread, and one transaction per stream read cost the
+// server more than the read's own fills. Behind after a crash (by the interval at most, or by
+// what was applied since the stream went quiet), it only makes an outage poll those reports
+// again, and they are deduplicated. Inside the fill transactions, all of them would queue on it.
+void EventApplier::noteApplied(int64_t seq, bool now) {
+  if (cursor_write_interval_ms_ <= 0) return;
+  std::lock_guard lock(cursor_mutex_);
+  cursor_applied_ = std::max(cursor_applied_, seq);
+  if (cursor_applied_ <= cursor_written_) return;
+  const auto clock = std::chrono::steady_clock::now();
+  if (!now && clock - cursor_written_at_ < std::chrono::milliseconds(cursor_write_interval_ms_)) {
+    return;
+  }
+  if (const auto moved = advanceExecutionsCursor(cursor_applied_); !moved) {
+    spdlog::warn("executions cursor not moved to {}: {}", cursor_applied_, moved.error().message);
+    return;
+  }
+  cursor_written_ = cursor_applied_;
+  cursor_written_at_ = clock;
+}
+
+void EventApplier::flushExecutionsCursor() {
+  noteApplied(0, true);
 }
 
 Result<int64_t> EventApplier::executionsCursor() {

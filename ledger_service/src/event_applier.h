@@ -16,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include <chrono>
+#include <mutex>
 #include "apply_group.h"
+
 #include "common/metrics.h"
 #include "common/pg_pool.h"
 #include "domain/broker_event_parse.h"
@@ -26,11 +29,12 @@ namespace fbg::ledger {
 
 class EventApplier {
  public:
-  // moves_executions_cursor: false for `reconcile`, which applies reports out of seq order (only
-  // an UNCONFIRMED order's); moving the polling cursor past reports not yet applied would make
-  // the polling path skip them.
+  // cursor_write_interval_ms: the polling cursor (the last fill receiver seq applied) is
+  // written at most this often, and by flushExecutionsCursor(). 0: never moved, for `reconcile`,
+  // which applies reports out of seq order (only an UNCONFIRMED order's); moving the cursor
+  // past reports not yet applied would make the polling path skip them.
   EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics,
-               bool moves_executions_cursor = true);
+               int cursor_write_interval_ms);
 
   static void prepareStatements(pqxx::connection& connection);
 
@@ -41,6 +45,9 @@ class EventApplier {
   // The last fill receiver seq applied (the polling path's cursor).
   [[nodiscard]] Result<int64_t> executionsCursor();
   [[nodiscard]] Status advanceExecutionsCursor(int64_t seq);
+  // Writes the cursor if an applied seq is newer than the one written (the executions readers
+  // call it when the stream is quiet).
+  void flushExecutionsCursor();
 
  private:
   using Group = std::vector<const IncomingEvent*>;  // one account's events, in stream order
@@ -50,10 +57,16 @@ class EventApplier {
   Result<std::vector<ApplyOutcome>> applyGroup(const std::string& account_id, const Group& group);
   Attempt<std::vector<ApplyOutcome>> tryApplyGroup(const Group& group);
   void count(const IncomingEvent& event, ApplyOutcome outcome);
+  // Takes `seq` as applied; writes the cursor when the interval has passed (or `now`).
+  void noteApplied(int64_t seq, bool now);
 
   PgPool& pool_;
   GuardedWriter& writer_;
-  bool moves_executions_cursor_;
+  int cursor_write_interval_ms_;
+  std::mutex cursor_mutex_;     // the readers' threads share the cursor
+  int64_t cursor_applied_ = 0;  // the highest seq applied by this process
+  int64_t cursor_written_ = 0;  // the highest seq it wrote
+  std::chrono::steady_clock::time_point cursor_written_at_{};
   Counter& applied_;
   Counter& duplicates_;
   Counter& unknown_;

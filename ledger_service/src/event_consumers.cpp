@@ -46,6 +46,7 @@ EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, Even
     consumers_.push_back(make(
         "executions", i,
         [this](const std::vector<StreamMessage>& m) { return handleExecutions(m); }, poll));
+    consumers_.back()->setWhileIdle([this] { applier_.flushExecutionsCursor(); });
   }
 }
 

@@ -50,6 +50,10 @@ const ConfigSchema& ledgerConfigSchema() {
        "pending entries"},
       {"consumer_threads", T::Integer, "4",
        "readers per event stream (each a consumer of the group named {consumer_name}-{i})", 1, 64},
+      {"executions_cursor_write_interval_ms", T::Integer, "1000",
+       "the polling path's cursor is written at most this often (and when the executions stream "
+       "is quiet); behind after a crash, the polling path re-reads that much (deduplicated)",
+       1, 60000},
       {"fill_receiver_host", T::String, "127.0.0.1",
        "fill receiver for the polling path while the executions stream is down"},
       {"fill_receiver_port", T::Integer, "8081", "fill receiver HTTP port", 1, 65535},
@@ -98,6 +102,7 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
   s.page_size_max = asInt(config, "page_size_max");
   s.outbox_batch_size_max = asInt(config, "outbox_batch_size_max");
   s.outbox_poll_interval_ms = asInt(config, "outbox_poll_interval_ms");
+  s.executions_cursor_write_interval_ms = asInt(config, "executions_cursor_write_interval_ms");
   s.stream_length_max = config.integer("stream_length_max");
   s.test_transaction_delay_ms = asInt(config, "test_transaction_delay_ms");
   return s;

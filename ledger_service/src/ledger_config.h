@@ -43,6 +43,7 @@ struct LedgerSettings {
   bool consumers_enabled = true;
   std::string consumer_name;
   int consumer_threads = 4;
+  int executions_cursor_write_interval_ms = 1000;
   std::string fill_receiver_host;
   int fill_receiver_port = 8081;
 };

@@ -85,7 +85,7 @@ int reconcileCommand(const fbg::ledger::LedgerSettings& settings) {
                       settings.lock_backoff_ms_max},
                      metrics);
   GuardedWriter writer(locks, settings.version_retry_count_max, metrics);
-  EventApplier applier(pool, writer, metrics, /*moves_executions_cursor=*/false);
+  EventApplier applier(pool, writer, metrics, /*cursor_write_interval_ms=*/0);
   auto report = reconcile({settings.postgres_uri, settings.fill_receiver_host,
                            settings.fill_receiver_port, 1000, 10'000'000},
                           applier);
@@ -125,7 +125,7 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   OutboxRelay relay({settings.postgres_uri, settings.outbox_batch_size_max,
                      settings.outbox_poll_interval_ms, settings.stream_length_max},
                     redis, metrics);
-  EventApplier applier(pool, writer, metrics);
+  EventApplier applier(pool, writer, metrics, settings.executions_cursor_write_interval_ms);
   ConsumerSettings consumer_settings;
   consumer_settings.consumer = settings.consumer_name;
   consumer_settings.threads_per_stream = settings.consumer_threads;

@@ -47,6 +47,9 @@ class StreamConsumer {
   StreamConsumer(const StreamConsumer&) = delete;
   StreamConsumer& operator=(const StreamConsumer&) = delete;
 
+  // Called on the reader's thread after a read that found nothing new (the stream is quiet).
+  // Set before start().
+  void setWhileIdle(std::function<void()> while_idle) { while_idle_ = std::move(while_idle); }
   void start();
   void stop();
   [[nodiscard]] bool streamUp() const { return stream_up_.load(); }
@@ -61,6 +64,7 @@ class StreamConsumer {
   RedisPool& redis_;
   BatchHandler handle_;
   std::function<void()> while_unavailable_;
+  std::function<void()> while_idle_;
   std::thread thread_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> stream_up_{true};
