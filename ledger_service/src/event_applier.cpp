@@ -18,9 +18,11 @@ void prepareStatements(pqxx::connection& c) {
 }  // namespace
 
 EventApplier::EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics,
-                           int cursor_write_interval_ms)
+                           int cursor_write_interval_ms,
+                           std::size_t order_account_cache_entries_max)
     : pool_(pool),
       writer_(writer),
+      accounts_(order_account_cache_entries_max),
       cursor_write_interval_ms_(cursor_write_interval_ms),
       applied_(
           metrics.counter("ledger_events_applied_total", "Order events and executions applied.")),
@@ -75,23 +77,31 @@ Result<std::vector<ApplyOutcome>> EventApplier::applyGroup(const std::string& ac
 
 Result<std::vector<std::string>> EventApplier::accountsOf(
     const std::vector<IncomingEvent>& events) {
-  std::vector<std::string> order_ids;
-  order_ids.reserve(events.size());
-  for (const auto& e : events) order_ids.push_back(e.order_id);
-  return withConnection<std::vector<std::string>>(
-      pool_, [&](pqxx::connection& c) -> Result<std::vector<std::string>> {
+  std::vector<std::string> accounts;
+  accounts.reserve(events.size());
+  std::vector<std::string> unknown;  // order ids to ask the database
+  for (const auto& e : events) {
+    auto known = accounts_.find(e.order_id);
+    if (!known) unknown.push_back(e.order_id);
+    accounts.push_back(known ? std::move(*known) : std::string());
+  }
+  if (unknown.empty()) return accounts;
+  auto found = withConnection<std::map<std::string, std::string>>(
+      pool_, [&](pqxx::connection& c) -> Result<std::map<std::string, std::string>> {
         pqxx::nontransaction work(c);
         std::map<std::string, std::string> account_of;
-        for (const auto& row : work.exec_prepared("apply_accounts", pgArrayLiteral(order_ids)))
+        for (const auto& row : work.exec_prepared("apply_accounts", pgArrayLiteral(unknown)))
           account_of[row[0].as<std::string>()] = row[1].as<std::string>();
-        std::vector<std::string> accounts;
-        accounts.reserve(events.size());
-        for (const auto& id : order_ids) {
-          const auto found = account_of.find(id);
-          accounts.push_back(found == account_of.end() ? std::string() : found->second);
-        }
-        return accounts;
+        return account_of;
       });
+  if (!found) return found.error();
+  for (const auto& [order_id, account_id] : *found) accounts_.remember(order_id, account_id);
+  for (std::size_t i = 0; i < events.size(); ++i) {
+    if (!accounts[i].empty()) continue;
+    const auto hit = found->find(events[i].order_id);
+    if (hit != found->end()) accounts[i] = hit->second;
+  }
+  return accounts;
 }
 
 void EventApplier::count(const IncomingEvent& e, ApplyOutcome outcome) {

@@ -2,7 +2,8 @@
 // version rules of intake (guarded_write.h), deduplicated in the same transaction that applies
 // it, so at-least-once delivery counts each event exactly once.
 //
-// A batch (one stream read) is grouped by account: one lookup of the orders' accounts, then per
+// A batch (one stream read) is grouped by account: one lookup of the orders' accounts (those not
+// remembered from an earlier event: order_account_cache.h), then per
 // account one lock and one transaction for its events in stream order (apply_group.h: dedup,
 // one read, the domain's decisions in memory, version-guarded row writes with revisions, the
 // journal and the dedup rows in one statement each; a version conflict rolls the group back and
@@ -24,6 +25,7 @@
 #include "common/pg_pool.h"
 #include "domain/broker_event_parse.h"
 #include "guarded_write.h"
+#include "order_account_cache.h"
 
 namespace fbg::ledger {
 
@@ -33,8 +35,9 @@ class EventApplier {
   // written at most this often, and by flushExecutionsCursor(). 0: never moved, for `reconcile`,
   // which applies reports out of seq order (only an UNCONFIRMED order's); moving the cursor
   // past reports not yet applied would make the polling path skip them.
+  // order_account_cache_entries_max: orders whose account is remembered (order_account_cache.h).
   EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry& metrics,
-               int cursor_write_interval_ms);
+               int cursor_write_interval_ms, std::size_t order_account_cache_entries_max = 100000);
 
   static void prepareStatements(pqxx::connection& connection);
 
@@ -62,6 +65,7 @@ class EventApplier {
 
   PgPool& pool_;
   GuardedWriter& writer_;
+  OrderAccountCache accounts_;
   int cursor_write_interval_ms_;
   std::mutex cursor_mutex_;     // the readers' threads share the cursor
   int64_t cursor_applied_ = 0;  // the highest seq applied by this process

@@ -54,6 +54,9 @@ const ConfigSchema& ledgerConfigSchema() {
        "the polling path's cursor is written at most this often (and when the executions stream "
        "is quiet); behind after a crash, the polling path re-reads that much (deduplicated)",
        1, 60000},
+      {"order_account_cache_entries_max", T::Integer, "100000",
+       "orders whose account the event appliers remember (the oldest forgotten past it)", 1,
+       10000000},
       {"fill_receiver_host", T::String, "127.0.0.1",
        "fill receiver for the polling path while the executions stream is down"},
       {"fill_receiver_port", T::Integer, "8081", "fill receiver HTTP port", 1, 65535},
@@ -103,6 +106,7 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
   s.outbox_batch_size_max = asInt(config, "outbox_batch_size_max");
   s.outbox_poll_interval_ms = asInt(config, "outbox_poll_interval_ms");
   s.executions_cursor_write_interval_ms = asInt(config, "executions_cursor_write_interval_ms");
+  s.order_account_cache_entries_max = asInt(config, "order_account_cache_entries_max");
   s.stream_length_max = config.integer("stream_length_max");
   s.test_transaction_delay_ms = asInt(config, "test_transaction_delay_ms");
   return s;

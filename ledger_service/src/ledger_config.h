@@ -44,6 +44,7 @@ struct LedgerSettings {
   std::string consumer_name;
   int consumer_threads = 4;
   int executions_cursor_write_interval_ms = 1000;
+  int order_account_cache_entries_max = 100000;
   std::string fill_receiver_host;
   int fill_receiver_port = 8081;
 };

@@ -125,7 +125,8 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   OutboxRelay relay({settings.postgres_uri, settings.outbox_batch_size_max,
                      settings.outbox_poll_interval_ms, settings.stream_length_max},
                     redis, metrics);
-  EventApplier applier(pool, writer, metrics, settings.executions_cursor_write_interval_ms);
+  EventApplier applier(pool, writer, metrics, settings.executions_cursor_write_interval_ms,
+                       static_cast<std::size_t>(settings.order_account_cache_entries_max));
   ConsumerSettings consumer_settings;
   consumer_settings.consumer = settings.consumer_name;
   consumer_settings.threads_per_stream = settings.consumer_threads;

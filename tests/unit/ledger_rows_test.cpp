@@ -6,6 +6,7 @@
 #include <string>
 
 #include "ledger_rows.h"
+#include "order_account_cache.h"
 
 namespace fbg::ledger {
 namespace {
@@ -190,3 +191,19 @@ TEST(OrderJson, OptionalFieldsWhenPresent) {
 
 }  // namespace
 }  // namespace fbg::ledger
+
+TEST(OrderAccountCache, RemembersUpToItsBoundAndForgetsTheOldestFirst) {
+  fbg::ledger::OrderAccountCache cache(3);
+  EXPECT_FALSE(cache.find("O-1").has_value());
+  cache.remember("O-1", "ACC-1");
+  cache.remember("O-2", "ACC-2");
+  cache.remember("O-1", "ACC-1");  // again: no second entry
+  cache.remember("O-3", "ACC-1");
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_EQ(cache.find("O-2"), "ACC-2");
+  cache.remember("O-4", "ACC-4");  // past the bound: O-1, remembered first, goes
+  EXPECT_EQ(cache.size(), 3u);
+  EXPECT_FALSE(cache.find("O-1").has_value());
+  EXPECT_EQ(cache.find("O-3"), "ACC-1");
+  EXPECT_EQ(cache.find("O-4"), "ACC-4");
+}
