@@ -22,6 +22,7 @@ BrokerService::BrokerService(BrokerSettings settings, SimStore& store, MetricsRe
   store_.load(book_);
   prices_ = store_.prices();
   drop_copy_sent_seq_ = store_.dropCopySentSeq(settings_.drop_copy_session_id);
+  drop_copy_sent_seq_written_ = drop_copy_sent_seq_;
 }
 
 void BrokerService::attach(fix::Engine* order_entry, fix::Engine* drop_copy) {
@@ -198,9 +199,10 @@ int BrokerService::dropCopyRound() {
   {
     std::lock_guard lock(mutex_);  // the store's connection is not shared across threads
     drop_copy_read_generation_ = records_generation_;
-    if (faults_.drop_copy_paused) return 0;
-    duplicate_rate = faults_.duplicate_report_rate;
-    pending = store_.executionsAfter(drop_copy_sent_seq_, settings_.drop_copy_batch_size_max);
+    if (!faults_.drop_copy_paused) {
+      duplicate_rate = faults_.duplicate_report_rate;
+      pending = store_.executionsAfter(drop_copy_sent_seq_, settings_.drop_copy_batch_size_max);
+    }
   }
   int sent = 0;
   for (const auto& stored : pending) {
@@ -215,11 +217,23 @@ int BrokerService::dropCopyRound() {
     drop_copy_sent_seq_ = stored.seq;
     ++sent;
   }
-  if (sent > 0) {
-    std::lock_guard lock(mutex_);
-    store_.setDropCopySentSeq(settings_.drop_copy_session_id, drop_copy_sent_seq_);
-  }
+  writeDropCopySentSeq(sent == 0);
   return sent;
+}
+
+// The carried position is written at most once per drop_copy_sent_seq_write_interval_ms, and
+// after a round that carried nothing (the drop copy is idle or down): one write per round was
+// a transaction per report or two. Behind after a crash, the drop copy carries those reports
+// again, and the fill receiver keeps each ExecID once.
+void BrokerService::writeDropCopySentSeq(bool now) {
+  if (drop_copy_sent_seq_ <= drop_copy_sent_seq_written_) return;
+  const auto clock = std::chrono::steady_clock::now();
+  const auto interval = std::chrono::milliseconds(settings_.drop_copy_sent_seq_write_interval_ms);
+  if (!now && clock - drop_copy_sent_seq_written_at_ < interval) return;
+  std::lock_guard lock(mutex_);
+  store_.setDropCopySentSeq(settings_.drop_copy_session_id, drop_copy_sent_seq_);
+  drop_copy_sent_seq_written_ = drop_copy_sent_seq_;
+  drop_copy_sent_seq_written_at_ = clock;
 }
 
 Faults BrokerService::faults() {

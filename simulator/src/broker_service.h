@@ -29,6 +29,7 @@ struct BrokerSettings {
   // tick (domain/price_walk.h); step 0: prices move only when set through the API.
   uint64_t price_walk_seed = 0;
   int64_t price_walk_step_bps = 0;
+  int drop_copy_sent_seq_write_interval_ms = 1000;  // see writeDropCopySentSeq
 };
 
 class BrokerService {
@@ -43,6 +44,7 @@ class BrokerService {
   void marketTick();
   // Sends stored reports the drop copy has not carried yet; returns how many it sent.
   int dropCopyRound();
+  [[nodiscard]] int dropCopyBatchSizeMax() const { return settings_.drop_copy_batch_size_max; }
   // After a round that sent nothing: until reports are recorded after that round's read, at most
   // wait_max (a fault change or a session coming back is picked up by then).
   void waitForReports(std::chrono::milliseconds wait_max);
@@ -56,6 +58,7 @@ class BrokerService {
 
  private:
   fix::Delivery onNewOrder(const std::string& session_id, const fix::Message& message);
+  void writeDropCopySentSeq(bool now);
   fix::Delivery onCancel(const std::string& session_id, const fix::Message& message);
   fix::Delivery onStatusRequest(const std::string& session_id, const fix::Message& message);
   void recordLocked(const std::vector<ExecutionReport>& reports);
@@ -83,6 +86,9 @@ class BrokerService {
   fix::Engine* order_entry_ = nullptr;
   fix::Engine* drop_copy_ = nullptr;
   int64_t drop_copy_sent_seq_ = 0;
+  // The drop-copy thread's own: what the store holds, and when it was written.
+  int64_t drop_copy_sent_seq_written_ = 0;
+  std::chrono::steady_clock::time_point drop_copy_sent_seq_written_at_{};
   std::string last_order_session_;
   int64_t messages_since_disconnect_ = 0;  // counted while disconnect_every_messages > 0
   Counter& orders_;

@@ -52,6 +52,12 @@ const ConfigSchema& schema() {
       {"fix_store_synchronous_commit", T::Boolean, "false",
        "postgres store: wait for the WAL flush on every FIX store write (off: a sent message "
        "and its sequence number still commit together and survive a crash of this process)"},
+      {"fix_store_target_seq_write_every_messages", T::Integer, "64",
+       "postgres store: the gateway's sequence number is written every this many received "
+       "messages (and with every sent one); behind after a crash, the gateway resends those "
+       "messages (PossDupFlag=Y), which are answered idempotently (ClOrdID, cancel ClOrdID, "
+       "status); 1 writes it on every message",
+       1, 100000},
       {"store_synchronous_commit", T::Boolean, "false",
        "wait for the WAL flush on every write of the book and its reports (off: what was booked "
        "survives a crash of this process, not of the PostgreSQL server; the simulator stands in "
@@ -100,7 +106,9 @@ fix::StoreOptions fixStore(const Config& config) {
   const bool file = config.string("fix_store") == "file";
   const std::string& uri = config.string("postgres_uri");
   return {file ? fix::StoreKind::File : fix::StoreKind::Postgres,
-          config.boolean("fix_store_synchronous_commit") ? uri : withoutSynchronousCommit(uri)};
+          config.boolean("fix_store_synchronous_commit") ? uri : withoutSynchronousCommit(uri),
+          static_cast<int>(config.integer("fix_store_target_seq_write_every_messages")),
+          {}};
 }
 
 void registerRoutes(HttpRouter& router, BrokerService& broker, MetricsRegistry& metrics) {
@@ -221,8 +229,11 @@ int serve(const Config& config) {
       } catch (const std::exception& failure) {
         spdlog::warn("drop copy: {}", failure.what());
       }
-      // Woken by the next recorded report rather than polling the store every few ms.
-      if (sent == 0) broker.waitForReports(std::chrono::milliseconds(kDropCopyIdleWaitMs));
+      // Woken by the next recorded report rather than polling the store every few ms; read
+      // again at once only after a full batch (a report recorded meanwhile wakes it at once).
+      if (sent < broker.dropCopyBatchSizeMax()) {
+        broker.waitForReports(std::chrono::milliseconds(kDropCopyIdleWaitMs));
+      }
     }
   });
   auto router = std::make_shared<HttpRouter>();

@@ -349,7 +349,9 @@ TEST(FillReceiver, FillsDatabaseStoppedDuringABurstTheProcessLivesAndTheSessionR
   stack.fills_postgres.start();
   ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, total));
   EXPECT_TRUE(waitUntil([&] { return stack.dropCopyLoggedOn(); }, kLogonDeadline));
-  EXPECT_EQ(dropCopySentSeq(stack), total);
+  // Written once the drop copy is idle (writeDropCopySentSeq), after the last report was stored.
+  EXPECT_TRUE(waitUntil([&] { return dropCopySentSeq(stack) == total; }, kLogonDeadline))
+      << dropCopySentSeq(stack);
   expectStoredEqualsGroundTruth(stack, total);
   EXPECT_TRUE(stack.fillReceiverRunning());
   const Json up = readyz(stack, status);

@@ -190,7 +190,10 @@ class SimulatorTest : public ::testing::Test {
          << "\nhttp_port = " << http_port << "\nfix_settings_file = " << FBG_FIX_CONFIG_DIR
          << "/simulator-" << profile << ".cfg\nfix_config_dir = " << FBG_FIX_CONFIG_DIR
          << "\nrun_dir = " << folder.string() << "\nfix_order_port = " << order_port
-         << "\nfix_drop_copy_port = " << drop_copy_port << "\n"
+         << "\nfix_drop_copy_port = "
+         << drop_copy_port
+         // The tests count sequence numbers across kills: the peer's is stored on each message.
+         << "\nfix_store_target_seq_write_every_messages = 1\n"
          << extra_config;
     file.close();
     simulator.launch(FBG_SIMULATOR_BINARY, {"serve", "--config", config}, {},
