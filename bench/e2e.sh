@@ -14,7 +14,8 @@
 # (synchronous_commit on, fsync on), Redis, the ledger, the fill receiver, SIM-A and SIM-B with
 # their faults on (5 % of acknowledgements dropped, 10 % of drop-copy reports doubled, a
 # disconnect every 500 order-entry messages, two fill slices 20 ms apart; reject_rate 0 here, so
-# that every order ends filled) and a gateway per broker. Then:
+# that every order ends filled; E2E_BENCH_SIM_FAULTS, a JSON object, replaces these for a
+diagnostic run) and a gateway per broker. Then:
 #   pgbench: tpcb-like, scale 32, 32 clients, 2 threads, 20 s on the same server (the reference,
 #     as in bench/intake.sh), before our processes take load;
 #   warmup: 50 orders/s for 5 s (not measured), then 10 s without orders (the idle stack's CPU
@@ -84,7 +85,10 @@ QUIET_BUSY_PCT=25
 QUIET_WAIT_S=20
 DISTURBED_OTHER_PCT=20 # % of one core used by unrelated processes during a phase
 # The target's conditions, with reject_rate 0: a rejected order would never be "filled".
-SIM_FAULTS='{"drop_ack_rate": 0.05, "duplicate_report_rate": 0.1, "disconnect_every_messages": 500, "fill_slices": 2, "fill_delay_ms": 20, "reject_rate": 0}'
+# The target's faults; E2E_BENCH_SIM_FAULTS replaces them for a diagnostic run (e.g. without
+# disconnects, to see what the reconnects cost the latency).
+TARGET_SIM_FAULTS='{"drop_ack_rate": 0.05, "duplicate_report_rate": 0.1, "disconnect_every_messages": 500, "fill_slices": 2, "fill_delay_ms": 20, "reject_rate": 0}'
+SIM_FAULTS="${E2E_BENCH_SIM_FAULTS:-$TARGET_SIM_FAULTS}"
 # Our processes, in the order of bench_cpu_snapshot's PIDs, and their names in the results.
 COMPONENTS=(ledger fill_receiver simulator-SIM-A simulator-SIM-B gateway-SIM-A gateway-SIM-B redis)
 CPU_NAMES=(ledger fill_receiver sim_a sim_b gateway_a gateway_b redis)
