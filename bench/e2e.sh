@@ -15,7 +15,7 @@
 # their faults on (5 % of acknowledgements dropped, 10 % of drop-copy reports doubled, a
 # disconnect every 500 order-entry messages, two fill slices 20 ms apart; reject_rate 0 here, so
 # that every order ends filled; E2E_BENCH_SIM_FAULTS, a JSON object, replaces these for a
-diagnostic run) and a gateway per broker. Then:
+# diagnostic run) and a gateway per broker. Then:
 #   pgbench: tpcb-like, scale 32, 32 clients, 2 threads, 20 s on the same server (the reference,
 #     as in bench/intake.sh), before our processes take load;
 #   warmup: 50 orders/s for 5 s (not measured), then 10 s without orders (the idle stack's CPU
