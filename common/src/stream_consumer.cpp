@@ -108,7 +108,16 @@ int StreamConsumer::round(const std::string& from) {
   }
   const auto messages = streamMessagesOf(*reply);
   if (messages.empty()) return 0;
-  const std::vector<bool> done = handle_(messages);
+  std::vector<bool> done;
+  try {
+    done = handle_(messages);
+  } catch (const std::exception& failure) {
+    // An exception out of this thread would end the process. Nothing is acknowledged: the
+    // entries stay pending and are read again after the retry interval.
+    spdlog::error("{}: handling {} entries failed, retried: {}", settings_.stream, messages.size(),
+                  failure.what());
+    return -1;
+  }
   std::vector<std::string> ack = {"XACK", settings_.stream, settings_.group};
   bool all_done = done.size() == messages.size();
   for (std::size_t i = 0; i < messages.size() && i < done.size(); ++i) {

@@ -143,6 +143,45 @@ TEST(Gateway, SimASilentBrokerGetsStatusRequestsAtTheConfiguredSpacingThenUnconf
   expectRetriesThenUnconfirmed("SIM-A", "STATUS");
 }
 
+// SIM-B answers no status request, so an unanswered order is retried with PossResend. Once the
+// customer asks to cancel it, the NewOrderSingle must never go out again: a resend after the
+// cancel can reach the broker after the cancel's "unknown order" reject settled it CANCELED, and
+// then fill (CI found three such orders). So the retries after the cancel only ask status.
+TEST(Gateway, SimBAfterACancelRequestAnUnansweredOrderIsAskedAboutNeverSentAgain) {
+  GatewayStack stack("SIM-B");
+  stack.startSimulator();
+  // The broker's session thread holds each NewOrderSingle 2 s before answering, so the retries
+  // and the cancel queue behind it; then it acknowledges, and cancels.
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"ack_delay_ms": 2000})");
+  stack.startGateway({"ack_timeout_ms = 300", "retry_backoff_multiplier = 2",
+                      "retry_backoff_ms_max = 1200", "retry_jitter_percent = 10",
+                      "retry_count_max = 8"});
+  const std::string order_id = stack.placeOrder(10, "50.00");  // under the market: rests
+  ASSERT_TRUE(waitUntil([&] { return attemptsOf(stack, order_id).size() >= 2; }, seconds(30)))
+      << stack.gatewayLogTail();
+  ASSERT_EQ(attemptsOf(stack, order_id)[1].kind, "RESEND");  // SIM-B: PossResend retries
+  stack.requestCancel(order_id, 1);  // well before the next retry (600 ms after the first)
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("CANCELED", order_id) == 1; }, seconds(60)))
+      << stack.gatewayLogTail();
+  const std::vector<Attempt> attempts = attemptsOf(stack, order_id);
+  int64_t cancel_sent_ms = -1;
+  for (const auto& attempt : attempts) {
+    if (attempt.kind == "CANCEL" && cancel_sent_ms < 0) cancel_sent_ms = attempt.sent_at_ms;
+  }
+  ASSERT_GE(cancel_sent_ms, 0) << "the cancel was never sent";
+  int status_after_cancel = 0;
+  for (const auto& attempt : attempts) {
+    if (attempt.kind == "NEW" || attempt.kind == "RESEND") {
+      EXPECT_LT(attempt.sent_at_ms, cancel_sent_ms) << attempt.kind << " after the cancel";
+    }
+    if (attempt.kind == "STATUS" && attempt.sent_at_ms > cancel_sent_ms) ++status_after_cancel;
+  }
+  EXPECT_GE(status_after_cancel, 1);
+  EXPECT_EQ(stack.brokerOrderCount(order_id), 1u);
+  const auto at_broker = stack.simulatorAdmin("GET", "/v1/orders?cl_ord_id=" + order_id);
+  EXPECT_EQ(at_broker["orders"][0]["status"], "CANCELED");
+}
+
 // Replies dropped until every order was retried at least once, then restored.
 void expectRetriedOrdersConfirmedOnce(const std::string& broker) {
   GatewayStack stack(broker);

@@ -626,7 +626,10 @@ TEST_F(SimulatorTest, Kill9KeepsTheSessionNumbersAndTheStoreAnswersTheResendRequ
         return stored("next_sender_seq") == now.next_target_seq_num &&
                stored("next_target_seq") == now.next_sender_seq_num;
       },
-      kReplyDeadline));
+      kReplyDeadline))
+      << "simulator stored " << stored("next_sender_seq") << "/" << stored("next_target_seq")
+      << ", gateway " << gateway->sessions().at(0).next_target_seq_num << "/"
+      << gateway->sessions().at(0).next_sender_seq_num;
   for (const auto& id : ids) EXPECT_EQ(orders(id).size(), 1u) << id;
 }
 

@@ -5,6 +5,7 @@
 #include <set>
 #include <string>
 
+#include "guarded_write.h"
 #include "ledger_rows.h"
 #include "order_account_cache.h"
 
@@ -206,4 +207,33 @@ TEST(OrderAccountCache, RemembersUpToItsBoundAndForgetsTheOldestFirst) {
   EXPECT_FALSE(cache.find("O-1").has_value());
   EXPECT_EQ(cache.find("O-3"), "ACC-1");
   EXPECT_EQ(cache.find("O-4"), "ACC-4");
+}
+
+// Without Redis the account lock is skipped, and two writers of one account can deadlock in
+// PostgreSQL. The server's rollback must be retried like a version conflict, not end the process.
+TEST(GuardedWriter, ADeadlockTheServerRolledBackIsRetriedLikeAVersionConflict) {
+  fbg::MetricsRegistry metrics;
+  fbg::RedisPool redis({"127.0.0.1", 1, 100, 1, 100, 60000});  // nothing listens on port 1
+  fbg::ledger::AccountLocks locks(redis, {}, metrics);
+  fbg::ledger::GuardedWriter writer(locks, 3, metrics);
+  int calls = 0;
+  const auto written = writer.write<int>("ACC-1", [&]() -> fbg::ledger::Attempt<int> {
+    if (++calls == 1) throw pqxx::deadlock_detected("ERROR:  deadlock detected");
+    return std::optional<int>(7);
+  });
+  ASSERT_TRUE(written);
+  EXPECT_EQ(*written, 7);
+  EXPECT_EQ(calls, 2);
+  // Every attempt rolled back: ACCOUNT_BUSY after the retries, as for version conflicts.
+  const auto busy = writer.write<int>("ACC-1", []() -> fbg::ledger::Attempt<int> {
+    throw pqxx::serialization_failure("ERROR:  could not serialize access");
+  });
+  ASSERT_FALSE(busy);
+  EXPECT_EQ(busy.error().code, fbg::ErrorCode::AccountBusy);
+  // Anything else is not ours to retry.
+  EXPECT_THROW((void)writer.write<int>("ACC-1",
+                                       []() -> fbg::ledger::Attempt<int> {
+                                         throw pqxx::unique_violation("ERROR:  duplicate key");
+                                       }),
+               pqxx::unique_violation);
 }
