@@ -11,7 +11,6 @@
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketAcceptor.h>
-#include <quickfix/SocketInitiator.h>
 #include <quickfix/fix44/Message.h>
 
 #include <spdlog/spdlog.h>
@@ -22,6 +21,7 @@
 #include <stdexcept>
 
 #include "pg_message_store.h"
+#include "prompt_initiator.h"
 
 namespace fbg {
 namespace fix {
@@ -213,8 +213,8 @@ void Engine::start() {
                                                     impl_->settings, *impl_->log_factory));
       impl_->acceptor->start();
     } else {
-      impl_->initiator.reset(new FIX::SocketInitiator(impl_->application, *impl_->store_factory,
-                                                      impl_->settings, *impl_->log_factory));
+      impl_->initiator.reset(new PromptInitiator(impl_->application, *impl_->store_factory,
+                                                 impl_->settings, *impl_->log_factory));
       impl_->initiator->start();
     }
   } catch (const FIX::Exception& failure) {

@@ -141,16 +141,6 @@ long long dropCopySentSeq(GatewayStack& stack) {
       "broker_sim", "SELECT coalesce(max(sent_seq), 0) FROM sim_drop_copy"));
 }
 
-// Polls for `duration`, checking `invariant` each time; false at the first poll it fails.
-bool holdsFor(std::chrono::milliseconds duration, const std::function<bool()>& invariant) {
-  const auto until = std::chrono::steady_clock::now() + duration;
-  while (std::chrono::steady_clock::now() < until) {
-    if (!invariant()) return false;
-    std::this_thread::sleep_for(milliseconds(100));
-  }
-  return invariant();
-}
-
 // The "components" of a /readyz answer (an empty object if it has none).
 Json components(const Json& readiness) {
   return readiness.is_object() && readiness.contains("components") ? readiness["components"]

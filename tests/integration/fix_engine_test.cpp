@@ -19,12 +19,15 @@ using fix::EngineCallbacks;
 using fix::EngineRole;
 using fix::Message;
 
-std::string settings(EngineRole role, int port) {
+// extra_defaults: more [DEFAULT] lines, each ending in "\n"; ReconnectInterval is 1 unless it
+// names another.
+std::string settings(EngineRole role, int port, const std::string& extra_defaults = "") {
   const bool acceptor = role == EngineRole::Acceptor;
+  const bool interval_given = extra_defaults.find("ReconnectInterval=") != std::string::npos;
   return std::string("[DEFAULT]\nConnectionType=") + (acceptor ? "acceptor" : "initiator") +
-         "\nStartTime=00:00:00\nEndTime=00:00:00\nHeartBtInt=5\nReconnectInterval=1\n"
-         "UseDataDictionary=N\nSocketAcceptPort=" +
-         std::to_string(port) +
+         "\nStartTime=00:00:00\nEndTime=00:00:00\nHeartBtInt=5\n" +
+         (interval_given ? "" : "ReconnectInterval=1\n") + extra_defaults +
+         "UseDataDictionary=N\nSocketAcceptPort=" + std::to_string(port) +
          "\nSocketConnectHost=127.0.0.1\nSocketConnectPort=" + std::to_string(port) +
          "\n[SESSION]\nBeginString=FIX.4.4\nSenderCompID=" + (acceptor ? "SIM-A" : "GATEWAY") +
          "\nTargetCompID=" + (acceptor ? "GATEWAY" : "SIM-A") + "\n";
@@ -195,6 +198,116 @@ TEST_F(FixEngineTest, DisconnectFromTheCallbackKeepsTheReplyAndCountsTheMessage)
   EXPECT_TRUE(waitUntil([&] { return gateway_logons.load() >= 3; }, std::chrono::seconds(20)));
   gateway.stop();
   broker.stop();
+}
+
+// The broker of these tests drops the session on the first order, after acknowledging it.
+struct DroppingBroker {
+  Received orders;
+  Engine* engine = nullptr;
+  std::atomic<int> drops{0};
+  EngineCallbacks callbacks() {
+    EngineCallbacks broker_callbacks;
+    broker_callbacks.on_app_message = [this](const std::string& session, const Message& message) {
+      {
+        std::lock_guard lock(orders.mutex);
+        orders.cl_ord_ids.push_back(*message.find(11));
+      }
+      if (drops.fetch_add(1) == 0) {
+        EXPECT_TRUE(engine->disconnect(session));
+      }
+      return Delivery::Accepted;
+    };
+    return broker_callbacks;
+  }
+};
+
+constexpr const char* kGatewaySession = "FIX.4.4:GATEWAY->SIM-A";
+
+// QuickFIX alone would wait ReconnectInterval (30 s here) before trying again.
+TEST_F(FixEngineTest, ASessionLoggedOnLongEnoughIsReconnectedAtOnceAfterADrop) {
+  DroppingBroker dropping;
+  Engine broker(EngineRole::Acceptor, settings(EngineRole::Acceptor, port), postgres.uri("fix"),
+                dropping.callbacks());
+  dropping.engine = &broker;
+  std::atomic<int> logons{0};
+  EngineCallbacks gateway_callbacks;
+  gateway_callbacks.on_logon = [&](const std::string&) { ++logons; };
+  Engine gateway(
+      EngineRole::Initiator,
+      settings(EngineRole::Initiator, port, "ReconnectInterval=30\nPromptReconnectMinLogonMs=0\n"),
+      postgres.uri("fix"), gateway_callbacks);
+  broker.start();
+  gateway.start();
+  ASSERT_TRUE(waitUntil([&] { return bothLoggedOn(broker, gateway); }, std::chrono::seconds(15)));
+  ASSERT_TRUE(gateway.send(kGatewaySession, newOrderSingle("O-1")));
+  EXPECT_TRUE(waitUntil([&] { return logons.load() == 2 && bothLoggedOn(broker, gateway); },
+                        std::chrono::seconds(10)))
+      << "logons " << logons.load();
+  EXPECT_EQ(dropping.orders.cl_ord_ids, std::vector<std::string>{"O-1"});
+  gateway.stop();
+  broker.stop();
+}
+
+// A session dropped sooner than PromptReconnectMinLogonMs after its logon (a peer that logs it
+// out at once) waits ReconnectInterval, so a refusing peer never makes a tight loop.
+TEST_F(FixEngineTest, ASessionDroppedSoonAfterItsLogonWaitsTheReconnectInterval) {
+  DroppingBroker dropping;
+  Engine broker(EngineRole::Acceptor, settings(EngineRole::Acceptor, port), postgres.uri("fix"),
+                dropping.callbacks());
+  dropping.engine = &broker;
+  std::atomic<int> logons{0};
+  EngineCallbacks gateway_callbacks;
+  gateway_callbacks.on_logon = [&](const std::string&) { ++logons; };
+  Engine gateway(EngineRole::Initiator,
+                 settings(EngineRole::Initiator, port,
+                          "ReconnectInterval=30\nPromptReconnectMinLogonMs=600000\n"),
+                 postgres.uri("fix"), gateway_callbacks);
+  broker.start();
+  gateway.start();
+  ASSERT_TRUE(waitUntil([&] { return bothLoggedOn(broker, gateway); }, std::chrono::seconds(15)));
+  ASSERT_TRUE(gateway.send(kGatewaySession, newOrderSingle("O-1")));
+  ASSERT_TRUE(
+      waitUntil([&] { return !gateway.sessions().at(0).logged_on; }, std::chrono::seconds(10)));
+  EXPECT_TRUE(holdsFor(std::chrono::seconds(3), [&] { return logons.load() == 1; }));
+  gateway.stop();
+  broker.stop();
+}
+
+// QuickFIX 1.15.1 takes a refused non-blocking connect for a connection and stores and sends a
+// Logon into it, a sender sequence number for each try. The probe before each try spares them:
+// only the first try at start is QuickFIX's own.
+TEST_F(FixEngineTest, APortThatRefusesConnectionsCostsNoSequenceNumbers) {
+  Engine gateway(EngineRole::Initiator, settings(EngineRole::Initiator, port), postgres.uri("fix"),
+                 EngineCallbacks{});
+  gateway.start();
+  // ReconnectInterval=1: four seconds are three or four tries.
+  EXPECT_TRUE(holdsFor(std::chrono::seconds(4), [&] {
+    return gateway.sessions().at(0).next_sender_seq_num <= 2;
+  })) << gateway.sessions().at(0).next_sender_seq_num;
+  const int before_logon = gateway.sessions().at(0).next_sender_seq_num;
+
+  Engine broker(EngineRole::Acceptor, settings(EngineRole::Acceptor, port), postgres.uri("fix"),
+                EngineCallbacks{});
+  broker.start();
+  ASSERT_TRUE(waitUntil([&] { return bothLoggedOn(broker, gateway); }, std::chrono::seconds(15)));
+  EXPECT_EQ(gateway.sessions().at(0).next_sender_seq_num, before_logon + 1);  // its Logon
+  gateway.stop();
+  broker.stop();
+}
+
+TEST_F(FixEngineTest, ABadReconnectSettingStopsTheStartNamingTheKey) {
+  for (const std::string line : {"ReconnectProbeTimeoutMs=0\n", "ReconnectProbeTimeoutMs=9000\n",
+                                 "PromptReconnectMinLogonMs=soon\n"}) {
+    Engine gateway(EngineRole::Initiator, settings(EngineRole::Initiator, port, line),
+                   postgres.uri("fix"), EngineCallbacks{});
+    try {
+      gateway.start();
+      ADD_FAILURE() << "started with " << line;
+    } catch (const std::runtime_error& failure) {
+      EXPECT_NE(std::string(failure.what()).find(line.substr(0, line.find('='))), std::string::npos)
+          << failure.what();
+    }
+  }
 }
 
 }  // namespace

@@ -18,4 +18,15 @@ inline bool waitUntil(const std::function<bool()>& condition, std::chrono::milli
   }
 }
 
+// Polls for `duration`, checking `invariant` each time; false at the first poll it fails.
+inline bool holdsFor(std::chrono::milliseconds duration, const std::function<bool()>& invariant,
+                     std::chrono::milliseconds poll = std::chrono::milliseconds(100)) {
+  const auto until = std::chrono::steady_clock::now() + duration;
+  while (std::chrono::steady_clock::now() < until) {
+    if (!invariant()) return false;
+    std::this_thread::sleep_for(poll);
+  }
+  return invariant();
+}
+
 }  // namespace fbg::test
