@@ -4,90 +4,68 @@
 #include <set>
 #include <string>
 
+#include <nlohmann/json.hpp>
+
 #include "common/pg_pool.h"
 #include "ledger_rows.h"
 
 namespace fbg::ledger {
 namespace {
 
-void prepareRowWrites(pqxx::connection& c) {
-  // $1 order, $2 actor, $3 request id, $4..$9 the new values, $10 the version held.
-  c.prepare("apply_order",
-            "WITH u AS (UPDATE orders SET status = $4, filled_quantity = $5::bigint, "
-            "fill_notional = $6::numeric, average_fill_price = CASE WHEN $5::bigint > 0 THEN "
-            "round($6::numeric / $5::bigint, 4) END, reserved_amount = $7::numeric, "
-            "reserved_quantity = $8, reject_reason = coalesce(nullif($9, ''), reject_reason), "
-            "version = version + 1, updated_at = clock_timestamp() "
-            "WHERE order_id = $1 AND version = $10 RETURNING *) "
-            "INSERT INTO order_revisions (order_id, actor, channel, request_id, status, "
-            "filled_quantity, reserved_amount, version, row_data) "
-            "SELECT order_id, $2, 'BROKER', $3, status, filled_quantity, reserved_amount, "
-            "version, to_jsonb(u.*) FROM u RETURNING version");
-  // $1 account, $2 actor, $3 request id, $4 balance, $5 reserved, $6 the version held.
-  c.prepare("apply_account",
-            "WITH u AS (UPDATE accounts SET cash_balance = $4::numeric, "
-            "cash_reserved = $5::numeric, version = version + 1, updated_at = clock_timestamp() "
-            "WHERE account_id = $1 AND version = $6 RETURNING *) "
-            "INSERT INTO account_revisions (account_id, actor, channel, request_id, version, "
-            "row_data) SELECT account_id, $2, 'BROKER', $3, version, to_jsonb(u.*) FROM u "
-            "RETURNING version");
-  // $1 account, $2 actor, $3 request id, $4 symbol, $5..$7 the new values, $8 the version held
-  // (0: no row yet).
-  c.prepare("apply_position",
-            "WITH u AS (INSERT INTO positions (account_id, symbol, quantity, quantity_reserved, "
-            "cost_basis) VALUES ($1, $4, $5, $6, $7::numeric) ON CONFLICT (account_id, symbol) "
-            "DO UPDATE SET quantity = $5, quantity_reserved = $6, cost_basis = $7::numeric, "
-            "version = positions.version + 1, updated_at = clock_timestamp() "
-            "WHERE positions.version = $8 RETURNING *) "
-            "INSERT INTO position_revisions (account_id, symbol, actor, channel, request_id, "
-            "version, row_data) SELECT account_id, symbol, $2, 'BROKER', $3, version, "
-            "to_jsonb(u.*) FROM u RETURNING version");
-}
-
-void prepareGroupWrites(pqxx::connection& c) {
-  // Entries in event order ($2..$5, numbered from 1), lines ($6 the entry's number, $7.. the
-  // line), each line joined to its entry by that number.
-  c.prepare("apply_journal",
-            "WITH entry AS (INSERT INTO journal_entries (account_id, kind, order_id, exec_id, "
-            "reference) SELECT $1, e.kind, e.order_id, nullif(e.exec_id, ''), e.reference "
-            "FROM unnest($2::text[], $3::text[], $4::text[], $5::text[]) WITH ORDINALITY "
-            "AS e(kind, order_id, exec_id, reference, n) ORDER BY e.n "
-            "RETURNING entry_id, reference) "
-            "INSERT INTO journal_lines (entry_id, line_no, book, asset, amount) "
+// The group's one write (migration 004 draws the ops): the row writes in event order, then the
+// records, each from arrays in event order. `written` is read by every insert, so the row
+// writes run first; a version conflict in them raises 40001 and nothing of the group stays.
+//   $1 ops (jsonb)  $2 account
+//   $3..$6 journal entries (kind, order, exec id, reference; numbered from 1 in array order)
+//   $7..$11 journal lines (the entry's reference, line number, book, asset, amount)
+//   $12..$20 fills (broker, exec id, order, quantity, price, executed at, booked, alarm, seq)
+//   $21..$25 other events (event id, order, kind, source, changed)
+void prepareWrite(pqxx::connection& c) {
+  c.prepare("apply_write",
+            "WITH written AS (SELECT apply_row_writes($1::jsonb) AS writes), "
+            "entry AS (INSERT INTO journal_entries (account_id, kind, order_id, exec_id, "
+            "reference) SELECT $2, e.kind, e.order_id, nullif(e.exec_id, ''), e.reference "
+            "FROM written, unnest($3::text[], $4::text[], $5::text[], $6::text[]) "
+            "WITH ORDINALITY AS e(kind, order_id, exec_id, reference, n) ORDER BY e.n "
+            "RETURNING entry_id, reference), "
+            "entry_lines AS (INSERT INTO journal_lines (entry_id, line_no, book, asset, amount) "
             "SELECT entry.entry_id, l.line_no, l.book, l.asset, l.amount FROM "
-            "unnest($6::text[], $7::smallint[], $8::text[], $9::text[], $10::numeric[]) "
+            "unnest($7::text[], $8::smallint[], $9::text[], $10::text[], $11::numeric[]) "
             "AS l(reference, line_no, book, asset, amount) "
-            "JOIN entry ON entry.reference = l.reference");
-  c.prepare("apply_record_fills",
-            "INSERT INTO executions (broker, exec_id, order_id, quantity, price, executed_at, "
-            "booked, alarm, fill_receiver_seq) SELECT f.broker, f.exec_id, f.order_id, "
-            "f.quantity, f.price, coalesce(nullif(f.executed_at, '')::timestamptz, "
-            "clock_timestamp()), f.booked, nullif(f.alarm, ''), nullif(f.seq, 0) FROM "
-            "unnest($1::text[], $2::text[], $3::text[], $4::bigint[], $5::numeric[], $6::text[], "
-            "$7::boolean[], $8::text[], $9::bigint[]) AS f(broker, exec_id, order_id, quantity, "
-            "price, executed_at, booked, alarm, seq)");
-  c.prepare("apply_record_events",
-            "INSERT INTO applied_events (event_id, order_id, kind, source, changed) "
-            "SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::boolean[])");
+            "JOIN entry ON entry.reference = l.reference), "
+            "fills AS (INSERT INTO executions (broker, exec_id, order_id, quantity, price, "
+            "executed_at, booked, alarm, fill_receiver_seq) SELECT f.broker, f.exec_id, "
+            "f.order_id, f.quantity, f.price, coalesce(nullif(f.executed_at, '')::timestamptz, "
+            "clock_timestamp()), f.booked, nullif(f.alarm, ''), nullif(f.seq, 0) FROM written, "
+            "unnest($12::text[], $13::text[], $14::text[], $15::bigint[], $16::numeric[], "
+            "$17::text[], $18::boolean[], $19::text[], $20::bigint[]) AS f(broker, exec_id, "
+            "order_id, quantity, price, executed_at, booked, alarm, seq)), "
+            "events AS (INSERT INTO applied_events (event_id, order_id, kind, source, changed) "
+            "SELECT v.event_id, v.order_id, v.kind, v.source, v.changed FROM written, "
+            "unnest($21::text[], $22::text[], $23::text[], $24::text[], $25::boolean[]) "
+            "AS v(event_id, order_id, kind, source, changed)) "
+            "SELECT writes FROM written");
 }
 
-void prepareReads(pqxx::connection& c) {
-  // Fill ids come back as "{broker}:{exec_id}", the fills' dedup id.
-  c.prepare("apply_seen",
-            "SELECT x.broker || ':' || x.exec_id FROM executions x "
-            "JOIN unnest($1::text[], $2::text[]) AS f(broker, exec_id) USING (broker, exec_id) "
-            "UNION ALL SELECT event_id FROM applied_events WHERE event_id = ANY($3::text[])");
-  // The orders, their account and positions (NULLs where the account holds none of the
-  // symbol); the columns loadRows() takes, in its order.
+void prepareRead(pqxx::connection& c) {
+  // Column 0: the ids already applied, a JSON array of text (fills as "{broker}:{exec_id}",
+  // their dedup id; other events by event id), on every row. Then the orders, their account
+  // and positions (NULLs where the account holds none of the symbol), the columns loadRows()
+  // takes, in its order; one row of NULLs after column 0 when no order is known.
   c.prepare("apply_read",
-            "SELECT o.order_id, o.account_id, o.status, o.side, o.symbol, o.quantity, "
+            "WITH seen AS (SELECT x.broker || ':' || x.exec_id AS id FROM executions x "
+            "JOIN unnest($1::text[], $2::text[]) AS f(broker, exec_id) USING (broker, exec_id) "
+            "UNION ALL SELECT event_id FROM applied_events WHERE event_id = ANY($3::text[])), "
+            "held AS (SELECT o.order_id, o.account_id, o.status, o.side, o.symbol, o.quantity, "
             "o.limit_price::text, o.filled_quantity, o.fill_notional::text, "
             "o.reserved_amount::text, o.reserved_quantity, o.version, a.cash_balance::text, "
-            "a.cash_reserved::text, a.version, p.quantity, p.quantity_reserved, "
-            "p.cost_basis::text, p.version "
+            "a.cash_reserved::text, a.version AS account_version, p.quantity AS p_quantity, "
+            "p.quantity_reserved, p.cost_basis::text AS p_cost_basis, p.version AS p_version "
             "FROM orders o JOIN accounts a ON a.account_id = o.account_id "
             "LEFT JOIN positions p ON p.account_id = o.account_id AND p.symbol = o.symbol "
-            "WHERE o.order_id = ANY($1::text[])");
+            "WHERE o.order_id = ANY($4::text[])) "
+            "SELECT (SELECT coalesce(json_agg(id), '[]')::text FROM seen), held.* "
+            "FROM (SELECT 1) AS one LEFT JOIN held ON true");
 }
 
 struct HeldOrder {
@@ -109,38 +87,53 @@ struct HeldRows {
   std::map<std::string, HeldPosition> positions;  // by symbol
 };
 
-OrderState orderState(const pqxx::row& r) {
+// Columns of apply_read after column 0 (the ids seen), from `at`.
+OrderState orderState(const pqxx::row& r, int at) {
   OrderState o;
-  o.status = parseOrderStatus(r[2].as<std::string>()).value_or(OrderStatus::PendingNew);
-  o.side = parseSide(r[3].as<std::string>()).value_or(Side::Buy);
-  o.symbol = r[4].as<std::string>();
-  o.quantity = r[5].as<int64_t>();
-  if (!r[6].is_null()) o.limit_price = readMoney(r[6]);
-  o.filled_quantity = r[7].as<int64_t>();
-  o.fill_notional = readMoney(r[8]);
-  o.reserved_amount = readMoney(r[9]);
-  o.reserved_quantity = r[10].as<int64_t>();
+  o.status = parseOrderStatus(r[at + 2].as<std::string>()).value_or(OrderStatus::PendingNew);
+  o.side = parseSide(r[at + 3].as<std::string>()).value_or(Side::Buy);
+  o.symbol = r[at + 4].as<std::string>();
+  o.quantity = r[at + 5].as<int64_t>();
+  if (!r[at + 6].is_null()) o.limit_price = readMoney(r[at + 6]);
+  o.filled_quantity = r[at + 7].as<int64_t>();
+  o.fill_notional = readMoney(r[at + 8]);
+  o.reserved_amount = readMoney(r[at + 9]);
+  o.reserved_quantity = r[at + 10].as<int64_t>();
   return o;
 }
 
-HeldRows loadRows(const pqxx::result& rows) {
-  HeldRows g;
-  for (const auto& r : rows) {
-    g.account_id = r[1].as<std::string>();
-    g.orders[r[0].as<std::string>()] = {orderState(r), r[11].as<int64_t>()};
-    g.cash = {readMoney(r[12]), readMoney(r[13])};
-    g.account_version = r[14].as<int64_t>();
-    if (!r[18].is_null()) {
-      g.positions[r[4].as<std::string>()] = {
-          {r[15].as<int64_t>(), r[16].as<int64_t>(), readMoney(r[17])}, r[18].as<int64_t>()};
+struct GroupRead {
+  std::set<std::string> seen;  // dedup ids already applied
+  HeldRows rows;
+};
+
+GroupRead loadRead(const pqxx::result& result) {
+  GroupRead read;
+  constexpr int at = 1;
+  for (const auto& r : result) {
+    if (read.seen.empty()) {
+      for (const auto& id : nlohmann::json::parse(r[0].c_str()))
+        read.seen.insert(id.get<std::string>());
+    }
+    if (r[at].is_null()) continue;  // no order known
+    HeldRows& g = read.rows;
+    g.account_id = r[at + 1].as<std::string>();
+    g.orders[r[at].as<std::string>()] = {orderState(r, at), r[at + 11].as<int64_t>()};
+    g.cash = {readMoney(r[at + 12]), readMoney(r[at + 13])};
+    g.account_version = r[at + 14].as<int64_t>();
+    if (!r[at + 18].is_null()) {
+      g.positions[r[at + 4].as<std::string>()] = {
+          {r[at + 15].as<int64_t>(), r[at + 16].as<int64_t>(), readMoney(r[at + 17])},
+          r[at + 18].as<int64_t>()};
     }
   }
-  return g;
+  return read;
 }
 
-std::set<std::string> seenIds(pqxx::work& work, const std::vector<const IncomingEvent*>& group) {
-  std::vector<std::string> brokers, exec_ids, event_ids;
+GroupRead readGroup(pqxx::transaction_base& tx, const std::vector<const IncomingEvent*>& group) {
+  std::vector<std::string> brokers, exec_ids, event_ids, order_ids;
   for (const IncomingEvent* e : group) {
+    order_ids.push_back(e->order_id);
     if (e->is_fill) {
       brokers.push_back(e->broker);
       exec_ids.push_back(e->exec_id);
@@ -148,56 +141,54 @@ std::set<std::string> seenIds(pqxx::work& work, const std::vector<const Incoming
       event_ids.push_back(e->dedup_id);
     }
   }
-  std::set<std::string> seen;
-  for (const auto& row : work.exec_prepared("apply_seen", pgArrayLiteral(brokers),
-                                            pgArrayLiteral(exec_ids), pgArrayLiteral(event_ids)))
-    seen.insert(row[0].as<std::string>());
-  return seen;
+  return loadRead(tx.exec_prepared("apply_read", pgArrayLiteral(brokers), pgArrayLiteral(exec_ids),
+                                   pgArrayLiteral(event_ids), pgArrayLiteral(order_ids)));
 }
 
-HeldRows readRows(pqxx::work& work, const std::vector<const IncomingEvent*>& group) {
-  std::vector<std::string> order_ids;
-  for (const IncomingEvent* e : group) order_ids.push_back(e->order_id);
-  return loadRows(work.exec_prepared("apply_read", pgArrayLiteral(order_ids)));
-}
-
-// The new version a write returned, or nullopt when it wrote nothing (a version conflict).
-std::optional<int64_t> newVersion(const pqxx::result& written) {
-  if (written.empty()) return std::nullopt;
-  return written[0][0].as<int64_t>();
-}
-
-// Writes the rows the event changed and takes them (and their new versions) into `g`; false on
-// a version conflict.
-bool writeRows(pqxx::work& work, const IncomingEvent& e, HeldRows& g, HeldOrder& order,
-               HeldPosition& position, const Applied& out) {
+// The rows an event changed, as ops of apply_row_writes (migration 004), each guarded by the
+// version the group holds; takes the new states and versions (held + 1) into `g`.
+void addRowWrites(nlohmann::json& ops, const IncomingEvent& e, HeldRows& g, HeldOrder& order,
+                  HeldPosition& position, const Applied& out) {
   const std::string actor = "broker:" + (e.broker.empty() ? std::string("gateway") : e.broker);
   const OrderState& o = out.order;
-  const auto order_version = newVersion(work.exec_prepared(
-      "apply_order", e.order_id, actor, e.dedup_id, std::string(toText(o.status)),
-      o.filled_quantity, o.fill_notional.toString(), o.reserved_amount.toString(),
-      o.reserved_quantity, e.event.reason, order.version));
-  if (!order_version) return false;
-  order = {o, *order_version};
+  ops.push_back({{"row", "order"},
+                 {"id", e.order_id},
+                 {"actor", actor},
+                 {"request_id", e.dedup_id},
+                 {"status", std::string(toText(o.status))},
+                 {"filled_quantity", o.filled_quantity},
+                 {"fill_notional", o.fill_notional.toString()},
+                 {"reserved_amount", o.reserved_amount.toString()},
+                 {"reserved_quantity", o.reserved_quantity},
+                 {"reject_reason", e.event.reason},
+                 {"version", order.version}});
+  order = {o, order.version + 1};
   if (out.cash.balance != g.cash.balance || out.cash.reserved != g.cash.reserved) {
-    const auto account_version = newVersion(work.exec_prepared(
-        "apply_account", g.account_id, actor, e.dedup_id, out.cash.balance.toString(),
-        out.cash.reserved.toString(), g.account_version));
-    if (!account_version) return false;
+    ops.push_back({{"row", "account"},
+                   {"id", g.account_id},
+                   {"actor", actor},
+                   {"request_id", e.dedup_id},
+                   {"cash_balance", out.cash.balance.toString()},
+                   {"cash_reserved", out.cash.reserved.toString()},
+                   {"version", g.account_version}});
     g.cash = out.cash;
-    g.account_version = *account_version;
+    g.account_version += 1;
   }
   const PositionState& p = out.position;
   const PositionState& held = position.state;
   if (p.quantity != held.quantity || p.quantity_reserved != held.quantity_reserved ||
       p.cost_basis != held.cost_basis) {
-    const auto position_version = newVersion(
-        work.exec_prepared("apply_position", g.account_id, actor, e.dedup_id, o.symbol, p.quantity,
-                           p.quantity_reserved, p.cost_basis.toString(), position.version));
-    if (!position_version) return false;
-    position = {p, *position_version};
+    ops.push_back({{"row", "position"},
+                   {"id", g.account_id},
+                   {"symbol", o.symbol},
+                   {"actor", actor},
+                   {"request_id", e.dedup_id},
+                   {"quantity", p.quantity},
+                   {"quantity_reserved", p.quantity_reserved},
+                   {"cost_basis", p.cost_basis.toString()},
+                   {"version", position.version}});
+    position = {p, position.version + 1};
   }
-  return true;
 }
 
 // What the group writes at its end, one statement per table (arrays in event order).
@@ -207,6 +198,8 @@ struct GroupRecords {
   std::vector<std::string> fill_broker, fill_exec, fill_order, fill_quantity, fill_price, fill_time,
       fill_booked, fill_alarm, fill_seq;
   std::vector<std::string> event_id, event_order, event_kind, event_source, event_changed;
+
+  bool empty() const { return entry_reference.empty() && fill_exec.empty() && event_id.empty(); }
 
   void journal(const IncomingEvent& e, const Applied& out) {
     if (out.journal.empty()) return;
@@ -247,39 +240,35 @@ struct GroupRecords {
     fill_seq.push_back(std::to_string(e.fill_receiver_seq));
   }
 
-  void write(pqxx::work& work, const std::string& account_id) const {
+  void write(pqxx::transaction_base& tx, const nlohmann::json& ops,
+             const std::string& account_id) const {
     const auto a = [](const std::vector<std::string>& v) { return pgArrayLiteral(v); };
-    if (!entry_reference.empty())
-      work.exec_prepared("apply_journal", account_id, a(entry_kind), a(entry_order), a(entry_exec),
-                         a(entry_reference), a(line_reference), a(line_no), a(line_book),
-                         a(line_asset), a(line_amount));
-    if (!fill_exec.empty())
-      work.exec_prepared("apply_record_fills", a(fill_broker), a(fill_exec), a(fill_order),
-                         a(fill_quantity), a(fill_price), a(fill_time), a(fill_booked),
-                         a(fill_alarm), a(fill_seq));
-    if (!event_id.empty())
-      work.exec_prepared("apply_record_events", a(event_id), a(event_order), a(event_kind),
-                         a(event_source), a(event_changed));
+    tx.exec_prepared("apply_write", ops.dump(), account_id, a(entry_kind), a(entry_order),
+                     a(entry_exec), a(entry_reference), a(line_reference), a(line_no), a(line_book),
+                     a(line_asset), a(line_amount), a(fill_broker), a(fill_exec), a(fill_order),
+                     a(fill_quantity), a(fill_price), a(fill_time), a(fill_booked), a(fill_alarm),
+                     a(fill_seq), a(event_id), a(event_order), a(event_kind), a(event_source),
+                     a(event_changed));
   }
 };
 
 }  // namespace
 
 void prepareApplyGroup(pqxx::connection& connection) {
-  prepareReads(connection);
-  prepareRowWrites(connection);
-  prepareGroupWrites(connection);
+  prepareRead(connection);
+  prepareWrite(connection);
 }
 
-std::optional<std::vector<ApplyOutcome>> applyGroupInTransaction(
-    pqxx::work& work, const std::vector<const IncomingEvent*>& group) {
-  std::set<std::string> seen = seenIds(work, group);
-  HeldRows rows = readRows(work, group);
+std::vector<ApplyOutcome> applyGroupAsTwoStatements(
+    pqxx::transaction_base& tx, const std::vector<const IncomingEvent*>& group) {
+  GroupRead read = readGroup(tx, group);
+  HeldRows& rows = read.rows;
+  nlohmann::json ops = nlohmann::json::array();
   GroupRecords records;
   std::vector<ApplyOutcome> outcomes;
   outcomes.reserve(group.size());
   for (const IncomingEvent* e : group) {
-    if (!seen.insert(e->dedup_id).second) {
+    if (!read.seen.insert(e->dedup_id).second) {
       outcomes.push_back(ApplyOutcome::Duplicate);
       continue;
     }
@@ -292,15 +281,14 @@ std::optional<std::vector<ApplyOutcome>> applyGroupInTransaction(
     const Applied out =
         e->relevant ? applyBrokerEvent(order->second.state, rows.cash, position.state, e->event)
                     : Applied{order->second.state, rows.cash, position.state, {}, "", false};
-    if (out.changed && !writeRows(work, *e, rows, order->second, position, out))
-      return std::nullopt;
+    if (out.changed) addRowWrites(ops, *e, rows, order->second, position, out);
     records.journal(*e, out);
     records.record(*e, out);
     outcomes.push_back(out.overfill || out.uncovered ? ApplyOutcome::Alarmed
                        : out.changed                 ? ApplyOutcome::Applied
                                                      : ApplyOutcome::Unchanged);
   }
-  records.write(work, rows.account_id);
+  if (!ops.empty() || !records.empty()) records.write(tx, ops, rows.account_id);
   return outcomes;
 }
 

@@ -1,18 +1,19 @@
-// The transaction of one account's broker events (event_applier.h draws the whole path). The
-// group is read once, applied in memory in stream order (domain/order_apply.h), and written with
-// few statements whatever its size:
+// The writes of one account's broker events (event_applier.h draws the whole path): two
+// statements, whatever the group's size, and no BEGIN/COMMIT (each statement is atomic):
 //
-//   reads   1  dedup ids already applied (executions by broker + exec_id, applied_events by id)
-//           2  the group's orders joined with their account and positions, with versions
-//   writes  per event that changes rows: UPDATE order / account, upsert position, each
-//           WHERE version = the version the group holds, each with its revision row, each
-//           returning the new version (0 rows: a version conflict, the caller rolls back)
-//   group   3  journal entries and their lines, one statement (arrays)
-//           4  executions rows (fills, with booked / alarm), one statement
-//           5  applied_events rows (the other events), one statement
+//   read   1  the dedup ids already applied (executions by broker + exec_id, applied_events by
+//             id) and the group's orders joined with their account and positions, with versions
+//   write  2  (only if something changed) apply_row_writes (migration 004): per event that
+//             changes rows, UPDATE order / account, upsert position, each WHERE version = the
+//             version the group holds (+1 per earlier write of the group), each with its
+//             revision row; then journal entries and lines, executions rows (fills, with booked /
+//             alarm), applied_events rows (the other events), from arrays in event order
 //
-// Duplicates inside the group are found in memory (the ids seen so far), so a report repeated
-// within one stream read is applied once.
+// Between the two, the group is applied in memory in stream order (domain/order_apply.h). A row
+// that another writer changed since the read makes the write raise serialization_failure
+// (40001): nothing of the group is written and GuardedWriter reads again and retries, as after a
+// deadlock. Duplicates inside the group are found in memory (the ids seen so far), so a report
+// repeated within one stream read is applied once.
 #pragma once
 
 #include <optional>
@@ -27,9 +28,12 @@ enum class ApplyOutcome { Applied, Unchanged, Duplicate, UnknownOrder, Alarmed }
 
 void prepareApplyGroup(pqxx::connection& connection);
 
-// Applies the group inside `work` (not committed here); one outcome per event, in its order.
-// nullopt: a row's version was not the one read (written by someone without the account lock).
-[[nodiscard]] std::optional<std::vector<ApplyOutcome>> applyGroupInTransaction(
-    pqxx::work& work, const std::vector<const IncomingEvent*>& group);
+// Applies the group with the two statements above on `tx` (a pqxx::nontransaction: each
+// statement commits by itself); one outcome per event, in its order. Throws
+// pqxx::serialization_failure when a row's version was not the one read (written by someone
+// without the account lock), pqxx::unique_violation when another source recorded one of the
+// events in between.
+[[nodiscard]] std::vector<ApplyOutcome> applyGroupAsTwoStatements(
+    pqxx::transaction_base& tx, const std::vector<const IncomingEvent*>& group);
 
 }  // namespace fbg::ledger

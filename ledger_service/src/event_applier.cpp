@@ -44,11 +44,9 @@ Attempt<std::vector<ApplyOutcome>> EventApplier::tryApplyGroup(const Group& grou
   using Outcomes = std::vector<ApplyOutcome>;
   return withConnection<std::optional<Outcomes>>(
       pool_, [&](pqxx::connection& connection) -> Attempt<Outcomes> {
-        pqxx::work work(connection);
-        auto outcomes = applyGroupInTransaction(work, group);
-        if (!outcomes) return std::optional<Outcomes>();  // rolled back with the work
-        work.commit();
-        return std::optional(std::move(outcomes));
+        // A version conflict arrives as serialization_failure, a retry for GuardedWriter.
+        pqxx::nontransaction statements(connection);
+        return std::optional(applyGroupAsTwoStatements(statements, group));
       });
 }
 

@@ -1,17 +1,18 @@
 // Applies one broker event to the ledger (FLOW.md section 4): under the account's lock and the
-// version rules of intake (guarded_write.h), deduplicated in the same transaction that applies
+// version rules of intake (guarded_write.h), deduplicated by the same statement that applies
 // it, so at-least-once delivery counts each event exactly once.
 //
 // A batch (one stream read) is grouped by account: one lookup of the orders' accounts (those not
-// remembered from an earlier event: order_account_cache.h), then per account one lock and one
-// transaction for its events in stream order (apply_group.h: dedup, one read, the domain's
-// decisions in memory, version-guarded row writes with revisions, the journal and the dedup rows
-// in one statement each; a version conflict, a deadlock or a serialization failure rolls the
-// group back and it is read again), then COMMIT. A unique violation (the other source applied an
-// event between check and insert) rolls the group back; its events are then applied one
-// transaction each. After the commits the executions cursor (polling path) moves to the highest
-// seq applied (not by reconcile), at most once per cursor_write_interval_ms and when the stream
-// is quiet: outside the transactions, so fills of different accounts do not queue on its row.
+// remembered from an earlier event: order_account_cache.h), then per account one lock and two
+// statements for its events in stream order (apply_group.h: one read with the dedup ids, the
+// domain's decisions in memory, then one write of the version-guarded rows with their
+// revisions, the journal and the dedup rows, atomic by itself; a version conflict, a deadlock or
+// a serialization failure writes nothing and the group is read again). A unique violation (the
+// other source applied an event between check and insert) writes nothing of the group; its
+// events are then applied one at a time. After the writes the executions cursor (polling path)
+// moves to the highest seq applied (not by reconcile), at most once per cursor_write_interval_ms
+// and when the stream is quiet: apart from the group writes, so fills of different accounts do
+// not queue on its row.
 #pragma once
 
 #include <pqxx/pqxx>

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <pqxx/pqxx>
 
 #include "ledger_stack.h"
 #include "support/wait.h"
@@ -230,6 +231,54 @@ TEST_F(LedgerApplyTest, OneReadOfTwoAccountsWithARepeatAppliesEachReportOnce) {
   EXPECT_EQ(stack.metric("ledger_events_duplicate_total"), 1);
   EXPECT_EQ(stack.metric("ledger_events_unknown_order_total"), 1);
   EXPECT_TRUE(stack.invariantViolations().empty());
+}
+
+// The group's one write (migration 004): a row another writer changed since the read makes the
+// whole statement roll back, the writes before it included, with the error GuardedWriter reads
+// as a conflict to retry.
+TEST_F(LedgerApplyTest, AWriteAtAVersionNoLongerHeldRollsBackTheWholeGroup) {
+  const std::string order_id =
+      place(R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
+            "k1");
+  const std::string account_version =
+      stack.sql("SELECT version FROM accounts WHERE account_id = 'ACC-1'");
+  const std::string order_version =
+      stack.sql("SELECT version FROM orders WHERE order_id = '" + order_id + "'");
+  const long long revisions_before = stack.sqlCount("SELECT count(*) FROM account_revisions");
+  const Json ops = Json::array({{{"row", "account"},
+                                 {"id", "ACC-1"},
+                                 {"actor", "test"},
+                                 {"request_id", "r1"},
+                                 {"cash_balance", "1.00"},
+                                 {"cash_reserved", "0"},
+                                 {"version", std::stoll(account_version)}},
+                                {{"row", "order"},
+                                 {"id", order_id},
+                                 {"actor", "test"},
+                                 {"request_id", "r1"},
+                                 {"status", "NEW"},
+                                 {"filled_quantity", 0},
+                                 {"fill_notional", "0"},
+                                 {"reserved_amount", "0"},
+                                 {"reserved_quantity", 0},
+                                 {"reject_reason", ""},
+                                 {"version", std::stoll(order_version) + 1}}});
+  pqxx::connection connection(stack.postgres.uri("ledger"));
+  pqxx::nontransaction statement(connection);
+  EXPECT_THROW(statement.exec_params("SELECT apply_row_writes($1::jsonb)", ops.dump()),
+               pqxx::serialization_failure);
+  EXPECT_EQ(stack.sql("SELECT version FROM accounts WHERE account_id = 'ACC-1'"), account_version);
+  EXPECT_EQ(stack.sql("SELECT cash_balance::text FROM accounts WHERE account_id = 'ACC-1'"),
+            "10000.0000");
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM account_revisions"), revisions_before);
+  // At the versions held, the same writes go through, each with its revision.
+  Json held = ops;
+  held[1]["version"] = std::stoll(order_version);
+  EXPECT_EQ(statement.exec_params1("SELECT apply_row_writes($1::jsonb)", held.dump())[0].as<int>(),
+            2);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM account_revisions"), revisions_before + 1);
+  EXPECT_EQ(stack.sql("SELECT version FROM orders WHERE order_id = '" + order_id + "'"),
+            std::to_string(std::stoll(order_version) + 1));
 }
 
 }  // namespace

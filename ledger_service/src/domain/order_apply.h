@@ -1,6 +1,6 @@
 // How a broker event changes an order, its account and its position (FLOW.md section 4). Pure:
 // the rows as read in, the rows to write and the journal lines out; the adapter deduplicates
-// (event_id, or broker + ExecID) and writes all of it in one transaction.
+// (event_id, or broker + ExecID) and writes all of it in one statement (apply_group.h).
 //
 // Any order, any repetition: an event that is not news changes nothing (the status only moves
 // forward; a terminal order's reservation is released once), so applying a set of events in
