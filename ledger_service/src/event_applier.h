@@ -42,6 +42,10 @@ class EventApplier {
                int cursor_write_interval_ms, std::size_t order_account_cache_entries_max = 100000);
 
   static void prepareStatements(pqxx::connection& connection);
+  // An order placed by this process: its events find the account without asking the database.
+  void rememberOrderAccount(const std::string& order_id, const std::string& account_id) {
+    accounts_.remember(order_id, account_id);
+  }
 
   // One outcome per event, in its order; an error leaves that event to be tried again.
   [[nodiscard]] std::vector<Result<ApplyOutcome>> applyBatch(

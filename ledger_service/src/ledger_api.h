@@ -3,6 +3,8 @@
 // but PostgreSQL and Redis.
 #pragma once
 
+#include <functional>
+
 #include "common/http.h"
 #include "common/metrics.h"
 #include "common/redis.h"
@@ -15,14 +17,20 @@ namespace fbg::ledger {
 
 class LedgerApi {
  public:
+  // on_order_placed: told each new order's account (the event appliers remember it, so the
+  // order's first broker event asks the database nothing before taking the account's lock).
+  using OrderPlaced =
+      std::function<void(const std::string& order_id, const std::string& account_id)>;
   LedgerApi(const LedgerSettings& settings, LedgerStore& store, GuardedWriter& writer,
-            OutboxRelay& relay, RedisPool& redis, MetricsRegistry& metrics)
+            OutboxRelay& relay, RedisPool& redis, MetricsRegistry& metrics,
+            OrderPlaced on_order_placed = {})
       : settings_(settings),
         store_(store),
         writer_(writer),
         relay_(relay),
         redis_(redis),
-        metrics_(metrics) {}
+        metrics_(metrics),
+        on_order_placed_(std::move(on_order_placed)) {}
 
   void registerRoutes(HttpRouter& router);
 
@@ -47,6 +55,7 @@ class LedgerApi {
   OutboxRelay& relay_;
   RedisPool& redis_;
   MetricsRegistry& metrics_;
+  OrderPlaced on_order_placed_;
 };
 
 }  // namespace fbg::ledger

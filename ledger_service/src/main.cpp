@@ -135,7 +135,10 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   consumer_settings.fill_receiver_host = settings.fill_receiver_host;
   consumer_settings.fill_receiver_port = settings.fill_receiver_port;
   EventConsumers consumers(consumer_settings, redis, applier, metrics);
-  LedgerApi api(settings, store, writer, relay, redis, metrics);
+  LedgerApi api(settings, store, writer, relay, redis, metrics,
+                [&applier](const std::string& order_id, const std::string& account_id) {
+                  applier.rememberOrderAccount(order_id, account_id);
+                });
   auto router = std::make_shared<HttpRouter>();
   api.registerRoutes(*router);
   HttpServer server({settings.http_bind_address, settings.http_port, settings.http_threads_max,

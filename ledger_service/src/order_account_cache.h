@@ -1,6 +1,7 @@
 // Which account each order belongs to, remembered for the event appliers: an order never
 // changes account, and every broker event starts with that question (the account's lock is
-// taken before the transaction). Without it each stream read cost one more transaction.
+// taken before the group's statements). Without it each stream read cost one more statement.
+// Filled by the appliers' lookups and by the intake, which tells it every order it places.
 //
 // Bounded: at most entries_max orders; past it the oldest remembered is forgotten (FIFO) and
 // asked of the database again if an event for it still comes. Thread-safe.

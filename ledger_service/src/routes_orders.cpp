@@ -53,6 +53,7 @@ HttpResponse LedgerApi::placeOrder(const HttpRequest& request) {
     return response;
   }
   relay_.wake();
+  if (on_order_placed_) on_order_placed_(outcome->order.order_id, account_id);
   return jsonResponse(202, orderJson(outcome->order).dump());
 }
 
