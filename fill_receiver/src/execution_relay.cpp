@@ -31,6 +31,12 @@ void ExecutionRelay::stop() {
   stopping_ = true;
   wake();
   if (thread_.joinable()) thread_.join();
+  // Best effort: left unmarked, the rows are offered to the stream again at the next start,
+  // which refuses them by id.
+  if (unmarked_ && !FillsStore(pool_).markPublished(unmarked_->first, unmarked_->second)) {
+    spdlog::warn("execution relay: seq {}..{} published but left unmarked", unmarked_->first,
+                 unmarked_->second);
+  }
 }
 
 void ExecutionRelay::wake() {
@@ -91,14 +97,26 @@ bool ExecutionRelay::alreadyInStream(const StoredExecution& row, const std::stri
   return false;
 }
 
-// One round: one read, one pipelined XADD of the batch, one update marking the published
-// prefix. Rows are published strictly in seq order, so the first row not published ends it.
+// One statement: mark what the last round published, read what is still unpublished.
+Result<std::vector<StoredExecution>> ExecutionRelay::readRound(FillsStore& store) {
+  if (!unmarked_) return store.unpublished(settings_.batch_size_max);
+  auto rows =
+      store.markThenUnpublished(unmarked_->first, unmarked_->second, settings_.batch_size_max);
+  if (rows) unmarked_.reset();
+  return rows;
+}
+
+// One round: one statement (marking the previous round's rows, reading this round's), one
+// pipelined XADD of the batch. The published prefix is marked by the next round, at the latest
+// one poll interval later, and at stop: a mark costs no round trip of its own. A crash before
+// the mark publishes those rows again, which the stream refuses by id (alreadyInStream).
+// Rows are published strictly in seq order, so the first row not published ends it.
 // (Rows after it in the same pipeline may be in the stream already; the next round finds
 // them there. Only an XADD refused for another reason than its id can put a row behind them,
 // where it raises the stream-ahead alarm and the ledger's polling path fetches it.)
 int ExecutionRelay::relayBatch() {
   FillsStore store(pool_);
-  auto rows = store.unpublished(settings_.batch_size_max);
+  auto rows = readRound(store);
   if (!rows) return -1;
   if (rows->empty()) {
     backlog_.set(0);
@@ -117,7 +135,7 @@ int ExecutionRelay::relayBatch() {
   if (count > 0) {
     const int64_t first = rows->front().seq;
     const int64_t last = (*rows)[static_cast<std::size_t>(count - 1)].seq;
-    if (auto marked = store.markPublished(first, last); !marked) return -1;
+    unmarked_.emplace(first, last);
     published_.add(count);
   }
   // Exact unless the batch was full; only then is the count worth its scan.

@@ -11,8 +11,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "common/metrics.h"
@@ -41,8 +43,10 @@ class ExecutionRelay {
 
  private:
   void run();
-  // One batch; rows marked, or -1 after a failure.
+  // One batch; rows published, or -1 after a failure.
   int relayBatch();
+  // The round's read, marking the previous round's published rows in the same statement.
+  [[nodiscard]] Result<std::vector<StoredExecution>> readRound(FillsStore& store);
   [[nodiscard]] std::vector<std::string> xaddCommand(const StoredExecution& row) const;
   // After a refused XADD: true when the stream holds the row's id all the same.
   [[nodiscard]] bool alreadyInStream(const StoredExecution& row, const std::string& refusal);
@@ -54,6 +58,8 @@ class ExecutionRelay {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool woken_ = false;
+  // Published by the last round and not yet marked (first, last seq); relay thread only.
+  std::optional<std::pair<int64_t, int64_t>> unmarked_;
   std::atomic<bool> stopping_{false};
   Counter& published_;
   Counter& already_present_;

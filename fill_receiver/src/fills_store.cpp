@@ -51,6 +51,13 @@ void FillsStore::prepareStatements(pqxx::connection& c) {
   c.prepare("executions_unpublished", std::string("SELECT ") + kColumns +
                                           " FROM executions WHERE published_at IS NULL "
                                           "ORDER BY seq LIMIT $1");
+  // The same after marking the previous round's rows. The read sees the rows as they were
+  // before the update (one snapshot), so it skips the marked range by seq.
+  c.prepare("executions_mark_then_unpublished",
+            std::string("WITH marked AS (UPDATE executions SET published_at = clock_timestamp() "
+                        "WHERE seq BETWEEN $2 AND $3 AND published_at IS NULL) SELECT ") +
+                kColumns +
+                " FROM executions WHERE published_at IS NULL AND seq > $3 ORDER BY seq LIMIT $1");
 }
 
 // Not prepared: it names fix_sessions, which the FIX store creates when the engine starts, after
@@ -154,6 +161,20 @@ Result<std::vector<StoredExecution>> FillsStore::unpublished(int limit) {
     pqxx::nontransaction work(connection);
     Rows rows;
     for (const auto& row : work.exec_prepared("executions_unpublished", limit)) {
+      rows.push_back(readRow(row));
+    }
+    return rows;
+  });
+}
+
+Result<std::vector<StoredExecution>> FillsStore::markThenUnpublished(int64_t from_seq,
+                                                                     int64_t to_seq, int limit) {
+  using Rows = std::vector<StoredExecution>;
+  return withConnection<Rows>(pool_, [&](pqxx::connection& connection) -> Result<Rows> {
+    pqxx::nontransaction work(connection);
+    Rows rows;
+    for (const auto& row :
+         work.exec_prepared("executions_mark_then_unpublished", limit, from_seq, to_seq)) {
       rows.push_back(readRow(row));
     }
     return rows;

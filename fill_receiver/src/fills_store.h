@@ -49,6 +49,10 @@ class FillsStore {
   // The relay's bookkeeping (execution_relay.h).
   // The oldest `limit` rows not yet published, in seq order.
   [[nodiscard]] Result<std::vector<StoredExecution>> unpublished(int limit);
+  // One statement: marks seq from_seq..to_seq published, then returns the unpublished rows
+  // after to_seq (the relay's round, marking the previous round's rows).
+  [[nodiscard]] Result<std::vector<StoredExecution>> markThenUnpublished(int64_t from_seq,
+                                                                         int64_t to_seq, int limit);
   [[nodiscard]] Status markPublished(int64_t from_seq, int64_t to_seq);
   [[nodiscard]] Result<int64_t> unpublishedCount();
 
