@@ -11,13 +11,9 @@
 #include <vector>
 
 #include "domain/broker_book.h"
+#include "domain/drop_copy_feed.h"
 
 namespace fbg::simulator {
-
-struct StoredExecution {
-  int64_t seq = 0;
-  ExecutionReport report;
-};
 
 class SimStore {
  public:
