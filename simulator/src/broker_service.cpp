@@ -13,6 +13,7 @@ BrokerService::BrokerService(BrokerSettings settings, SimStore& store, MetricsRe
     : settings_(std::move(settings)),
       store_(store),
       book_(1),
+      drop_copy_feed_(settings_.drop_copy_feed_capacity),
       orders_(metrics.counter("sim_orders_total", "NewOrderSingle messages received.")),
       reports_(metrics.counter("sim_reports_total", "Execution reports issued.")),
       dropped_acks_(
@@ -41,7 +42,14 @@ void BrokerService::recordLocked(const std::vector<ExecutionReport>& reports) {
         report.orig_cl_ord_id.empty() ? report.cl_ord_id : report.orig_cl_ord_id;
     if (const BrokerOrder* order = book_.find(id)) changed.push_back(order);
   }
-  store_.record(changed, reports);
+  std::vector<StoredExecution> stored;
+  try {
+    stored = store_.record(changed, reports);
+  } catch (...) {
+    drop_copy_feed_.recordFailed();  // committed or not: the drop copy reads the store again
+    throw;
+  }
+  drop_copy_feed_.recorded(stored);
   reports_.add(static_cast<int64_t>(reports.size()));
   ++records_generation_;
   recorded_.notify_all();
@@ -201,7 +209,7 @@ int BrokerService::dropCopyRound() {
     drop_copy_read_generation_ = records_generation_;
     if (!faults_.drop_copy_paused) {
       duplicate_rate = faults_.duplicate_report_rate;
-      pending = store_.executionsAfter(drop_copy_sent_seq_, settings_.drop_copy_batch_size_max);
+      pending = pendingLocked();
     }
   }
   int sent = 0;
@@ -217,8 +225,24 @@ int BrokerService::dropCopyRound() {
     drop_copy_sent_seq_ = stored.seq;
     ++sent;
   }
+  {
+    std::lock_guard lock(mutex_);
+    drop_copy_feed_.carried(drop_copy_sent_seq_);
+  }
   writeDropCopySentSeq(sent == 0);
   return sent;
+}
+
+// The reports after the carried position: from memory, which holds each report as it was
+// recorded, and from the store only when memory may miss some (domain/drop_copy_feed.h).
+std::vector<StoredExecution> BrokerService::pendingLocked() {
+  const int limit = settings_.drop_copy_batch_size_max;
+  if (drop_copy_feed_.needsLoad()) {
+    auto rows = store_.executionsAfter(drop_copy_sent_seq_, limit);
+    const bool to_end = rows.size() < static_cast<std::size_t>(limit);
+    drop_copy_feed_.loaded(std::move(rows), to_end);
+  }
+  return drop_copy_feed_.pending(static_cast<std::size_t>(limit));
 }
 
 // The carried position is written at most once per drop_copy_sent_seq_write_interval_ms, and

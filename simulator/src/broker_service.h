@@ -30,6 +30,8 @@ struct BrokerSettings {
   uint64_t price_walk_seed = 0;
   int64_t price_walk_step_bps = 0;
   int drop_copy_sent_seq_write_interval_ms = 1000;  // see writeDropCopySentSeq
+  // Reports the drop copy holds in memory at most; further behind, it reads them from the store.
+  std::size_t drop_copy_feed_capacity = 4096;
 };
 
 class BrokerService {
@@ -62,6 +64,7 @@ class BrokerService {
   fix::Delivery onCancel(const std::string& session_id, const fix::Message& message);
   fix::Delivery onStatusRequest(const std::string& session_id, const fix::Message& message);
   void recordLocked(const std::vector<ExecutionReport>& reports);
+  std::vector<StoredExecution> pendingLocked();
   bool chance(double rate);
   bool disconnectDue();
   void walkPricesLocked();
@@ -69,13 +72,14 @@ class BrokerService {
 
   BrokerSettings settings_;
   SimStore& store_;
-  // Guards book_, store_, prices_, walk_states_, faults_, random_, last_order_session_ and
-  // messages_since_disconnect_ (not the engines, which lock themselves).
+  // Guards book_, drop_copy_feed_, store_, prices_, walk_states_, faults_, random_,
+  // last_order_session_ and messages_since_disconnect_ (not the engines, which lock themselves).
   std::mutex mutex_;
   std::condition_variable recorded_;        // notified by recordLocked()
   uint64_t records_generation_ = 0;         // recordLocked() calls so far
   uint64_t drop_copy_read_generation_ = 0;  // records_generation_ at the last drop-copy read
   BrokerBook book_;
+  DropCopyFeed drop_copy_feed_;  // what the drop copy has yet to carry
   // The current price per symbol, so ticks read no database: a price set through the API is
   // written through to sim_prices; a walked one stays in memory (a restart resumes from the
   // last price set). walk_states_: each walking symbol's generator state.

@@ -1,6 +1,6 @@
 // The simulator's PostgreSQL adapter: the broker book's orders and every execution report it
-// issued, written in one transaction per broker event, so a restart resumes the same book
-// (one order per ClOrdID across restarts) and the drop copy can carry every report.
+// issued, written in one statement (its own transaction) per broker event, so a restart resumes
+// the same book (one order per ClOrdID across restarts) and the drop copy can carry every report.
 #pragma once
 
 #include <cstdint>
@@ -11,22 +11,18 @@
 #include <vector>
 
 #include "domain/broker_book.h"
+#include "domain/drop_copy_feed.h"
 
 namespace fbg::simulator {
-
-struct StoredExecution {
-  int64_t seq = 0;
-  ExecutionReport report;
-};
 
 class SimStore {
  public:
   explicit SimStore(std::string postgres_uri) : postgres_uri_(std::move(postgres_uri)) {}
 
-  // The orders an event changed and the reports it issued, atomically. Returns the reports'
-  // seqs in the same order.
-  std::vector<int64_t> record(const std::vector<const BrokerOrder*>& changed,
-                              const std::vector<ExecutionReport>& reports);
+  // The orders an event changed and the reports it issued, atomically, in one round trip.
+  // Returns the reports with their seqs, in the same order, as executionsAfter reads them back.
+  std::vector<StoredExecution> record(const std::vector<const BrokerOrder*>& changed,
+                                      const std::vector<ExecutionReport>& reports);
   // Rebuilds the book from the database (at start).
   void load(BrokerBook& book);
   std::vector<StoredExecution> executionsAfter(int64_t after_seq, int limit);
