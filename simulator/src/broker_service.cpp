@@ -13,7 +13,7 @@ BrokerService::BrokerService(BrokerSettings settings, SimStore& store, MetricsRe
     : settings_(std::move(settings)),
       store_(store),
       book_(1),
-      drop_copy_feed_(settings_.drop_copy_feed_capacity),
+      drop_copy_feed_(settings_.drop_copy_feed_reports_max),
       orders_(metrics.counter("sim_orders_total", "NewOrderSingle messages received.")),
       reports_(metrics.counter("sim_reports_total", "Execution reports issued.")),
       dropped_acks_(

@@ -31,7 +31,7 @@ struct BrokerSettings {
   int64_t price_walk_step_bps = 0;
   int drop_copy_sent_seq_write_interval_ms = 1000;  // see writeDropCopySentSeq
   // Reports the drop copy holds in memory at most; further behind, it reads them from the store.
-  std::size_t drop_copy_feed_capacity = 4096;
+  std::size_t drop_copy_feed_reports_max = 4096;
 };
 
 class BrokerService {
