@@ -88,8 +88,9 @@ void takeCancel(pqxx::work& work, const StreamEntry& entry, const CancelTicket& 
 
 }  // namespace
 
-GatewayStore::GatewayStore(PgPool& pool, StoreSettings settings)
+GatewayStore::GatewayStore(PgPool& pool, PgPool& reply_pool, StoreSettings settings)
     : pool_(pool),
+      reply_pool_(reply_pool),
       settings_(std::move(settings)),
       answers_status_requests_(settings_.broker_answers_status_requests) {}
 
@@ -214,7 +215,7 @@ struct BatchOrder {
   bool due_now = false;           // some reply of the batch asked for a resend
 };
 
-std::map<std::string, BatchOrder> readBatchOrders(pqxx::work& work,
+std::map<std::string, BatchOrder> readBatchOrders(pqxx::nontransaction& work,
                                                   const std::vector<InboundReply>& replies) {
   std::vector<std::string> ids;
   ids.reserve(replies.size());
@@ -246,9 +247,11 @@ bool applyToOrder(BatchOrder& order, const std::string& broker, const InboundRep
   return outcome.resend_now;
 }
 
-// write_replies' arrays (gateway_rows.cpp), one element per order. False when a row changed
-// since it was read (the caller rolls back and reads the batch again).
-bool writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder>& orders) {
+// write_replies' arrays (gateway_rows.cpp), one element per order, and the batch's events in
+// one statement. False when a row changed since it was read: then nothing was written, and the
+// caller reads the batch again.
+bool writeReplyOutcomes(pqxx::nontransaction& work, const std::map<std::string, BatchOrder>& orders,
+                        const nlohmann::json& events) {
   std::vector<std::string> ids, states, cum_qtys, broker_order_ids, cancel_requests, cancel_states,
       resend_requested, due_now, row_xmins;
   for (const auto& [order_id, order] : orders) {
@@ -267,22 +270,23 @@ bool writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder
       "write_replies", pgArrayLiteral(ids), pgArrayLiteral(states), pgArrayLiteral(cum_qtys),
       pgArrayLiteral(broker_order_ids), pgArrayLiteral(cancel_requests),
       pgArrayLiteral(cancel_states), pgArrayLiteral(resend_requested), pgArrayLiteral(due_now),
-      pgArrayLiteral(row_xmins));
-  return written.affected_rows() == orders.size();
+      pgArrayLiteral(row_xmins), jsonText(events));
+  return written[0][0].as<std::size_t>() == orders.size();
 }
 
 }  // namespace
 
-// Set-based: one statement reads every order of the batch, the replies move them on in memory,
-// one statement writes their rows (each only if unchanged since read) and one their events,
-// whatever the batch's size. A row another writer changed in between (a cancel taken, a retry
-// claimed) makes the attempt roll back and start again; after kConflictAttemptsMax
-// attempts the batch fails like a database error and the applier tries it again later.
+// Set-based and two round trips, whatever the batch's size: one statement reads every order of
+// the batch, the replies move them on in memory, and one statement writes their rows and events,
+// all of them only if no row changed since it was read. A row another writer changed in between
+// (a cancel taken, a retry claimed) makes the attempt write nothing and start again; after
+// kConflictAttemptsMax attempts the batch fails like a database error and the applier tries it
+// again later.
 Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& replies) {
   constexpr int kConflictAttemptsMax = 8;
   for (int attempt = 0; attempt < kConflictAttemptsMax; ++attempt) {
     auto applied = withConnection<std::optional<ReplyCounts>>(
-        pool_, [&](pqxx::connection& connection) -> Result<std::optional<ReplyCounts>> {
+        reply_pool_, [&](pqxx::connection& connection) -> Result<std::optional<ReplyCounts>> {
           return applyRepliesOnce(connection, replies);
         });
     if (!applied) return applied.error();
@@ -293,8 +297,9 @@ Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& 
 
 Result<std::optional<ReplyCounts>> GatewayStore::applyRepliesOnce(
     pqxx::connection& connection, const std::vector<InboundReply>& replies) {
-  pqxx::work work(connection);
-  if (!settings_.reply_synchronous_commit) work.exec("SET LOCAL synchronous_commit = off");
+  // No transaction: each statement is atomic by itself, and write_replies checks what the read
+  // saw (BEGIN and COMMIT would be two more round trips).
+  pqxx::nontransaction work(connection);
   std::map<std::string, BatchOrder> orders = readBatchOrders(work, replies);
   ReplyCounts counts;
   nlohmann::json events = nlohmann::json::array();
@@ -307,12 +312,10 @@ Result<std::optional<ReplyCounts>> GatewayStore::applyRepliesOnce(
     ++counts.applied;
     if (applyToOrder(found->second, settings_.broker, reply, events)) ++counts.resends_due;
   }
-  if (!orders.empty() && !writeReplyOutcomes(work, orders)) {
-    work.abort();
+  // Events come only from orders found, so no order means nothing to write.
+  if (!orders.empty() && !writeReplyOutcomes(work, orders, events)) {
     return std::optional<ReplyCounts>();
   }
-  if (!events.empty()) work.exec_prepared("insert_events", jsonText(events));
-  work.commit();
   return std::optional<ReplyCounts>(counts);
 }
 

@@ -54,14 +54,15 @@ struct StoreSettings {
   std::string broker;
   RetryPolicy retry;
   bool broker_answers_status_requests = true;
-  // Reply transactions commit without waiting for the WAL flush: a reply lost in a database
-  // crash leaves the order SENT, and the retry path asks the broker again (FLOW.md section 2).
-  bool reply_synchronous_commit = false;
 };
 
 class GatewayStore {
  public:
-  GatewayStore(PgPool& pool, StoreSettings settings);
+  // reply_pool: connections for applyReplies alone, with the synchronous_commit that
+  // reply_synchronous_commit asks for set when they connect (withoutSynchronousCommit), so a
+  // batch costs no SET round trip. Off is safe: a reply lost in a database crash leaves the
+  // order SENT, and the retry path asks the broker again (FLOW.md section 2).
+  GatewayStore(PgPool& pool, PgPool& reply_pool, StoreSettings settings);
 
   [[nodiscard]] Status recordEntries(const std::vector<StreamEntry>& entries, IntakeCounts& counts);
   // The sender's round, claimed in one transaction and returned in sending order, at most
@@ -71,7 +72,7 @@ class GatewayStore {
   // retry (CANCEL_REJECTED after the last attempt).
   [[nodiscard]] Result<std::vector<SendItem>> claimRound(int limit, int in_flight_max,
                                                          RetryCounts& counts);
-  // Broker replies in arrival order, in one transaction.
+  // Broker replies in arrival order, written by one all-or-nothing statement.
   [[nodiscard]] Result<ReplyCounts> applyReplies(const std::vector<InboundReply>& replies);
   // At start: every order in flight is rechecked at once rather than at its old deadline.
   [[nodiscard]] Result<int64_t> recheckInFlight();
@@ -93,6 +94,7 @@ class GatewayStore {
       pqxx::connection& connection, const std::vector<InboundReply>& replies);
 
   PgPool& pool_;
+  PgPool& reply_pool_;
   StoreSettings settings_;
   std::atomic<bool> answers_status_requests_;       // set false from the FIX thread
   std::mt19937_64 random_{std::random_device{}()};  // claims only: the sender thread
