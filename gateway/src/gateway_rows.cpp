@@ -153,18 +153,34 @@ void prepareGatewayStatements(pqxx::connection& c) {
   c.prepare("insert_refused",
             "INSERT INTO refused_entries (stream_entry_id, fields, reason) VALUES ($1, $2, $3) "
             "ON CONFLICT (stream_entry_id) DO NOTHING");
-  c.prepare("claim_unsent",
-            sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE state = "
-                "'RECEIVED' ORDER BY received_seq LIMIT $1 FOR UPDATE SKIP LOCKED"));
-  c.prepare("mark_sent",
-            "WITH w AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS w(id, wait_ms)), "
-            "sent AS (UPDATE broker_orders b SET state = 'SENT', attempts = 1, "
-            "first_sent_at = clock_timestamp(), last_sent_at = clock_timestamp(), "
-            "next_attempt_at = clock_timestamp() + w.wait_ms * interval '1 millisecond' "
-            "FROM w WHERE b.order_id = w.id RETURNING b.order_id) "
-            "INSERT INTO send_attempts (order_id, attempt, kind, cl_ord_id) "
-            "SELECT order_id, 1, 'NEW', order_id FROM sent");
-  c.prepare("count_in_flight", "SELECT count(*) FROM broker_orders WHERE state = 'SENT'");
+  // The sender's claim of new orders, in one statement (one round trip, atomic by itself):
+  // orders RECEIVED, oldest first, as many as keep at most $2 orders SENT and at most $1, go to
+  // SENT (attempt 1) with a send_attempts row each. $3 (bigint[]): the reply wait of the n-th
+  // claimed order, one element per order that may be claimed. Rows: each claimed order
+  // (kOrderColumns, then received_seq) in received_seq order, then whether a retry (column 18)
+  // or a cancel (column 19) is due; when none is claimed, one row of nulls with those two.
+  c.prepare("claim_new",
+            sql("WITH room AS (SELECT least($1::bigint, $2::bigint - count(*)) AS n "
+                "FROM broker_orders WHERE state = 'SENT'), "
+                "claimed AS MATERIALIZED (SELECT order_id AS claimed_id, received_seq AS seq "
+                "FROM broker_orders WHERE state = 'RECEIVED' ORDER BY received_seq "
+                "LIMIT (SELECT greatest(n, 0) FROM room) FOR UPDATE SKIP LOCKED), "
+                "numbered AS (SELECT claimed_id, seq, row_number() OVER (ORDER BY seq) AS pos "
+                "FROM claimed), "
+                "sent AS (UPDATE broker_orders b SET state = 'SENT', attempts = 1, "
+                "first_sent_at = clock_timestamp(), last_sent_at = clock_timestamp(), "
+                "next_attempt_at = clock_timestamp() + w.wait_ms * interval '1 millisecond' "
+                "FROM numbered c JOIN unnest($3::bigint[]) WITH ORDINALITY AS w(wait_ms, pos) "
+                "ON w.pos = c.pos WHERE b.order_id = c.claimed_id "
+                "RETURNING {ORDER_COLUMNS}, c.seq), "
+                "attempts AS (INSERT INTO send_attempts (order_id, attempt, kind, cl_ord_id) "
+                "SELECT order_id, 1, 'NEW', order_id FROM sent), "
+                "due AS (SELECT EXISTS (SELECT FROM broker_orders WHERE state = 'SENT' "
+                "AND next_attempt_at <= clock_timestamp()) AS retry_due, "
+                "EXISTS (SELECT FROM broker_orders WHERE cancel_state IN ('PENDING', 'SENT') "
+                "AND cancel_next_attempt_at <= clock_timestamp()) AS cancel_due) "
+                "SELECT sent.*, due.retry_due, due.cancel_due FROM due LEFT JOIN sent ON true "
+                "ORDER BY sent.seq"));
   c.prepare("claim_due", sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE state = 'SENT' "
                              "AND next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at "
                              "LIMIT $1 FOR UPDATE SKIP LOCKED"));

@@ -1,6 +1,8 @@
 #include "gateway_store.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -132,32 +134,60 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
 Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_max,
                                                        RetryCounts& counts) {
   using Items = std::vector<SendItem>;
-  return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
-    // One transaction for the round's three claims: the sender runs on every wake-up, and a
-    // commit is most of what a claim costs the server. Sent in this order after the commit.
-    pqxx::work work(connection);
-    Items items;
-    claimNewOrders(work, limit, in_flight_max, items);
-    claimDueRetries(work, limit, counts, items);
-    claimDueCancels(work, limit, items);
-    work.commit();
-    return items;
+  // The sender runs on every wake-up, and each round trip costs both sides a context switch:
+  // new orders are claimed by one autocommit statement, and a transaction for retries and
+  // cancels is opened only when that statement saw one due.
+  Due due;
+  auto items = withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
+    pqxx::nontransaction work(connection);
+    return claimNewOrders(work, limit, in_flight_max, due);
   });
+  if (!items || (!due.retries && !due.cancels)) return items;
+  auto more = claimDue(limit, due, counts);
+  if (!more) {
+    // The new orders' claim is committed: send them now; the due ones stay due.
+    spdlog::warn("sender: retries and cancels not claimed: {}", more.error().message);
+    counts = RetryCounts{};
+    return items;
+  }
+  items->insert(items->end(), std::make_move_iterator(more->begin()),
+                std::make_move_iterator(more->end()));
+  return items;
 }
 
-void GatewayStore::claimNewOrders(pqxx::work& work, int limit, int in_flight_max,
-                                  std::vector<SendItem>& items) {
-  const int64_t in_flight = work.exec_prepared("count_in_flight")[0][0].as<int64_t>();
-  limit = static_cast<int>(std::min<int64_t>(limit, in_flight_max - in_flight));
-  if (limit <= 0) return;
-  std::vector<std::string> ids, waits;
-  for (const auto& raw : work.exec_prepared("claim_unsent", limit)) {
-    const OrderRow row = readOrderRow(raw);
-    ids.push_back(row.record.ticket.order_id);
+std::vector<SendItem> GatewayStore::claimNewOrders(pqxx::nontransaction& work, int limit,
+                                                   int in_flight_max, Due& due) {
+  // One wait per order the statement may claim; it takes them by position.
+  std::vector<std::string> waits;
+  const int claimable = std::max(0, std::min(limit, in_flight_max));
+  for (int i = 0; i < claimable; ++i) {
     waits.push_back(std::to_string(replyWaitMs(settings_.retry, 1, unitRandom())));
+  }
+  std::vector<SendItem> items;
+  for (const auto& raw :
+       work.exec_prepared("claim_new", limit, in_flight_max, pgArrayLiteral(waits))) {
+    due = Due{raw[18].as<bool>(), raw[19].as<bool>()};
+    if (raw[0].is_null()) continue;  // nothing claimed: the row only says what is due
+    const OrderRow row = readOrderRow(raw);
     items.push_back(SendItem{SendItem::Kind::New, row.record, 0, row.received_at_ms});
   }
-  if (!ids.empty()) work.exec_prepared("mark_sent", pgArrayLiteral(ids), pgArrayLiteral(waits));
+  return items;
+}
+
+Result<std::vector<SendItem>> GatewayStore::claimDue(int limit, Due due, RetryCounts& counts) {
+  using Items = std::vector<SendItem>;
+  try {
+    return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
+      pqxx::work work(connection);
+      Items items;
+      if (due.retries) claimDueRetries(work, limit, counts, items);
+      if (due.cancels) claimDueCancels(work, limit, items);
+      work.commit();
+      return items;
+    });
+  } catch (const std::exception& failure) {  // an SQL error: nothing was committed
+    return makeError(ErrorCode::Internal, failure.what());
+  }
 }
 
 void GatewayStore::claimDueRetries(pqxx::work& work, int limit, RetryCounts& counts,

@@ -65,11 +65,12 @@ class GatewayStore {
   GatewayStore(PgPool& pool, PgPool& reply_pool, StoreSettings settings);
 
   [[nodiscard]] Status recordEntries(const std::vector<StreamEntry>& entries, IntakeCounts& counts);
-  // The sender's round, claimed in one transaction and returned in sending order, at most
-  // `limit` of each kind: orders never sent, oldest first, marked SENT (attempt 1), as many as
-  // keep the orders in flight (SENT) at most in_flight_max; then orders whose reply is overdue
-  // (the next attempt, or UNCONFIRMED after the last); then cancel requests to send or to
-  // retry (CANCEL_REJECTED after the last attempt).
+  // The sender's round, claimed and committed, returned in sending order, at most `limit` of
+  // each kind: orders never sent, oldest first, marked SENT (attempt 1), as many as keep the
+  // orders in flight (SENT) at most in_flight_max; then orders whose reply is overdue (the next
+  // attempt, or UNCONFIRMED after the last); then cancel requests to send or to retry
+  // (CANCEL_REJECTED after the last attempt). New orders are claimed by one statement, which
+  // also says whether anything else is due; only then does a transaction claim the rest.
   [[nodiscard]] Result<std::vector<SendItem>> claimRound(int limit, int in_flight_max,
                                                          RetryCounts& counts);
   // Broker replies in arrival order, written by one all-or-nothing statement.
@@ -84,8 +85,18 @@ class GatewayStore {
   [[nodiscard]] Status ping();
 
  private:
+  // What claim_new found due besides new orders.
+  struct Due {
+    bool retries = false;
+    bool cancels = false;
+  };
+
   double unitRandom();
-  void claimNewOrders(pqxx::work& work, int limit, int in_flight_max, std::vector<SendItem>& items);
+  std::vector<SendItem> claimNewOrders(pqxx::nontransaction& work, int limit, int in_flight_max,
+                                       Due& due);
+  // The due retries and cancels, in one transaction; an exception becomes an error, since the
+  // new orders claimed before it must still be sent.
+  [[nodiscard]] Result<std::vector<SendItem>> claimDue(int limit, Due due, RetryCounts& counts);
   void claimDueRetries(pqxx::work& work, int limit, RetryCounts& counts,
                        std::vector<SendItem>& items);
   void claimDueCancels(pqxx::work& work, int limit, std::vector<SendItem>& items);
