@@ -92,25 +92,40 @@ void prepareGatewayStatements(pqxx::connection& c) {
             "cancel_request = $5, cancel_state = $6, resend_requested = $7, "
             "next_attempt_at = CASE WHEN $2 <> 'SENT' THEN NULL WHEN $7 THEN clock_timestamp() "
             "ELSE next_attempt_at END WHERE order_id = $1");
-  // $1: order ids (text[]). No lock: write_replies changes a row only if its xmin (the
-  // transaction that wrote it last) is still the one read here (column 17), and the batch is
-  // read again when another writer came between. Row locks cost a WAL record per row.
+  // $1: order ids (text[]). No lock, no transaction: write_replies changes the rows only if
+  // each one's xmin (the transaction that wrote it last) is still the one read here (column
+  // 17), and the batch is read again when another writer came between.
   c.prepare("read_orders", sql("SELECT {ORDER_COLUMNS}, xmin::text FROM broker_orders "
                                "WHERE order_id = ANY($1::text[])"));
   // The outcomes of one reply batch, one element per order (its last outcome), in 9 arrays:
   //   order_id, state, cum_qty, broker_order_id ('' = none), cancel_request, cancel_state,
-  //   resend_requested, due_now (a reply of the batch asked for a resend), row_xmin (as read).
-  // Returns the rows changed: fewer than the orders means a row changed since it was read.
+  //   resend_requested, due_now (a reply of the batch asked for a resend), row_xmin (as read);
+  // $10: the batch's events, as insert_events takes them.
+  // One statement, so one round trip and atomic without BEGIN/COMMIT. All or nothing: it locks
+  // the rows (sorted, against deadlocks) and writes rows and events only if every row's xmin
+  // is still the one read; a row locked by another writer is waited for and then seen as
+  // changed. Returns the rows written: 0 means the caller reads the batch again.
   c.prepare("write_replies",
-            "UPDATE broker_orders b SET state = r.state, cum_qty = r.cum_qty, "
+            "WITH r AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], "
+            "$5::integer[], $6::text[], $7::boolean[], $8::boolean[], $9::xid[]) AS r(order_id, "
+            "state, cum_qty, broker_order_id, cancel_request, cancel_state, resend_requested, "
+            "due_now, row_xmin)), "
+            "locked AS MATERIALIZED (SELECT order_id, xmin AS row_xmin FROM broker_orders "
+            "WHERE order_id = ANY($1::text[]) ORDER BY order_id FOR UPDATE), "
+            "unchanged AS (SELECT count(*) = cardinality($1::text[]) AS yes FROM locked l "
+            "JOIN r ON r.order_id = l.order_id AND r.row_xmin = l.row_xmin), "
+            "written AS (UPDATE broker_orders b SET state = r.state, cum_qty = r.cum_qty, "
             "broker_order_id = nullif(r.broker_order_id, ''), cancel_request = r.cancel_request, "
             "cancel_state = r.cancel_state, resend_requested = r.resend_requested, "
             "next_attempt_at = CASE WHEN r.state <> 'SENT' THEN NULL WHEN r.due_now THEN "
             "clock_timestamp() ELSE b.next_attempt_at END, last_reply_at = clock_timestamp() "
-            "FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::integer[], "
-            "$6::text[], $7::boolean[], $8::boolean[], $9::xid[]) AS r(order_id, state, "
-            "cum_qty, broker_order_id, cancel_request, cancel_state, resend_requested, due_now, "
-            "row_xmin) WHERE b.order_id = r.order_id AND b.xmin = r.row_xmin");
+            "FROM r WHERE (SELECT yes FROM unchanged) AND b.order_id = r.order_id RETURNING 1), "
+            "events AS (INSERT INTO order_events (event_id, order_id, kind, payload) "
+            "SELECT e.event_id, e.order_id, e.kind, e.payload FROM ROWS FROM ("
+            "json_to_recordset($10::json) AS (event_id text, order_id text, kind text, "
+            "payload text)) WITH ORDINALITY AS e(event_id, order_id, kind, payload, n) "
+            "WHERE (SELECT yes FROM unchanged) ORDER BY e.n ON CONFLICT (event_id) DO NOTHING) "
+            "SELECT count(*) FROM written");
   // $1: JSON array of EventRow objects {"event_id","order_id","kind","payload"}, inserted in
   // array order (relay_seq follows it).
   c.prepare("insert_events",
@@ -138,18 +153,34 @@ void prepareGatewayStatements(pqxx::connection& c) {
   c.prepare("insert_refused",
             "INSERT INTO refused_entries (stream_entry_id, fields, reason) VALUES ($1, $2, $3) "
             "ON CONFLICT (stream_entry_id) DO NOTHING");
-  c.prepare("claim_unsent",
-            sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE state = "
-                "'RECEIVED' ORDER BY received_seq LIMIT $1 FOR UPDATE SKIP LOCKED"));
-  c.prepare("mark_sent",
-            "WITH w AS (SELECT * FROM unnest($1::text[], $2::bigint[]) AS w(id, wait_ms)), "
-            "sent AS (UPDATE broker_orders b SET state = 'SENT', attempts = 1, "
-            "first_sent_at = clock_timestamp(), last_sent_at = clock_timestamp(), "
-            "next_attempt_at = clock_timestamp() + w.wait_ms * interval '1 millisecond' "
-            "FROM w WHERE b.order_id = w.id RETURNING b.order_id) "
-            "INSERT INTO send_attempts (order_id, attempt, kind, cl_ord_id) "
-            "SELECT order_id, 1, 'NEW', order_id FROM sent");
-  c.prepare("count_in_flight", "SELECT count(*) FROM broker_orders WHERE state = 'SENT'");
+  // The sender's claim of new orders, in one statement (one round trip, atomic by itself):
+  // orders RECEIVED, oldest first, as many as keep at most $2 orders SENT and at most $1, go to
+  // SENT (attempt 1) with a send_attempts row each. $3 (bigint[]): the reply wait of the n-th
+  // claimed order, one element per order that may be claimed. Rows: each claimed order
+  // (kOrderColumns, then received_seq) in received_seq order, then whether a retry (column 18)
+  // or a cancel (column 19) is due; when none is claimed, one row of nulls with those two.
+  c.prepare("claim_new",
+            sql("WITH room AS (SELECT least($1::bigint, $2::bigint - count(*)) AS n "
+                "FROM broker_orders WHERE state = 'SENT'), "
+                "claimed AS MATERIALIZED (SELECT order_id AS claimed_id, received_seq AS seq "
+                "FROM broker_orders WHERE state = 'RECEIVED' ORDER BY received_seq "
+                "LIMIT (SELECT greatest(n, 0) FROM room) FOR UPDATE SKIP LOCKED), "
+                "numbered AS (SELECT claimed_id, seq, row_number() OVER (ORDER BY seq) AS pos "
+                "FROM claimed), "
+                "sent AS (UPDATE broker_orders b SET state = 'SENT', attempts = 1, "
+                "first_sent_at = clock_timestamp(), last_sent_at = clock_timestamp(), "
+                "next_attempt_at = clock_timestamp() + w.wait_ms * interval '1 millisecond' "
+                "FROM numbered c JOIN unnest($3::bigint[]) WITH ORDINALITY AS w(wait_ms, pos) "
+                "ON w.pos = c.pos WHERE b.order_id = c.claimed_id "
+                "RETURNING {ORDER_COLUMNS}, c.seq), "
+                "attempts AS (INSERT INTO send_attempts (order_id, attempt, kind, cl_ord_id) "
+                "SELECT order_id, 1, 'NEW', order_id FROM sent), "
+                "due AS (SELECT EXISTS (SELECT FROM broker_orders WHERE state = 'SENT' "
+                "AND next_attempt_at <= clock_timestamp()) AS retry_due, "
+                "EXISTS (SELECT FROM broker_orders WHERE cancel_state IN ('PENDING', 'SENT') "
+                "AND cancel_next_attempt_at <= clock_timestamp()) AS cancel_due) "
+                "SELECT sent.*, due.retry_due, due.cancel_due FROM due LEFT JOIN sent ON true "
+                "ORDER BY sent.seq"));
   c.prepare("claim_due", sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE state = 'SENT' "
                              "AND next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at "
                              "LIMIT $1 FOR UPDATE SKIP LOCKED"));

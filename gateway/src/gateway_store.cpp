@@ -1,6 +1,8 @@
 #include "gateway_store.h"
 
 #include <spdlog/spdlog.h>
+#include <algorithm>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 
@@ -88,8 +90,9 @@ void takeCancel(pqxx::work& work, const StreamEntry& entry, const CancelTicket& 
 
 }  // namespace
 
-GatewayStore::GatewayStore(PgPool& pool, StoreSettings settings)
+GatewayStore::GatewayStore(PgPool& pool, PgPool& reply_pool, StoreSettings settings)
     : pool_(pool),
+      reply_pool_(reply_pool),
       settings_(std::move(settings)),
       answers_status_requests_(settings_.broker_answers_status_requests) {}
 
@@ -131,32 +134,60 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
 Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_max,
                                                        RetryCounts& counts) {
   using Items = std::vector<SendItem>;
-  return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
-    // One transaction for the round's three claims: the sender runs on every wake-up, and a
-    // commit is most of what a claim costs the server. Sent in this order after the commit.
-    pqxx::work work(connection);
-    Items items;
-    claimNewOrders(work, limit, in_flight_max, items);
-    claimDueRetries(work, limit, counts, items);
-    claimDueCancels(work, limit, items);
-    work.commit();
-    return items;
+  // The sender runs on every wake-up, and each round trip costs both sides a context switch:
+  // new orders are claimed by one autocommit statement, and a transaction for retries and
+  // cancels is opened only when that statement saw one due.
+  Due due;
+  auto items = withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
+    pqxx::nontransaction work(connection);
+    return claimNewOrders(work, limit, in_flight_max, due);
   });
+  if (!items || (!due.retries && !due.cancels)) return items;
+  auto more = claimDue(limit, due, counts);
+  if (!more) {
+    // The new orders' claim is committed: send them now; the due ones stay due.
+    spdlog::warn("sender: retries and cancels not claimed: {}", more.error().message);
+    counts = RetryCounts{};
+    return items;
+  }
+  items->insert(items->end(), std::make_move_iterator(more->begin()),
+                std::make_move_iterator(more->end()));
+  return items;
 }
 
-void GatewayStore::claimNewOrders(pqxx::work& work, int limit, int in_flight_max,
-                                  std::vector<SendItem>& items) {
-  const int64_t in_flight = work.exec_prepared("count_in_flight")[0][0].as<int64_t>();
-  limit = static_cast<int>(std::min<int64_t>(limit, in_flight_max - in_flight));
-  if (limit <= 0) return;
-  std::vector<std::string> ids, waits;
-  for (const auto& raw : work.exec_prepared("claim_unsent", limit)) {
-    const OrderRow row = readOrderRow(raw);
-    ids.push_back(row.record.ticket.order_id);
+std::vector<SendItem> GatewayStore::claimNewOrders(pqxx::nontransaction& work, int limit,
+                                                   int in_flight_max, Due& due) {
+  // One wait per order the statement may claim; it takes them by position.
+  std::vector<std::string> waits;
+  const int claimable = std::max(0, std::min(limit, in_flight_max));
+  for (int i = 0; i < claimable; ++i) {
     waits.push_back(std::to_string(replyWaitMs(settings_.retry, 1, unitRandom())));
+  }
+  std::vector<SendItem> items;
+  for (const auto& raw :
+       work.exec_prepared("claim_new", limit, in_flight_max, pgArrayLiteral(waits))) {
+    due = Due{raw[18].as<bool>(), raw[19].as<bool>()};
+    if (raw[0].is_null()) continue;  // nothing claimed: the row only says what is due
+    const OrderRow row = readOrderRow(raw);
     items.push_back(SendItem{SendItem::Kind::New, row.record, 0, row.received_at_ms});
   }
-  if (!ids.empty()) work.exec_prepared("mark_sent", pgArrayLiteral(ids), pgArrayLiteral(waits));
+  return items;
+}
+
+Result<std::vector<SendItem>> GatewayStore::claimDue(int limit, Due due, RetryCounts& counts) {
+  using Items = std::vector<SendItem>;
+  try {
+    return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
+      pqxx::work work(connection);
+      Items items;
+      if (due.retries) claimDueRetries(work, limit, counts, items);
+      if (due.cancels) claimDueCancels(work, limit, items);
+      work.commit();
+      return items;
+    });
+  } catch (const std::exception& failure) {  // an SQL error: nothing was committed
+    return makeError(ErrorCode::Internal, failure.what());
+  }
 }
 
 void GatewayStore::claimDueRetries(pqxx::work& work, int limit, RetryCounts& counts,
@@ -214,7 +245,7 @@ struct BatchOrder {
   bool due_now = false;           // some reply of the batch asked for a resend
 };
 
-std::map<std::string, BatchOrder> readBatchOrders(pqxx::work& work,
+std::map<std::string, BatchOrder> readBatchOrders(pqxx::nontransaction& work,
                                                   const std::vector<InboundReply>& replies) {
   std::vector<std::string> ids;
   ids.reserve(replies.size());
@@ -246,9 +277,11 @@ bool applyToOrder(BatchOrder& order, const std::string& broker, const InboundRep
   return outcome.resend_now;
 }
 
-// write_replies' arrays (gateway_rows.cpp), one element per order. False when a row changed
-// since it was read (the caller rolls back and reads the batch again).
-bool writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder>& orders) {
+// write_replies' arrays (gateway_rows.cpp), one element per order, and the batch's events in
+// one statement. False when a row changed since it was read: then nothing was written, and the
+// caller reads the batch again.
+bool writeReplyOutcomes(pqxx::nontransaction& work, const std::map<std::string, BatchOrder>& orders,
+                        const nlohmann::json& events) {
   std::vector<std::string> ids, states, cum_qtys, broker_order_ids, cancel_requests, cancel_states,
       resend_requested, due_now, row_xmins;
   for (const auto& [order_id, order] : orders) {
@@ -267,22 +300,23 @@ bool writeReplyOutcomes(pqxx::work& work, const std::map<std::string, BatchOrder
       "write_replies", pgArrayLiteral(ids), pgArrayLiteral(states), pgArrayLiteral(cum_qtys),
       pgArrayLiteral(broker_order_ids), pgArrayLiteral(cancel_requests),
       pgArrayLiteral(cancel_states), pgArrayLiteral(resend_requested), pgArrayLiteral(due_now),
-      pgArrayLiteral(row_xmins));
-  return written.affected_rows() == orders.size();
+      pgArrayLiteral(row_xmins), jsonText(events));
+  return written[0][0].as<std::size_t>() == orders.size();
 }
 
 }  // namespace
 
-// Set-based: one statement reads every order of the batch, the replies move them on in memory,
-// one statement writes their rows (each only if unchanged since read) and one their events,
-// whatever the batch's size. A row another writer changed in between (a cancel taken, a retry
-// claimed) makes the attempt roll back and start again; after kConflictAttemptsMax
-// attempts the batch fails like a database error and the applier tries it again later.
+// Set-based and two round trips, whatever the batch's size: one statement reads every order of
+// the batch, the replies move them on in memory, and one statement writes their rows and events,
+// all of them only if no row changed since it was read. A row another writer changed in between
+// (a cancel taken, a retry claimed) makes the attempt write nothing and start again; after
+// kConflictAttemptsMax attempts the batch fails like a database error and the applier tries it
+// again later.
 Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& replies) {
   constexpr int kConflictAttemptsMax = 8;
   for (int attempt = 0; attempt < kConflictAttemptsMax; ++attempt) {
     auto applied = withConnection<std::optional<ReplyCounts>>(
-        pool_, [&](pqxx::connection& connection) -> Result<std::optional<ReplyCounts>> {
+        reply_pool_, [&](pqxx::connection& connection) -> Result<std::optional<ReplyCounts>> {
           return applyRepliesOnce(connection, replies);
         });
     if (!applied) return applied.error();
@@ -293,8 +327,9 @@ Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& 
 
 Result<std::optional<ReplyCounts>> GatewayStore::applyRepliesOnce(
     pqxx::connection& connection, const std::vector<InboundReply>& replies) {
-  pqxx::work work(connection);
-  if (!settings_.reply_synchronous_commit) work.exec("SET LOCAL synchronous_commit = off");
+  // No transaction: each statement is atomic by itself, and write_replies checks what the read
+  // saw (BEGIN and COMMIT would be two more round trips).
+  pqxx::nontransaction work(connection);
   std::map<std::string, BatchOrder> orders = readBatchOrders(work, replies);
   ReplyCounts counts;
   nlohmann::json events = nlohmann::json::array();
@@ -307,12 +342,10 @@ Result<std::optional<ReplyCounts>> GatewayStore::applyRepliesOnce(
     ++counts.applied;
     if (applyToOrder(found->second, settings_.broker, reply, events)) ++counts.resends_due;
   }
-  if (!orders.empty() && !writeReplyOutcomes(work, orders)) {
-    work.abort();
+  // Events come only from orders found, so no order means nothing to write.
+  if (!orders.empty() && !writeReplyOutcomes(work, orders, events)) {
     return std::optional<ReplyCounts>();
   }
-  if (!events.empty()) work.exec_prepared("insert_events", jsonText(events));
-  work.commit();
   return std::optional<ReplyCounts>(counts);
 }
 

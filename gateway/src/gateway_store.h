@@ -54,24 +54,26 @@ struct StoreSettings {
   std::string broker;
   RetryPolicy retry;
   bool broker_answers_status_requests = true;
-  // Reply transactions commit without waiting for the WAL flush: a reply lost in a database
-  // crash leaves the order SENT, and the retry path asks the broker again (FLOW.md section 2).
-  bool reply_synchronous_commit = false;
 };
 
 class GatewayStore {
  public:
-  GatewayStore(PgPool& pool, StoreSettings settings);
+  // reply_pool: connections for applyReplies alone, with the synchronous_commit that
+  // reply_synchronous_commit asks for set when they connect (withoutSynchronousCommit), so a
+  // batch costs no SET round trip. Off is safe: a reply lost in a database crash leaves the
+  // order SENT, and the retry path asks the broker again (FLOW.md section 2).
+  GatewayStore(PgPool& pool, PgPool& reply_pool, StoreSettings settings);
 
   [[nodiscard]] Status recordEntries(const std::vector<StreamEntry>& entries, IntakeCounts& counts);
-  // The sender's round, claimed in one transaction and returned in sending order, at most
-  // `limit` of each kind: orders never sent, oldest first, marked SENT (attempt 1), as many as
-  // keep the orders in flight (SENT) at most in_flight_max; then orders whose reply is overdue
-  // (the next attempt, or UNCONFIRMED after the last); then cancel requests to send or to
-  // retry (CANCEL_REJECTED after the last attempt).
+  // The sender's round, claimed and committed, returned in sending order, at most `limit` of
+  // each kind: orders never sent, oldest first, marked SENT (attempt 1), as many as keep the
+  // orders in flight (SENT) at most in_flight_max; then orders whose reply is overdue (the next
+  // attempt, or UNCONFIRMED after the last); then cancel requests to send or to retry
+  // (CANCEL_REJECTED after the last attempt). New orders are claimed by one statement, which
+  // also says whether anything else is due; only then does a transaction claim the rest.
   [[nodiscard]] Result<std::vector<SendItem>> claimRound(int limit, int in_flight_max,
                                                          RetryCounts& counts);
-  // Broker replies in arrival order, in one transaction.
+  // Broker replies in arrival order, written by one all-or-nothing statement.
   [[nodiscard]] Result<ReplyCounts> applyReplies(const std::vector<InboundReply>& replies);
   // At start: every order in flight is rechecked at once rather than at its old deadline.
   [[nodiscard]] Result<int64_t> recheckInFlight();
@@ -83,8 +85,18 @@ class GatewayStore {
   [[nodiscard]] Status ping();
 
  private:
+  // What claim_new found due besides new orders.
+  struct Due {
+    bool retries = false;
+    bool cancels = false;
+  };
+
   double unitRandom();
-  void claimNewOrders(pqxx::work& work, int limit, int in_flight_max, std::vector<SendItem>& items);
+  std::vector<SendItem> claimNewOrders(pqxx::nontransaction& work, int limit, int in_flight_max,
+                                       Due& due);
+  // The due retries and cancels, in one transaction; an exception becomes an error, since the
+  // new orders claimed before it must still be sent.
+  [[nodiscard]] Result<std::vector<SendItem>> claimDue(int limit, Due due, RetryCounts& counts);
   void claimDueRetries(pqxx::work& work, int limit, RetryCounts& counts,
                        std::vector<SendItem>& items);
   void claimDueCancels(pqxx::work& work, int limit, std::vector<SendItem>& items);
@@ -93,6 +105,7 @@ class GatewayStore {
       pqxx::connection& connection, const std::vector<InboundReply>& replies);
 
   PgPool& pool_;
+  PgPool& reply_pool_;
   StoreSettings settings_;
   std::atomic<bool> answers_status_requests_;       // set false from the FIX thread
   std::mt19937_64 random_{std::random_device{}()};  // claims only: the sender thread

@@ -79,12 +79,19 @@ int serve(const GatewaySettings& s) {
     return 2;
   }
   MetricsRegistry metrics;
-  PgPool pool({s.postgres_uri, s.postgres_pool_size_max, 2000}, prepareGatewayStatements);
+  // postgres_pool_size_max counts the reply applier's connection (reply_pool below) too.
+  PgPool pool({s.postgres_uri, s.postgres_pool_size_max - 1, 2000}, prepareGatewayStatements);
   RedisPool redis({s.redis_host, s.redis_port, s.redis_timeout_ms, 8, s.redis_timeout_ms, 500});
-  GatewayStore store(pool, {.broker = s.broker,
-                            .retry = s.retry,
-                            .broker_answers_status_requests = s.broker_answers_status_requests,
-                            .reply_synchronous_commit = s.reply_synchronous_commit});
+  // The reply applier's own connection (one thread): synchronous_commit as configured, set at
+  // connect time rather than by a statement in every batch.
+  PgPool reply_pool(
+      {s.reply_synchronous_commit ? s.postgres_uri : withoutSynchronousCommit(s.postgres_uri), 1,
+       2000},
+      prepareGatewayStatements);
+  GatewayStore store(pool, reply_pool,
+                     {.broker = s.broker,
+                      .retry = s.retry,
+                      .broker_answers_status_requests = s.broker_answers_status_requests});
   EventRelay relay({.stream = "order-events",
                     .batch_size_max = s.event_batch_size_max,
                     .poll_interval_ms = s.event_poll_interval_ms,

@@ -2,9 +2,13 @@
 // Redis: every order sent once, through restarts, silences and cancels (issue 5).
 #include <gtest/gtest.h>
 
+#include <future>
+#include <pqxx/pqxx>
 #include <random>
 #include <set>
 
+#include "common/pg_pool.h"
+#include "gateway_rows.h"
 #include "gateway_stack.h"
 #include "support/wait.h"
 
@@ -322,6 +326,76 @@ TEST(Gateway, CancelsOfALiveAFilledAndANeverSentOrder) {
   const auto cancel_sends = stack.gatewaySql(
       "SELECT cl_ord_id FROM send_attempts WHERE kind = 'CANCEL' AND order_id = '" + live + "'");
   EXPECT_EQ(cancel_sends, live + "-C1");
+}
+
+// A reply batch is written by one statement without a transaction around it (write_replies,
+// gateway_rows.cpp): the batch's rows and events must all be written or none, so that a batch
+// read again after a conflict is not applied twice in part. Two orders, B changed by another
+// writer after the read: whether committed before the statement or while it waits for B's row
+// lock, nothing is written (A stays SENT, no event); with B read again, both are.
+TEST(Gateway, ReplyBatchWriteIsAllOrNothingWhenARowChangedSinceItWasRead) {
+  GatewayStack stack("SIM-A");
+  stack.startGateway();  // creates the tables; no broker, so nothing is sent
+  const std::string a = stack.placeOrder();
+  const std::string b = stack.placeOrder();
+  ASSERT_TRUE(waitUntil(
+      [&] { return stack.gatewayCount("SELECT count(*) FROM broker_orders") == 2; }, seconds(30)));
+  ASSERT_TRUE(stack.stopGateway());
+  stack.postgres.exec("gateway", "UPDATE broker_orders SET state = 'SENT'");
+  pqxx::connection connection(stack.postgres.uri("gateway"));
+  gateway::prepareGatewayStatements(connection);
+  const auto xmin = [&](const std::string& id) {
+    return stack.gatewaySql("SELECT xmin FROM broker_orders WHERE order_id = '" + id + "'");
+  };
+  // Events in the array's order, B's first: relay_seq must follow it.
+  const nlohmann::json events = {
+      {{"event_id", b + ":ACKED"}, {"order_id", b}, {"kind", "ACKED"}, {"payload", "{}"}},
+      {{"event_id", a + ":ACKED"}, {"order_id", a}, {"kind", "ACKED"}, {"payload", "{}"}}};
+  const auto write = [&](pqxx::connection& on, const std::string& xmin_a,
+                         const std::string& xmin_b) {
+    pqxx::nontransaction work(on);
+    return work
+        .exec_prepared("write_replies", pgArrayLiteral({a, b}), "{ACKED,ACKED}", "{0,0}",
+                       "{B-1,B-2}", "{0,0}", "{NONE,NONE}", "{f,f}", "{f,f}",
+                       pgArrayLiteral({xmin_a, xmin_b}), events.dump())[0][0]
+        .as<int>();
+  };
+  const auto nothing_written = [&] {
+    EXPECT_EQ(stack.gatewayCount("SELECT count(*) FROM broker_orders WHERE state = 'SENT'"), 2);
+    EXPECT_EQ(stack.gatewayCount("SELECT count(*) FROM order_events"), 0);
+  };
+  const std::string read_a = xmin(a);
+  const std::string read_b = xmin(b);
+  stack.postgres.exec("gateway",
+                      "UPDATE broker_orders SET cancel_request = 1 WHERE order_id = '" + b + "'");
+  EXPECT_EQ(write(connection, read_a, read_b), 0);
+  nothing_written();
+
+  // B changed by a transaction that commits while the statement waits for B's row.
+  const std::string reread_b = xmin(b);
+  pqxx::connection other(stack.postgres.uri("gateway"));
+  pqxx::work changing(other);
+  changing.exec("UPDATE broker_orders SET cancel_request = 2 WHERE order_id = '" + b + "'");
+  auto waiting = std::async(std::launch::async, [&] {
+    pqxx::connection own(stack.postgres.uri("gateway"));
+    gateway::prepareGatewayStatements(own);
+    return write(own, read_a, reread_b);
+  });
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.gatewayCount(
+                   "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'") == 1;
+      },
+      seconds(10)));
+  changing.commit();
+  EXPECT_EQ(waiting.get(), 0);
+  nothing_written();
+
+  EXPECT_EQ(write(connection, read_a, xmin(b)), 2);
+  EXPECT_EQ(stack.gatewayCount("SELECT count(*) FROM broker_orders WHERE state = 'ACKED'"), 2);
+  EXPECT_EQ(stack.gatewaySql("SELECT string_agg(order_id, ',' ORDER BY relay_seq) FROM "
+                             "order_events"),
+            b + "," + a);
 }
 
 }  // namespace
