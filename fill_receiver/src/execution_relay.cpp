@@ -33,7 +33,13 @@ void ExecutionRelay::stop() {
   if (thread_.joinable()) thread_.join();
   // Best effort: left unmarked, the rows are offered to the stream again at the next start,
   // which refuses them by id.
-  if (unmarked_ && !FillsStore(pool_).markPublished(unmarked_->first, unmarked_->second)) {
+  if (!unmarked_) return;
+  try {
+    if (FillsStore(pool_).markPublished(unmarked_->first, unmarked_->second)) unmarked_.reset();
+  } catch (const std::exception& failure) {
+    spdlog::warn("execution relay: {}", failure.what());
+  }
+  if (unmarked_) {
     spdlog::warn("execution relay: seq {}..{} published but left unmarked", unmarked_->first,
                  unmarked_->second);
   }

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/pg_pool.h"
@@ -54,6 +55,8 @@ class EventRelay {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool woken_ = false;
+  // Published by the last round, marked by the next one's read (relay thread only).
+  std::vector<std::string> unmarked_;
   std::atomic<bool> stopping_{false};
   Counter& published_;
   Gauge& backlog_;

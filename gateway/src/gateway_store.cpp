@@ -346,6 +346,7 @@ Result<std::optional<ReplyCounts>> GatewayStore::applyRepliesOnce(
   if (!orders.empty() && !writeReplyOutcomes(work, orders, events)) {
     return std::optional<ReplyCounts>();
   }
+  counts.events = static_cast<int>(events.size());
   return std::optional<ReplyCounts>(counts);
 }
 

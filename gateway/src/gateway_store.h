@@ -48,6 +48,7 @@ struct ReplyCounts {
   int applied = 0;
   int unknown = 0;      // no order for the ClOrdID
   int resends_due = 0;  // status answers saying the broker does not hold the order
+  int events = 0;       // order_events rows written for the relay
 };
 
 struct StoreSettings {

@@ -92,7 +92,8 @@ bool ReplyApplier::apply(const std::vector<InboundReply>& batch) {
   applied_.add(counts->applied);
   unknown_.add(counts->unknown);
   if (counts->unknown > 0) spdlog::warn("{} replies for unknown ClOrdIDs", counts->unknown);
-  wake_relay_();
+  // A batch that wrote no event leaves the relay nothing to publish: a read saved.
+  if (counts->events > 0) wake_relay_();
   if (counts->resends_due > 0) wake_sender_();
   return true;
 }
