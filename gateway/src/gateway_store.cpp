@@ -100,20 +100,39 @@ double GatewayStore::unitRandom() {
   return std::uniform_real_distribution<double>(0.0, 1.0)(random_);
 }
 
+// The read's orders as insert_orders' JSON, when the read holds new orders only (the usual
+// case); nullopt when it holds a cancel or an entry to refuse.
+std::optional<nlohmann::json> GatewayStore::newOrdersOnly(
+    const std::vector<StreamEntry>& entries) const {
+  nlohmann::json new_orders = nlohmann::json::array();
+  for (const auto& entry : entries) {
+    auto ticket = parseTicket(entry, settings_.broker);
+    if (!ticket || !ticket->new_order) return std::nullopt;
+    new_orders.push_back(newOrderJson(*ticket->new_order, entry.entry_id));
+  }
+  return new_orders;
+}
+
+void GatewayStore::insertNewOrders(pqxx::transaction_base& tx, const nlohmann::json& new_orders,
+                                   IntakeCounts& counts) {
+  if (new_orders.empty()) return;
+  const auto inserted = tx.exec_prepared("insert_orders", jsonText(new_orders), settings_.broker);
+  counts.recorded += static_cast<int>(inserted.affected_rows());
+  counts.duplicates += static_cast<int>(new_orders.size() - inserted.affected_rows());
+}
+
 Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, IntakeCounts& counts) {
   return withConnection<Ok>(pool_, [&](pqxx::connection& connection) -> Status {
+    if (const auto only_new = newOrdersOnly(entries)) {
+      // One statement, atomic by itself: BEGIN and COMMIT would be two more round trips.
+      pqxx::nontransaction statement(connection);
+      insertNewOrders(statement, *only_new, counts);
+      return Ok{};
+    }
     pqxx::work work(connection);
     // New orders go in one statement per run of them; a cancel first writes the orders before
     // it, since it may be for one of them.
     nlohmann::json new_orders = nlohmann::json::array();
-    const auto write_new_orders = [&] {
-      if (new_orders.empty()) return;
-      const auto inserted =
-          work.exec_prepared("insert_orders", jsonText(new_orders), settings_.broker);
-      counts.recorded += static_cast<int>(inserted.affected_rows());
-      counts.duplicates += static_cast<int>(new_orders.size() - inserted.affected_rows());
-      new_orders = nlohmann::json::array();
-    };
     for (const auto& entry : entries) {
       auto ticket = parseTicket(entry, settings_.broker);
       if (!ticket) {
@@ -121,11 +140,12 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
       } else if (ticket->new_order) {
         new_orders.push_back(newOrderJson(*ticket->new_order, entry.entry_id));
       } else {
-        write_new_orders();
+        insertNewOrders(work, new_orders, counts);
+        new_orders = nlohmann::json::array();
         takeCancel(work, entry, *ticket->cancel, settings_.broker, counts);
       }
     }
-    write_new_orders();
+    insertNewOrders(work, new_orders, counts);
     work.commit();
     return Ok{};
   });

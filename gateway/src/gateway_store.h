@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <pqxx/pqxx>
 #include <random>
@@ -86,6 +87,10 @@ class GatewayStore {
   [[nodiscard]] Status ping();
 
  private:
+  [[nodiscard]] std::optional<nlohmann::json> newOrdersOnly(
+      const std::vector<StreamEntry>& entries) const;
+  void insertNewOrders(pqxx::transaction_base& tx, const nlohmann::json& new_orders,
+                       IntakeCounts& counts);
   // What claim_new found due besides new orders.
   struct Due {
     bool retries = false;
