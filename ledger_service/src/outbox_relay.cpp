@@ -1,5 +1,7 @@
 #include "outbox_relay.h"
 
+#include "common/pg_pool.h"
+
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <chrono>
@@ -49,6 +51,7 @@ void OutboxRelay::stop() {
   stopping_ = true;
   wake();
   if (thread_.joinable()) thread_.join();
+  markDelivered();
 }
 
 void OutboxRelay::wake() {
@@ -87,24 +90,32 @@ bool OutboxRelay::ensureConnection() {
   if (!leader) return false;  // another relay is working on this database
   // The unsent rows in relay_seq order, at most $1: those numbered in an earlier round (their
   // delivery failed) and those this statement numbers now. Newly committed rows are numbered
-  // after every number given so far, in id order. One statement for both, because it runs
-  // on every wake-up: the CTE's snapshot does not show its own UPDATE, so the first branch
-  // sees only rows numbered before, the second only rows numbered here.
+  // after every number given so far, in id order. The same statement marks sent the rows the
+  // previous round delivered ($2 their relay_seq, $3 when, in microseconds since the epoch), so
+  // a round is one round trip. One statement for all three, because it runs on every wake-up:
+  // the CTE's snapshot does not show its own UPDATEs, so the first branch sees only rows
+  // numbered before (and skips the ones being marked by their relay_seq), the second only rows
+  // numbered here.
   //
   //   outbox row:  id (commit order unknown) | relay_seq (stream id <relay_seq>-0) | sent_at
   connection->prepare(
       "outbox_claim",
-      "WITH fresh AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM outbox "
+      "WITH marked AS (UPDATE outbox o SET sent_at = timestamptz 'epoch' + m.us * "
+      "interval '1 microsecond' FROM unnest($2::bigint[], $3::bigint[]) AS m(relay_seq, us) "
+      "WHERE o.relay_seq = m.relay_seq AND o.sent_at IS NULL), "
+      "fresh AS (SELECT id, row_number() OVER (ORDER BY id) AS n FROM outbox "
       "WHERE sent_at IS NULL AND relay_seq IS NULL ORDER BY id LIMIT $1), "
       "base AS (SELECT coalesce(max(relay_seq), 0) AS b FROM outbox), "
       "numbered AS (UPDATE outbox o SET relay_seq = base.b + fresh.n FROM fresh, base "
       "WHERE o.id = fresh.id RETURNING o.relay_seq, o.broker, o.kind, o.order_id, o.payload) "
       "(SELECT relay_seq, broker, kind, order_id, payload FROM outbox "
-      "WHERE sent_at IS NULL AND relay_seq IS NOT NULL "
+      "WHERE sent_at IS NULL AND relay_seq IS NOT NULL AND relay_seq <> ALL($2::bigint[]) "
       "UNION ALL SELECT * FROM numbered) ORDER BY relay_seq LIMIT $1");
   connection->prepare("outbox_mark_sent",
-                      "UPDATE outbox SET sent_at = clock_timestamp() "
-                      "WHERE relay_seq = ANY(string_to_array($1, ',')::bigint[])");
+                      "UPDATE outbox SET sent_at = timestamptz 'epoch' + m.us * "
+                      "interval '1 microsecond' FROM unnest($1::bigint[], $2::bigint[]) AS "
+                      "m(relay_seq, us) WHERE outbox.relay_seq = m.relay_seq "
+                      "AND outbox.sent_at IS NULL");
   connection->prepare("outbox_backlog", "SELECT count(*) FROM outbox WHERE sent_at IS NULL");
   connection_ = std::move(connection);
   return true;
@@ -112,8 +123,10 @@ bool OutboxRelay::ensureConnection() {
 
 int OutboxRelay::relayBatch() {
   pqxx::nontransaction work(*connection_);
-  const auto rows = work.exec_prepared("outbox_claim", settings_.batch_size_max);
-  std::string sent_ids;
+  const auto rows = work.exec_prepared("outbox_claim", settings_.batch_size_max,
+                                       pgArrayLiteral(unmarked_.relay_seqs),
+                                       pgArrayLiteral(unmarked_.sent_at_us));
+  unmarked_ = {};
   int sent = 0;
   std::vector<std::string> blocked_brokers;  // a failed row holds back its broker's later rows
   for (const auto& row : rows) {
@@ -127,16 +140,34 @@ int OutboxRelay::relayBatch() {
       blocked_brokers.push_back(broker);
       continue;
     }
-    sent_ids += (sent_ids.empty() ? "" : ",") + row[0].as<std::string>();
+    unmarked_.relay_seqs.push_back(row[0].as<std::string>());
+    unmarked_.sent_at_us.push_back(
+        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()));
     ++sent;
   }
-  if (sent > 0) work.exec_prepared("outbox_mark_sent", sent_ids);
   relayed_.add(sent);
   // Exact unless the batch was full; only then is the count worth its scan.
   const bool full = static_cast<int>(rows.size()) >= settings_.batch_size_max;
   backlog_.set(full ? work.exec_prepared("outbox_backlog")[0][0].as<int64_t>()
                     : static_cast<int64_t>(rows.size()) - sent);
   return sent;
+}
+
+// Best effort, at stop: left unmarked, the rows are delivered again at the next start, and the
+// stream refuses them by id (deliver).
+void OutboxRelay::markDelivered() {
+  if (unmarked_.relay_seqs.empty() || !connection_ || !connection_->is_open()) return;
+  try {
+    pqxx::nontransaction work(*connection_);
+    work.exec_prepared("outbox_mark_sent", pgArrayLiteral(unmarked_.relay_seqs),
+                       pgArrayLiteral(unmarked_.sent_at_us));
+    unmarked_ = {};
+  } catch (const std::exception& failure) {
+    spdlog::warn("outbox relay: {} delivered rows left unmarked: {}", unmarked_.relay_seqs.size(),
+                 failure.what());
+  }
 }
 
 bool OutboxRelay::deliver(const std::string& stream, const std::string& id, const std::string& kind,

@@ -22,6 +22,7 @@
 #include <pqxx/pqxx>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/redis.h"
@@ -52,12 +53,19 @@ class OutboxRelay {
   // Relays one batch; returns the number of rows marked sent.
   int relayBatch();
   bool ensureConnection();
+  void markDelivered();
   bool deliver(const std::string& stream, const std::string& id, const std::string& kind,
                const std::string& order_id, const std::string& payload);
 
   OutboxRelaySettings settings_;
   RedisPool& redis_;
   std::unique_ptr<pqxx::connection> connection_;
+  // Delivered by the last round, marked sent by the next one's claim (relay thread only).
+  struct Unmarked {
+    std::vector<std::string> relay_seqs;
+    std::vector<std::string> sent_at_us;  // when each went into the stream
+  };
+  Unmarked unmarked_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;
