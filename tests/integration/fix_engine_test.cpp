@@ -223,54 +223,58 @@ struct DroppingBroker {
 
 constexpr const char* kGatewaySession = "FIX.4.4:GATEWAY->SIM-A";
 
+// The dropping broker and a gateway that counts its logons, gateway_defaults added to the
+// gateway's [DEFAULT] section.
+struct DroppingPair {
+  DroppingPair(int port, const std::string& uri, const std::string& gateway_defaults)
+      : broker(EngineRole::Acceptor, settings(EngineRole::Acceptor, port), uri,
+               dropping.callbacks()),
+        gateway(EngineRole::Initiator, settings(EngineRole::Initiator, port, gateway_defaults), uri,
+                countingLogons()) {
+    dropping.engine = &broker;
+    broker.start();
+    gateway.start();
+  }
+  ~DroppingPair() {
+    gateway.stop();
+    broker.stop();
+  }
+  EngineCallbacks countingLogons() {
+    EngineCallbacks callbacks;
+    callbacks.on_logon = [this](const std::string&) { ++logons; };
+    return callbacks;
+  }
+  DroppingBroker dropping;
+  std::atomic<int> logons{0};
+  Engine broker;
+  Engine gateway;
+};
+
 // QuickFIX alone would wait ReconnectInterval (30 s here) before trying again.
 TEST_F(FixEngineTest, ASessionLoggedOnLongEnoughIsReconnectedAtOnceAfterADrop) {
-  DroppingBroker dropping;
-  Engine broker(EngineRole::Acceptor, settings(EngineRole::Acceptor, port), postgres.uri("fix"),
-                dropping.callbacks());
-  dropping.engine = &broker;
-  std::atomic<int> logons{0};
-  EngineCallbacks gateway_callbacks;
-  gateway_callbacks.on_logon = [&](const std::string&) { ++logons; };
-  Engine gateway(
-      EngineRole::Initiator,
-      settings(EngineRole::Initiator, port, "ReconnectInterval=30\nPromptReconnectMinLogonMs=0\n"),
-      postgres.uri("fix"), gateway_callbacks);
-  broker.start();
-  gateway.start();
-  ASSERT_TRUE(waitUntil([&] { return bothLoggedOn(broker, gateway); }, std::chrono::seconds(15)));
-  ASSERT_TRUE(gateway.send(kGatewaySession, newOrderSingle("O-1")));
-  EXPECT_TRUE(waitUntil([&] { return logons.load() == 2 && bothLoggedOn(broker, gateway); },
-                        std::chrono::seconds(10)))
-      << "logons " << logons.load();
-  EXPECT_EQ(dropping.orders.cl_ord_ids, std::vector<std::string>{"O-1"});
-  gateway.stop();
-  broker.stop();
+  DroppingPair pair(port, postgres.uri("fix"),
+                    "ReconnectInterval=30\nPromptReconnectMinLogonMs=0\n");
+  ASSERT_TRUE(
+      waitUntil([&] { return bothLoggedOn(pair.broker, pair.gateway); }, std::chrono::seconds(15)));
+  ASSERT_TRUE(pair.gateway.send(kGatewaySession, newOrderSingle("O-1")));
+  EXPECT_TRUE(
+      waitUntil([&] { return pair.logons.load() == 2 && bothLoggedOn(pair.broker, pair.gateway); },
+                std::chrono::seconds(10)))
+      << "logons " << pair.logons.load();
+  EXPECT_EQ(pair.dropping.orders.cl_ord_ids, std::vector<std::string>{"O-1"});
 }
 
 // A session dropped sooner than PromptReconnectMinLogonMs after its logon (a peer that logs it
 // out at once) waits ReconnectInterval, so a refusing peer never makes a tight loop.
 TEST_F(FixEngineTest, ASessionDroppedSoonAfterItsLogonWaitsTheReconnectInterval) {
-  DroppingBroker dropping;
-  Engine broker(EngineRole::Acceptor, settings(EngineRole::Acceptor, port), postgres.uri("fix"),
-                dropping.callbacks());
-  dropping.engine = &broker;
-  std::atomic<int> logons{0};
-  EngineCallbacks gateway_callbacks;
-  gateway_callbacks.on_logon = [&](const std::string&) { ++logons; };
-  Engine gateway(EngineRole::Initiator,
-                 settings(EngineRole::Initiator, port,
-                          "ReconnectInterval=30\nPromptReconnectMinLogonMs=600000\n"),
-                 postgres.uri("fix"), gateway_callbacks);
-  broker.start();
-  gateway.start();
-  ASSERT_TRUE(waitUntil([&] { return bothLoggedOn(broker, gateway); }, std::chrono::seconds(15)));
-  ASSERT_TRUE(gateway.send(kGatewaySession, newOrderSingle("O-1")));
+  DroppingPair pair(port, postgres.uri("fix"),
+                    "ReconnectInterval=30\nPromptReconnectMinLogonMs=600000\n");
   ASSERT_TRUE(
-      waitUntil([&] { return !gateway.sessions().at(0).logged_on; }, std::chrono::seconds(10)));
-  EXPECT_TRUE(holdsFor(std::chrono::seconds(3), [&] { return logons.load() == 1; }));
-  gateway.stop();
-  broker.stop();
+      waitUntil([&] { return bothLoggedOn(pair.broker, pair.gateway); }, std::chrono::seconds(15)));
+  ASSERT_TRUE(pair.gateway.send(kGatewaySession, newOrderSingle("O-1")));
+  ASSERT_TRUE(waitUntil([&] { return !pair.gateway.sessions().at(0).logged_on; },
+                        std::chrono::seconds(10)));
+  EXPECT_TRUE(holdsFor(std::chrono::seconds(3), [&] { return pair.logons.load() == 1; }));
 }
 
 // QuickFIX 1.15.1 takes a refused non-blocking connect for a connection and stores and sends a
