@@ -86,7 +86,8 @@ void PromptInitiator::onTimeout(FIX::SocketConnector&) {
   const Clock::time_point now = Clock::now();
   ++turn_;
   const bool prompt = noteLogons(now);
-  if (prompt || now - last_connect_try_ >= reconnect_interval_) {
+  // No connect on the turn a drop was seen, the timer's included (see noteLogons).
+  if (!droppedThisTurn() && (prompt || now - last_connect_try_ >= reconnect_interval_)) {
     last_connect_try_ = now;
     for (auto& entry : watched_) entry.second.reconnect_now = false;
     if (!isStopped() && anyDisconnectedPeerAnswers()) connect();
@@ -115,6 +116,13 @@ bool PromptInitiator::noteLogons(Clock::time_point now) {
     }
   }
   return prompt;
+}
+
+bool PromptInitiator::droppedThisTurn() const {
+  for (const auto& entry : watched_) {
+    if (entry.second.dropped_on_turn == turn_) return true;
+  }
+  return false;
 }
 
 bool PromptInitiator::anyDisconnectedPeerAnswers() {

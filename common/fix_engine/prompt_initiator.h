@@ -56,6 +56,9 @@ class PromptInitiator : public FIX::SocketInitiator {
   // it to onDisconnect at the start of the next turn; a connection made before then would
   // reuse the number and be torn down as the old one.
   bool noteLogons(Clock::time_point now);
+  // True when a watched session's drop was seen on this turn. QuickFIX's own 1 s timer had the
+  // same hazard: SocketInitiator connected on any turn the timer was due, that one included.
+  [[nodiscard]] bool droppedThisTurn() const;
   // True when at least one disconnected session's port did not refuse a probe.
   bool anyDisconnectedPeerAnswers();
 
