@@ -30,10 +30,7 @@ void EventRelay::stop() {
   try {
     auto marked = withConnection<int>(pool_, [&](pqxx::connection& connection) -> Result<int> {
       pqxx::nontransaction work(connection);
-      work.exec_params(
-          "UPDATE order_events SET published_at = clock_timestamp() "
-          "WHERE relay_seq = ANY($1::bigint[]) AND published_at IS NULL",
-          pgArrayLiteral(unmarked_));
+      work.exec_prepared("relay_mark", pgArrayLiteral(unmarked_));
       return 0;
     });
     if (marked) unmarked_.clear();
@@ -74,18 +71,11 @@ void EventRelay::run() {
 int EventRelay::relayBatch() {
   auto relayed = withConnection<int>(pool_, [&](pqxx::connection& connection) -> Result<int> {
     pqxx::nontransaction work(connection);
-    // One statement: mark what the last round published, read what is still unpublished. The
-    // read sees the rows as they were before the update (one snapshot), so it skips them by
-    // relay_seq. A crash before the mark publishes them again; consumers deduplicate on
+    // One statement (relay_round): mark what the last round published, read what is still
+    // unpublished. A crash before the mark publishes them again; consumers deduplicate on
     // event_id, as after a crash between XADD and marking.
     const std::string unmarked = pgArrayLiteral(unmarked_);
-    const auto rows = work.exec_params(
-        "WITH marked AS (UPDATE order_events SET published_at = clock_timestamp() "
-        "WHERE relay_seq = ANY($2::bigint[]) AND published_at IS NULL) "
-        "SELECT relay_seq, event_id, kind, order_id, payload FROM order_events "
-        "WHERE published_at IS NULL AND relay_seq <> ALL($2::bigint[]) "
-        "ORDER BY relay_seq LIMIT $1",
-        settings_.batch_size_max, unmarked);
+    const auto rows = work.exec_prepared("relay_round", settings_.batch_size_max, unmarked);
     unmarked_.clear();
     // One round trip for the batch. Stream ids are Redis's (*): a batch resent after a failure
     // part-way adds its events again, and consumers deduplicate on event_id.

@@ -109,6 +109,9 @@ constexpr const char* kRecordSql =
 pqxx::connection& SimStore::connection() {
   if (!connection_ || !connection_->is_open()) {
     connection_ = std::make_unique<pqxx::connection>(postgres_uri_);
+    // Parsed and planned once per connection, not once per broker event (pqxx prepares it on
+    // first use).
+    connection_->prepare("sim_record", kRecordSql);
   }
   return *connection_;
 }
@@ -118,7 +121,7 @@ std::vector<StoredExecution> SimStore::record(const std::vector<const BrokerOrde
   pqxx::nontransaction work(connection());  // one statement: its own transaction
   std::map<std::string, int64_t> seq_by_exec_id;
   for (const auto& row :
-       work.exec_params(kRecordSql, ordersJsonRows(changed), reportsJsonRows(reports))) {
+       work.exec_prepared("sim_record", ordersJsonRows(changed), reportsJsonRows(reports))) {
     seq_by_exec_id.emplace(row[1].as<std::string>(), row[0].as<int64_t>());
   }
   std::vector<StoredExecution> stored;
