@@ -337,7 +337,15 @@ Result<ReplyCounts> GatewayStore::applyReplies(const std::vector<InboundReply>& 
   for (int attempt = 0; attempt < kConflictAttemptsMax; ++attempt) {
     auto applied = withConnection<std::optional<ReplyCounts>>(
         reply_pool_, [&](pqxx::connection& connection) -> Result<std::optional<ReplyCounts>> {
-          return applyRepliesOnce(connection, replies);
+          try {
+            return applyRepliesOnce(connection, replies);
+          } catch (const pqxx::deadlock_detected& failure) {
+            // write_replies locks its rows sorted, a stream read taking several cancels locks
+            // theirs in stream order: the server aborted one statement, which wrote nothing.
+            // Like a changed row: read the batch again now, not after the applier's 500 ms.
+            spdlog::warn("reply batch rolled back by the server, read again: {}", failure.what());
+            return std::optional<ReplyCounts>();
+          }
         });
     if (!applied) return applied.error();
     if (*applied) return **applied;
