@@ -36,6 +36,10 @@ const ConfigSchema& gatewayConfigSchema() {
       {"retry_jitter_percent", T::Integer, "20", "random +- share of each wait", 0, 99},
       {"retry_count_max", T::Integer, "5", "retries after the first send, then UNCONFIRMED", 0,
        1000},
+      {"retry_hold_ms_max", T::Integer, "30000",
+       "a due retry is held back while the broker is still answering messages sent before the "
+       "order's (it is behind, not deaf) and sent after this long anyway",
+       0, 3600000},
       {"resend_age_ms_max", T::Integer, "30000",
        "on the broker's ResendRequest, application messages older than this are gap-filled "
        "instead of replayed",
@@ -115,6 +119,7 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.retry = RetryPolicy{c.integer("ack_timeout_ms"), c.integer("retry_backoff_multiplier"),
                         c.integer("retry_backoff_ms_max"), c.integer("retry_jitter_percent"),
                         c.integer("retry_count_max")};
+  s.retry_hold_ms_max = c.integer("retry_hold_ms_max");
   if (!isValid(s.retry)) {
     return makeError(ErrorCode::InvalidRequest,
                      "config key 'retry_backoff_ms_max' must be at least 'ack_timeout_ms'");

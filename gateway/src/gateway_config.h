@@ -28,6 +28,7 @@ struct GatewaySettings {
   int stream_batch_size_max = 256;
   int stream_block_ms = 200;
   RetryPolicy retry;
+  int64_t retry_hold_ms_max = 30000;
   int64_t resend_age_ms_max = 30000;
   int sender_batch_size_max = 256;
   int in_flight_orders_max = 1000;

@@ -19,12 +19,27 @@ std::string rfc3339Now() {
   return rfc3339Timestamp(std::chrono::system_clock::now());
 }
 
+// The retry gate (broker_progress.h) on a due order, its three parameters from $n on: the
+// broker answered a message sent after the order's last ($n, answered_send_seq), or it is
+// silent ($n+1), or the retry has waited $n+2 ms past its due time already.
+std::string retryGate(int n) {
+  const auto p = [n](int k) { return "$" + std::to_string(n + k); };
+  return "(coalesce(last_sent_seq, 0) < " + p(0) + "::bigint OR " + p(1) +
+         "::boolean OR next_attempt_at <= clock_timestamp() - " + p(2) +
+         "::bigint * interval '1 millisecond')";
+}
+
+void replaceAll(std::string& text, const std::string& mark, const std::string& with) {
+  for (auto at = text.find(mark); at != std::string::npos; at = text.find(mark, at + with.size())) {
+    text.replace(at, mark.size(), with);
+  }
+}
+
 std::string sql(const std::string& text) {
   std::string out = text;
-  const std::string mark = "{ORDER_COLUMNS}";
-  for (auto at = out.find(mark); at != std::string::npos; at = out.find(mark)) {
-    out.replace(at, mark.size(), kOrderColumns);
-  }
+  replaceAll(out, "{ORDER_COLUMNS}", kOrderColumns);
+  replaceAll(out, "{RETRY_GATE_2}", retryGate(2));
+  replaceAll(out, "{RETRY_GATE_5}", retryGate(5));
   return out;
 }
 
@@ -95,8 +110,9 @@ void prepareGatewayStatements(pqxx::connection& c) {
   // $1: order ids (text[]). No lock, no transaction: write_replies changes the rows only if
   // each one's xmin (the transaction that wrote it last) is still the one read here (column
   // 17), and the batch is read again when another writer came between.
-  c.prepare("read_orders", sql("SELECT {ORDER_COLUMNS}, xmin::text FROM broker_orders "
-                               "WHERE order_id = ANY($1::text[])"));
+  // Column 18: the order's last send_seq (broker_progress.h), 0 if never sent.
+  c.prepare("read_orders", sql("SELECT {ORDER_COLUMNS}, xmin::text, coalesce(last_sent_seq, 0) "
+                               "FROM broker_orders WHERE order_id = ANY($1::text[])"));
   // The outcomes of one reply batch, one element per order (its last outcome), in 9 arrays:
   //   order_id, state, cum_qty, broker_order_id ('' = none), cancel_request, cancel_state,
   //   resend_requested, due_now (a reply of the batch asked for a resend), row_xmin (as read);
@@ -171,6 +187,8 @@ void prepareGatewayStatements(pqxx::connection& c) {
   // claimed order, one element per order that may be claimed. Rows: each claimed order
   // (kOrderColumns, then received_seq) in received_seq order, then whether a retry (column 18)
   // or a cancel (column 19) is due; when none is claimed, one row of nulls with those two.
+  // $4: the send_seq before the first claimed order's (the n-th gets $4 + n, in send order);
+  // $5..$7: the retry gate (retryGate() above).
   c.prepare("claim_new",
             sql("WITH room AS (SELECT least($1::bigint, $2::bigint - count(*)) AS n "
                 "FROM broker_orders WHERE state = 'SENT'), "
@@ -181,6 +199,7 @@ void prepareGatewayStatements(pqxx::connection& c) {
                 "FROM claimed), "
                 "sent AS (UPDATE broker_orders b SET state = 'SENT', attempts = 1, "
                 "first_sent_at = clock_timestamp(), last_sent_at = clock_timestamp(), "
+                "last_sent_seq = $4::bigint + c.pos, "
                 "next_attempt_at = clock_timestamp() + w.wait_ms * interval '1 millisecond' "
                 "FROM numbered c JOIN unnest($3::bigint[]) WITH ORDINALITY AS w(wait_ms, pos) "
                 "ON w.pos = c.pos WHERE b.order_id = c.claimed_id "
@@ -188,17 +207,18 @@ void prepareGatewayStatements(pqxx::connection& c) {
                 "attempts AS (INSERT INTO send_attempts (order_id, attempt, kind, cl_ord_id) "
                 "SELECT order_id, 1, 'NEW', order_id FROM sent), "
                 "due AS (SELECT EXISTS (SELECT FROM broker_orders WHERE state = 'SENT' "
-                "AND next_attempt_at <= clock_timestamp()) AS retry_due, "
+                "AND next_attempt_at <= clock_timestamp() AND {RETRY_GATE_5}) AS retry_due, "
                 "EXISTS (SELECT FROM broker_orders WHERE cancel_state IN ('PENDING', 'SENT') "
                 "AND cancel_next_attempt_at <= clock_timestamp()) AS cancel_due) "
                 "SELECT sent.*, due.retry_due, due.cancel_due FROM due LEFT JOIN sent ON true "
                 "ORDER BY sent.seq"));
+  // $2..$4: the retry gate (retryGate() above).
   c.prepare("claim_due", sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE state = 'SENT' "
-                             "AND next_attempt_at <= clock_timestamp() ORDER BY next_attempt_at "
-                             "LIMIT $1 FOR UPDATE SKIP LOCKED"));
+                             "AND next_attempt_at <= clock_timestamp() AND {RETRY_GATE_2} "
+                             "ORDER BY next_attempt_at LIMIT $1 FOR UPDATE SKIP LOCKED"));
   c.prepare("mark_retry",
             "WITH r AS (UPDATE broker_orders SET attempts = $2, last_sent_at = clock_timestamp(), "
-            "resend_requested = false, "
+            "last_sent_seq = $5, resend_requested = false, "
             "next_attempt_at = clock_timestamp() + $3 * interval '1 millisecond' "
             "WHERE order_id = $1 RETURNING order_id) "
             "INSERT INTO send_attempts (order_id, attempt, kind, cl_ord_id) "

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <chrono>
 #include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -151,8 +152,16 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
   });
 }
 
+int64_t GatewayStore::sendSeqBase() {
+  const int64_t wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch())
+                              .count();
+  next_send_seq_ = std::max(next_send_seq_, wall_us);
+  return next_send_seq_;
+}
+
 Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_max,
-                                                       RetryCounts& counts) {
+                                                       const RetryGate& gate, RetryCounts& counts) {
   using Items = std::vector<SendItem>;
   // The sender runs on every wake-up, and each round trip costs both sides a context switch:
   // new orders are claimed by one autocommit statement, and a transaction for retries and
@@ -160,10 +169,10 @@ Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_
   Due due;
   auto items = withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
     pqxx::nontransaction work(connection);
-    return claimNewOrders(work, limit, in_flight_max, due);
+    return claimNewOrders(work, limit, in_flight_max, gate, due);
   });
   if (!items || (!due.retries && !due.cancels)) return items;
-  auto more = claimDue(limit, due, counts);
+  auto more = claimDue(limit, due, gate, counts);
   if (!more) {
     // The new orders' claim is committed: send them now; the due ones stay due.
     spdlog::warn("sender: retries and cancels not claimed: {}", more.error().message);
@@ -176,7 +185,8 @@ Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_
 }
 
 std::vector<SendItem> GatewayStore::claimNewOrders(pqxx::nontransaction& work, int limit,
-                                                   int in_flight_max, Due& due) {
+                                                   int in_flight_max, const RetryGate& gate,
+                                                   Due& due) {
   // One wait per order the statement may claim; it takes them by position.
   std::vector<std::string> waits;
   const int claimable = std::max(0, std::min(limit, in_flight_max));
@@ -184,23 +194,27 @@ std::vector<SendItem> GatewayStore::claimNewOrders(pqxx::nontransaction& work, i
     waits.push_back(std::to_string(replyWaitMs(settings_.retry, 1, unitRandom())));
   }
   std::vector<SendItem> items;
-  for (const auto& raw :
-       work.exec_prepared("claim_new", limit, in_flight_max, pgArrayLiteral(waits))) {
+  const int64_t base = sendSeqBase();
+  for (const auto& raw : work.exec_prepared("claim_new", limit, in_flight_max,
+                                            pgArrayLiteral(waits), base, gate.answered_send_seq,
+                                            gate.broker_silent, settings_.retry_hold_ms_max)) {
     due = Due{raw[18].as<bool>(), raw[19].as<bool>()};
     if (raw[0].is_null()) continue;  // nothing claimed: the row only says what is due
     const OrderRow row = readOrderRow(raw);
     items.push_back(SendItem{SendItem::Kind::New, row.record, 0, row.received_at_ms});
   }
+  next_send_seq_ = base + static_cast<int64_t>(items.size()) + 1;
   return items;
 }
 
-Result<std::vector<SendItem>> GatewayStore::claimDue(int limit, Due due, RetryCounts& counts) {
+Result<std::vector<SendItem>> GatewayStore::claimDue(int limit, Due due, const RetryGate& gate,
+                                                     RetryCounts& counts) {
   using Items = std::vector<SendItem>;
   try {
     return withConnection<Items>(pool_, [&](pqxx::connection& connection) -> Result<Items> {
       pqxx::work work(connection);
       Items items;
-      if (due.retries) claimDueRetries(work, limit, counts, items);
+      if (due.retries) claimDueRetries(work, limit, gate, counts, items);
       if (due.cancels) claimDueCancels(work, limit, items);
       work.commit();
       return items;
@@ -210,9 +224,11 @@ Result<std::vector<SendItem>> GatewayStore::claimDue(int limit, Due due, RetryCo
   }
 }
 
-void GatewayStore::claimDueRetries(pqxx::work& work, int limit, RetryCounts& counts,
-                                   std::vector<SendItem>& items) {
-  for (const auto& raw : work.exec_prepared("claim_due", limit)) {
+void GatewayStore::claimDueRetries(pqxx::work& work, int limit, const RetryGate& gate,
+                                   RetryCounts& counts, std::vector<SendItem>& items) {
+  const auto due = work.exec_prepared("claim_due", limit, gate.answered_send_seq,
+                                      gate.broker_silent, settings_.retry_hold_ms_max);
+  for (const auto& raw : due) {
     const OrderRow row = readOrderRow(raw);
     const RetryFacts facts{answers_status_requests_.load(), row.resend_requested,
                            isCancelInProgress(row.snapshot)};
@@ -228,7 +244,8 @@ void GatewayStore::claimDueRetries(pqxx::work& work, int limit, RetryCounts& cou
     const bool ask = action == TimeoutAction::AskStatus;
     const int64_t wait_ms = replyWaitMs(settings_.retry, attempt, unitRandom());
     work.exec_prepared("mark_retry", row.record.ticket.order_id, attempt, wait_ms,
-                       ask ? "STATUS" : "RESEND");
+                       ask ? "STATUS" : "RESEND", sendSeqBase());
+    ++next_send_seq_;
     ++(ask ? counts.status_requests : counts.resends);
     items.push_back(SendItem{ask ? SendItem::Kind::Status : SendItem::Kind::Resend, row.record, 0,
                              row.received_at_ms});
@@ -261,6 +278,7 @@ namespace {
 struct BatchOrder {
   OrderRow row;
   std::string row_xmin;           // the row's xmin as read: write_replies' condition
+  int64_t last_sent_seq = 0;      // as read; 0: never sent
   bool resend_requested = false;  // the last outcome's resend_now
   bool due_now = false;           // some reply of the batch asked for a resend
 };
@@ -275,8 +293,8 @@ std::map<std::string, BatchOrder> readBatchOrders(pqxx::nontransaction& work,
     OrderRow row = readOrderRow(raw);
     const bool resend_requested = row.resend_requested;
     std::string order_id = row.record.ticket.order_id;
-    orders.emplace(std::move(order_id),
-                   BatchOrder{std::move(row), raw[17].as<std::string>(), resend_requested, false});
+    orders.emplace(std::move(order_id), BatchOrder{std::move(row), raw[17].as<std::string>(),
+                                                   raw[18].as<int64_t>(), resend_requested, false});
   }
   return orders;
 }
@@ -368,6 +386,11 @@ Result<std::optional<ReplyCounts>> GatewayStore::applyRepliesOnce(
       continue;
     }
     ++counts.applied;
+    // A reply to an order sent once answers that first send; after a retry it may answer any
+    // of its messages, so it shows nothing about the later ones.
+    if (found->second.row.attempts == 1) {
+      counts.answered_send_seq = std::max(counts.answered_send_seq, found->second.last_sent_seq);
+    }
     if (applyToOrder(found->second, settings_.broker, reply, events)) ++counts.resends_due;
   }
   // Events come only from orders found, so no order means nothing to write.

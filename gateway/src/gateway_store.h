@@ -18,6 +18,7 @@
 
 #include "common/pg_pool.h"
 #include "domain/broker_order.h"
+#include "domain/broker_progress.h"
 #include "domain/retry_policy.h"
 #include "fix_orders.h"
 
@@ -50,12 +51,17 @@ struct ReplyCounts {
   int unknown = 0;      // no order for the ClOrdID
   int resends_due = 0;  // status answers saying the broker does not hold the order
   int events = 0;       // order_events rows written for the relay
+  // The newest send_seq the batch's replies show the broker took (broker_progress.h): the
+  // last_sent_seq of each answered order sent only once, as read; 0 when there is none.
+  int64_t answered_send_seq = 0;
 };
 
 struct StoreSettings {
   std::string broker;
   RetryPolicy retry;
   bool broker_answers_status_requests = true;
+  // A due retry the gate holds back (broker_progress.h) is claimed after this long anyway.
+  int64_t retry_hold_ms_max = 30000;
 };
 
 class GatewayStore {
@@ -73,7 +79,10 @@ class GatewayStore {
   // attempt, or UNCONFIRMED after the last); then cancel requests to send or to retry
   // (CANCEL_REJECTED after the last attempt). New orders are claimed by one statement, which
   // also says whether anything else is due; only then does a transaction claim the rest.
+  // A retry is due only if `gate` lets it through (broker_progress.h). Each message claimed
+  // gets the next send_seq, in sending order.
   [[nodiscard]] Result<std::vector<SendItem>> claimRound(int limit, int in_flight_max,
+                                                         const RetryGate& gate,
                                                          RetryCounts& counts);
   // Broker replies in arrival order, written by one all-or-nothing statement.
   [[nodiscard]] Result<ReplyCounts> applyReplies(const std::vector<InboundReply>& replies);
@@ -98,12 +107,16 @@ class GatewayStore {
   };
 
   double unitRandom();
+  // The send_seq of the first message of a round: past the last one handed out and not behind
+  // the wall clock in microseconds, so it keeps rising across restarts of the process.
+  int64_t sendSeqBase();
   std::vector<SendItem> claimNewOrders(pqxx::nontransaction& work, int limit, int in_flight_max,
-                                       Due& due);
+                                       const RetryGate& gate, Due& due);
   // The due retries and cancels, in one transaction; an exception becomes an error, since the
   // new orders claimed before it must still be sent.
-  [[nodiscard]] Result<std::vector<SendItem>> claimDue(int limit, Due due, RetryCounts& counts);
-  void claimDueRetries(pqxx::work& work, int limit, RetryCounts& counts,
+  [[nodiscard]] Result<std::vector<SendItem>> claimDue(int limit, Due due, const RetryGate& gate,
+                                                       RetryCounts& counts);
+  void claimDueRetries(pqxx::work& work, int limit, const RetryGate& gate, RetryCounts& counts,
                        std::vector<SendItem>& items);
   void claimDueCancels(pqxx::work& work, int limit, std::vector<SendItem>& items);
   // One attempt of applyReplies: nullopt when a row changed since it was read (rolled back).
@@ -115,6 +128,7 @@ class GatewayStore {
   StoreSettings settings_;
   std::atomic<bool> answers_status_requests_;       // set false from the FIX thread
   std::mt19937_64 random_{std::random_device{}()};  // claims only: the sender thread
+  int64_t next_send_seq_ = 0;                       // claims only: the sender thread
 };
 
 }  // namespace fbg::gateway

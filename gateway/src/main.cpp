@@ -91,7 +91,9 @@ int serve(const GatewaySettings& s) {
   GatewayStore store(pool, reply_pool,
                      {.broker = s.broker,
                       .retry = s.retry,
-                      .broker_answers_status_requests = s.broker_answers_status_requests});
+                      .broker_answers_status_requests = s.broker_answers_status_requests,
+                      .retry_hold_ms_max = s.retry_hold_ms_max});
+  BrokerProgress progress(s.retry.ack_timeout_ms);
   EventRelay relay({.stream = "order-events",
                     .batch_size_max = s.event_batch_size_max,
                     .poll_interval_ms = s.event_poll_interval_ms,
@@ -104,7 +106,7 @@ int serve(const GatewaySettings& s) {
        .batch_size_max = s.reply_batch_size_max,
        .batch_linger_ms = s.reply_batch_linger_ms,
        .retry_interval_ms = 500},
-      store, metrics,
+      store, progress, metrics,
       [&] {
         if (sender_ref) sender_ref->wake();
       },
@@ -135,7 +137,7 @@ int serve(const GatewaySettings& s) {
                       .in_flight_orders_max = s.in_flight_orders_max,
                       .poll_interval_ms = s.sender_poll_interval_ms,
                       .retry_interval_ms = 500},
-                     store, engine, metrics);
+                     store, progress, engine, metrics);
   sender_ref = &sender;
   StreamReader reader({.stream = "orders:" + s.broker,
                        .group = s.stream_consumer_group,

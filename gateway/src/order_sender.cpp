@@ -29,10 +29,12 @@ fix::Message encode(const SendItem& item) {
 
 }  // namespace
 
-OrderSender::OrderSender(SenderSettings settings, GatewayStore& store, fix::Engine& engine,
+OrderSender::OrderSender(SenderSettings settings, GatewayStore& store,
+                         const BrokerProgress& progress, fix::Engine& engine,
                          MetricsRegistry& metrics)
     : settings_(std::move(settings)),
       store_(store),
+      progress_(progress),
       engine_(engine),
       orders_sent_(metrics.counter("gateway_orders_sent_total",
                                    "NewOrderSingle messages sent for the first time.")),
@@ -108,7 +110,11 @@ void OrderSender::run() {
 
 int OrderSender::round() {
   RetryCounts counts;
-  auto items = store_.claimRound(settings_.batch_size_max, settings_.in_flight_orders_max, counts);
+  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::steady_clock::now().time_since_epoch())
+                             .count();
+  auto items = store_.claimRound(settings_.batch_size_max, settings_.in_flight_orders_max,
+                                 progress_.gate(now_ms), counts);
   if (!items) return failed(items.error());
   timeouts_.add(counts.status_requests + counts.resends + counts.unconfirmed);
   status_requests_.add(counts.status_requests);

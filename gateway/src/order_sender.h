@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "common/metrics.h"
+#include "domain/broker_progress.h"
 #include "fix_engine.h"
 #include "gateway_store.h"
 
@@ -30,8 +31,9 @@ struct SenderSettings {
 
 class OrderSender {
  public:
-  OrderSender(SenderSettings settings, GatewayStore& store, fix::Engine& engine,
-              MetricsRegistry& metrics);
+  // progress: the gate on due retries (broker_progress.h), read each round.
+  OrderSender(SenderSettings settings, GatewayStore& store, const BrokerProgress& progress,
+              fix::Engine& engine, MetricsRegistry& metrics);
   ~OrderSender();
   OrderSender(const OrderSender&) = delete;
   OrderSender& operator=(const OrderSender&) = delete;
@@ -52,6 +54,7 @@ class OrderSender {
 
   SenderSettings settings_;
   GatewayStore& store_;
+  const BrokerProgress& progress_;
   fix::Engine& engine_;
   std::thread thread_;
   std::mutex mutex_;

@@ -4,12 +4,22 @@
 #include <chrono>
 
 namespace fbg::gateway {
+namespace {
+
+int64_t steadyClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 ReplyApplier::ReplyApplier(ReplyApplierSettings settings, GatewayStore& store,
-                           MetricsRegistry& metrics, std::function<void()> wake_sender,
-                           std::function<void()> wake_relay)
+                           BrokerProgress& progress, MetricsRegistry& metrics,
+                           std::function<void()> wake_sender, std::function<void()> wake_relay)
     : settings_(settings),
       store_(store),
+      progress_(progress),
       wake_sender_(std::move(wake_sender)),
       wake_relay_(std::move(wake_relay)),
       applied_(metrics.counter("gateway_replies_total",
@@ -38,6 +48,9 @@ bool ReplyApplier::enqueue(InboundReply reply) {
     }
     queue_.push_back(std::move(reply));
     queued_.set(static_cast<int64_t>(queue_.size()));
+    // Under the queue's lock, so the applier cannot note this reply stored before it is noted
+    // received.
+    progress_.noteReceived(steadyClockMs());
   }
   ready_.notify_one();
   return true;
@@ -89,6 +102,7 @@ bool ReplyApplier::apply(const std::vector<InboundReply>& batch) {
   batch_latency_.observeMicros(std::chrono::duration_cast<std::chrono::microseconds>(
                                    std::chrono::steady_clock::now() - started)
                                    .count());
+  progress_.noteApplied(static_cast<int>(batch.size()), counts->answered_send_seq);
   applied_.add(counts->applied);
   unknown_.add(counts->unknown);
   if (counts->unknown > 0) spdlog::warn("{} replies for unknown ClOrdIDs", counts->unknown);
@@ -111,6 +125,7 @@ void ReplyApplier::run() {
       std::this_thread::sleep_for(std::chrono::milliseconds(settings_.retry_interval_ms));
       done = apply(batch);
     }
+    if (!done) progress_.noteDiscarded(static_cast<int>(batch.size()));
   }
 }
 

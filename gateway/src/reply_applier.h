@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "common/metrics.h"
+#include "domain/broker_progress.h"
 #include "gateway_store.h"
 
 namespace fbg::gateway {
@@ -36,8 +37,10 @@ struct ReplyApplierSettings {
 
 class ReplyApplier {
  public:
-  ReplyApplier(ReplyApplierSettings settings, GatewayStore& store, MetricsRegistry& metrics,
-               std::function<void()> wake_sender, std::function<void()> wake_relay);
+  // progress: told of every reply queued and of every batch stored (broker_progress.h).
+  ReplyApplier(ReplyApplierSettings settings, GatewayStore& store, BrokerProgress& progress,
+               MetricsRegistry& metrics, std::function<void()> wake_sender,
+               std::function<void()> wake_relay);
   ~ReplyApplier();
   ReplyApplier(const ReplyApplier&) = delete;
   ReplyApplier& operator=(const ReplyApplier&) = delete;
@@ -55,6 +58,7 @@ class ReplyApplier {
 
   ReplyApplierSettings settings_;
   GatewayStore& store_;
+  BrokerProgress& progress_;
   std::function<void()> wake_sender_;
   std::function<void()> wake_relay_;
   std::mutex mutex_;

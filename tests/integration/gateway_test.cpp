@@ -186,6 +186,58 @@ TEST(Gateway, SimBAfterACancelRequestAnUnansweredOrderIsAskedAboutNeverSentAgain
   EXPECT_EQ(at_broker["orders"][0]["status"], "CANCELED");
 }
 
+// The broker answers every order, in order, but each 100 ms after the one before: the last of
+// 20 waits about 2 s, far past the 300 ms reply timeout. It is behind, not deaf, and every
+// reply shows it, so no order is asked about (without the retry gate of broker_progress.h
+// about 17 of them were, each status request queuing behind the same backlog).
+TEST(Gateway, ABrokerBehindButAnsweringInOrderGetsNoRetries) {
+  GatewayStack stack("SIM-A");
+  stack.startSimulator();
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"ack_delay_ms": 100})");
+  stack.startGateway({"ack_timeout_ms = 300", "retry_backoff_ms_max = 1200",
+                      "retry_jitter_percent = 10", "retry_count_max = 8"});
+  std::vector<std::string> order_ids;
+  for (int i = 0; i < 20; ++i) order_ids.push_back(stack.placeOrder(10, "50.00"));
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED") == 20; }, seconds(60)))
+      << stack.gatewayLogTail();
+  expectEachOnceAtTheBroker(stack, order_ids);
+  const long long slowest_ms = stack.gatewayCount(
+      "SELECT (extract(epoch FROM max(last_reply_at - first_sent_at)) * 1000)::bigint "
+      "FROM broker_orders");
+  EXPECT_GT(slowest_ms, 900) << "the broker was not behind: the test shows nothing";
+  EXPECT_EQ(stack.gatewayCount("SELECT count(*) FROM send_attempts WHERE kind <> 'NEW'"), 0);
+  EXPECT_EQ(stack.gatewayCount("SELECT count(*) FROM broker_orders WHERE attempts <> 1"), 0);
+}
+
+// The broker took the order but its acknowledgement was lost; later orders keep the session
+// busy, so the broker is never silent. Their replies show it took everything sent before them,
+// so the lost answer is asked for at its timeout, not after retry_hold_ms_max (a minute here).
+TEST(Gateway, ALostAcknowledgementIsAskedForWhileTheBrokerKeepsAnsweringOthers) {
+  GatewayStack stack("SIM-A");
+  stack.startSimulator();
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"drop_ack_rate": 1})");
+  stack.startGateway({"ack_timeout_ms = 300", "retry_backoff_ms_max = 1200", "retry_count_max = 8",
+                      "retry_hold_ms_max = 60000"});
+  const std::string lost = stack.placeOrder(10, "50.00");  // under the market: rests unfilled
+  ASSERT_TRUE(waitUntil([&] { return stack.brokerOrderCount(lost) == 1; }, seconds(30)));
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"drop_ack_rate": 0})");
+  std::vector<std::string> others;
+  const auto deadline = std::chrono::steady_clock::now() + seconds(30);
+  while (stack.eventCount("ACKED", lost) == 0 && std::chrono::steady_clock::now() < deadline) {
+    others.push_back(stack.placeOrder(10, "50.00"));
+    ASSERT_TRUE(
+        waitUntil([&] { return stack.eventCount("ACKED", others.back()) == 1; }, seconds(30)));
+  }
+  ASSERT_EQ(stack.eventCount("ACKED", lost), 1u) << stack.gatewayLogTail();
+  const std::vector<Attempt> attempts = attemptsOf(stack, lost);
+  ASSERT_GE(attempts.size(), 2u);
+  EXPECT_EQ(attempts[1].kind, "STATUS");
+  EXPECT_LT(attempts[1].sent_at_ms - attempts[0].sent_at_ms, 10'000)
+      << "asked only after the hold: the replies to later orders did not count";
+  expectEachOnceAtTheBroker(stack, {lost});
+  for (const auto& order_id : others) EXPECT_EQ(attemptsOf(stack, order_id).size(), 1u);
+}
+
 // Replies dropped until every order was retried at least once, then restored.
 void expectRetriedOrdersConfirmedOnce(const std::string& broker) {
   GatewayStack stack(broker);

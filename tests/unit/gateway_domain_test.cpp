@@ -4,6 +4,7 @@
 #include <rapidcheck/gtest.h>
 
 #include "domain/broker_order.h"
+#include "domain/broker_progress.h"
 #include "domain/order_ticket.h"
 #include "domain/retry_policy.h"
 
@@ -202,6 +203,35 @@ RC_GTEST_PROP(RetryPolicyProperty, WaitStaysWithinJitterOfTheCappedExponential, 
 StreamEntry newEntry(const std::string& payload) {
   return StreamEntry{"1-0",
                      {{"kind", "NEW"}, {"order_id", "O2S1T36850000001"}, {"payload", payload}}};
+}
+
+TEST(BrokerProgress, SilentAtStartAndAfterSilenceButNeverWithARepliesQueued) {
+  BrokerProgress progress(2000);
+  EXPECT_TRUE(progress.gate(0).broker_silent);  // nothing heard yet: the schedule alone rules
+  progress.noteReceived(10'000);
+  EXPECT_FALSE(progress.gate(10'001).broker_silent);
+  EXPECT_FALSE(progress.gate(20'000).broker_silent) << "a reply still queued is not silence";
+  progress.noteApplied(1, 0);
+  EXPECT_FALSE(progress.gate(11'999).broker_silent);
+  EXPECT_TRUE(progress.gate(12'000).broker_silent);
+  progress.noteReceived(12'500);
+  progress.noteReceived(12'600);
+  progress.noteDiscarded(1);
+  EXPECT_FALSE(progress.gate(30'000).broker_silent);
+  progress.noteApplied(1, 0);
+  EXPECT_FALSE(progress.gate(14'599).broker_silent);
+  EXPECT_TRUE(progress.gate(14'600).broker_silent);
+}
+
+TEST(BrokerProgress, AnsweredSendSeqOnlyRises) {
+  BrokerProgress progress(100);
+  EXPECT_EQ(progress.gate(0).answered_send_seq, 0);
+  for (int i = 0; i < 3; ++i) progress.noteReceived(1);
+  progress.noteApplied(1, 50);
+  progress.noteApplied(1, 0);   // a batch that showed nothing
+  progress.noteApplied(1, 40);  // an older one, applied later
+  EXPECT_EQ(progress.gate(1).answered_send_seq, 50);
+  EXPECT_TRUE(progress.gate(101).broker_silent);
 }
 
 TEST(OrderTicket, ParsesTheLedgerPayloadAndRefusesBadOnes) {
