@@ -418,6 +418,16 @@ run_phase() {
   phase_json "$dir" "$name" "$round" "$rate" "$seconds" "$OPEN_COUNT" "$status" "${pids[@]}" "$load_pid"
 }
 
+# After the warmup, the statistics a running system has: tables created empty a minute ago
+# would otherwise keep, until autovacuum's first ANALYZE, the plans made while they were empty
+# (sequential scans, which grow with every order). The phases measure the steady state.
+analyze_databases() {
+  local db
+  for db in ledger fills gateway_sim_a gateway_sim_b broker_sim_a broker_sim_b; do
+    pg "$db" -c "ANALYZE" >/dev/null
+  done
+}
+
 # The stack with no orders for IDLE_S (after the warmup): what it costs doing nothing.
 run_idle() {
   local dir="$WORK_DIR/phases/idle" pids=()
@@ -440,6 +450,7 @@ run_idle() {
 run_phases() {
   PHASE_NAMES=()
   run_phase warmup 0 "$WARMUP_RATE" "$WARMUP_S" 1
+  analyze_databases
   run_idle
   local round rate seed=100
   for ((round = 1; round <= ROUNDS; round++)); do
@@ -639,6 +650,7 @@ write_results() {
     --slurpfile warmup "$WORK_DIR/phases/warmup/phase.json" --slurpfile idle "$WORK_DIR/phases/idle/idle.json" \
     --argjson latency "$(latency_json)" --argjson counts "$(counts_json)" \
     --argjson faults "$SIM_FAULTS" --argjson disconnects "${disconnects:-0}" \
+    --arg sim_fix_store "$E2E_SIM_FIX_STORE" \
     --arg plot_phase "$(plot_phase)" --arg plot "${PLOT_FILE#"$FBG_ROOT"/}" \
     --argjson clients "$CLIENTS" --argjson accounts "$ACCOUNTS" --argjson phase_s "$PHASE_S" \
     --argjson rounds "$ROUNDS" --argjson steady_skip "$STEADY_SKIP_S" \

@@ -50,6 +50,7 @@ def cpu_per_order(n):
           steady_window_skip_s: $steady_skip,
           orders: "LIMIT, half BUY at 101.00, half SELL at 99.00 (the simulators trade at 100.00), 1..50 shares, AAPL or MSFT"},
    simulator_faults: $faults, simulator_disconnects_total: $disconnects,
+   simulator_fix_store: $sim_fix_store,
    disturbed_when_other_processes_core_pct_above: $disturbed,
    warmup: $warmup[0], idle: $idle[0], phases: $ph, by_rate: $by_rate,
    plot: {file: $plot, phase: $plot_phase},

@@ -19,6 +19,13 @@ E2E_STOP_TIMEOUT_S=20
 # Simulator faults (API.md), applied at every simulator start; the caller may change them.
 E2E_SIM_FAULTS='{"drop_ack_rate": 0.05, "duplicate_report_rate": 0.1, "disconnect_every_messages": 500, "fill_slices": 2, "fill_delay_ms": 20, "reject_rate": 0.02}'
 # Gateway retries: short enough for a test to see an unanswered order retried within seconds.
+# The simulators stand in for the external brokers, whose FIX engines keep their own storage:
+# QuickFIX's FileStore (written to the operating system with every message, so it survives a
+# kill -9 of the simulator; not fsynced) keeps their sequence numbers and sent messages out of
+# the PostgreSQL server that the system's own components share. Their books and reports (the
+# ground truth the tests check) stay in PostgreSQL. E2E_SIM_FIX_STORE=postgres puts the FIX
+# store there too (the simulator's PgMessageStore, measured in bench/simulator.sh).
+E2E_SIM_FIX_STORE="${E2E_SIM_FIX_STORE:-file}"
 E2E_GATEWAY_ACK_TIMEOUT_MS=2000
 E2E_GATEWAY_RETRY_BACKOFF_MS_MAX=8000
 
@@ -133,6 +140,7 @@ fix_order_port = $(e2e_sim_fix_port "$broker")
 fix_drop_copy_port = $E2E_FILLS_FIX_PORT
 default_price = 100.00
 price_walk_step_bps = 0
+fix_store = $E2E_SIM_FIX_STORE
 CONF
         ;;
       gateway-*)

@@ -147,6 +147,13 @@ max_connections = 200
 shared_buffers = 256MB
 synchronous_commit = on
 fsync = on
+# The hot tables (outbox, broker_orders, executions, accounts) take hundreds of updates a
+# second. With the default 60 s naptime, dead index entries pile up for a minute between
+# vacuums, and a table created empty keeps the plans made while it was empty (sequential
+# scans) until its first ANALYZE. A short naptime and small scale factors keep both bounded.
+autovacuum_naptime = 5s
+autovacuum_vacuum_scale_factor = 0.05
+autovacuum_analyze_scale_factor = 0.05
 CONF
 }
 
