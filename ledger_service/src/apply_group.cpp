@@ -1,5 +1,6 @@
 #include "apply_group.h"
 
+#include <cassert>
 #include <map>
 #include <set>
 #include <string>
@@ -15,7 +16,7 @@ namespace {
 // The group's one write (migration 004 draws the ops): the row writes in event order, then the
 // records, each from arrays in event order. `written` is read by every insert, so the row
 // writes run first; a version conflict in them raises 40001 and nothing of the group stays.
-//   $1 ops (jsonb)  $2 account
+//   $1 ops (jsonb)  $2 journal entries' accounts (text[], one per entry)
 //   $3..$6 journal entries (kind, order, exec id, reference; numbered from 1 in array order)
 //   $7..$11 journal lines (the entry's reference, line number, book, asset, amount)
 //   $12..$20 fills (broker, exec id, order, quantity, price, executed at, booked, alarm, seq)
@@ -24,9 +25,10 @@ void prepareWrite(pqxx::connection& c) {
   c.prepare("apply_write",
             "WITH written AS (SELECT apply_row_writes($1::jsonb) AS writes), "
             "entry AS (INSERT INTO journal_entries (account_id, kind, order_id, exec_id, "
-            "reference) SELECT $2, e.kind, e.order_id, nullif(e.exec_id, ''), e.reference "
-            "FROM written, unnest($3::text[], $4::text[], $5::text[], $6::text[]) "
-            "WITH ORDINALITY AS e(kind, order_id, exec_id, reference, n) ORDER BY e.n "
+            "reference) SELECT e.account_id, e.kind, e.order_id, nullif(e.exec_id, ''), "
+            "e.reference FROM written, unnest($2::text[], $3::text[], $4::text[], $5::text[], "
+            "$6::text[]) WITH ORDINALITY AS e(account_id, kind, order_id, exec_id, reference, n) "
+            "ORDER BY e.n "
             "RETURNING entry_id, reference), "
             "entry_lines AS (INSERT INTO journal_lines (entry_id, line_no, book, asset, amount) "
             "SELECT entry.entry_id, l.line_no, l.book, l.asset, l.amount FROM "
@@ -103,21 +105,26 @@ OrderState orderState(const pqxx::row& r, int at) {
 }
 
 struct GroupRead {
-  std::set<std::string> seen;  // dedup ids already applied
-  HeldRows rows;
+  std::set<std::string> seen;                     // dedup ids already applied
+  std::map<std::string, HeldRows> accounts;       // by account id
+  std::map<std::string, std::string> account_of;  // order id -> account id
 };
 
 GroupRead loadRead(const pqxx::result& result) {
   GroupRead read;
   constexpr int at = 1;
+  bool first = true;
   for (const auto& r : result) {
-    if (read.seen.empty()) {
+    if (first) {
       for (const auto& id : nlohmann::json::parse(r[0].c_str()))
         read.seen.insert(id.get<std::string>());
+      first = false;
     }
     if (r[at].is_null()) continue;  // no order known
-    HeldRows& g = read.rows;
-    g.account_id = r[at + 1].as<std::string>();
+    const std::string account_id = r[at + 1].as<std::string>();
+    read.account_of[r[at].as<std::string>()] = account_id;
+    HeldRows& g = read.accounts[account_id];
+    g.account_id = account_id;
     g.orders[r[at].as<std::string>()] = {orderState(r, at), r[at + 11].as<int64_t>()};
     g.cash = {readMoney(r[at + 12]), readMoney(r[at + 13])};
     g.account_version = r[at + 14].as<int64_t>();
@@ -193,7 +200,7 @@ void addRowWrites(nlohmann::json& ops, const IncomingEvent& e, HeldRows& g, Held
 
 // What the group writes at its end, one statement per table (arrays in event order).
 struct GroupRecords {
-  std::vector<std::string> entry_kind, entry_order, entry_exec, entry_reference;
+  std::vector<std::string> entry_account, entry_kind, entry_order, entry_exec, entry_reference;
   std::vector<std::string> line_reference, line_no, line_book, line_asset, line_amount;
   std::vector<std::string> fill_broker, fill_exec, fill_order, fill_quantity, fill_price, fill_time,
       fill_booked, fill_alarm, fill_seq;
@@ -201,8 +208,9 @@ struct GroupRecords {
 
   bool empty() const { return entry_reference.empty() && fill_exec.empty() && event_id.empty(); }
 
-  void journal(const IncomingEvent& e, const Applied& out) {
+  void journal(const IncomingEvent& e, const std::string& account_id, const Applied& out) {
     if (out.journal.empty()) return;
+    entry_account.push_back(account_id);
     entry_kind.push_back(out.journal_kind);
     entry_order.push_back(e.order_id);
     entry_exec.push_back(e.exec_id);
@@ -240,10 +248,9 @@ struct GroupRecords {
     fill_seq.push_back(std::to_string(e.fill_receiver_seq));
   }
 
-  void write(pqxx::transaction_base& tx, const nlohmann::json& ops,
-             const std::string& account_id) const {
+  void write(pqxx::transaction_base& tx, const nlohmann::json& ops) const {
     const auto a = [](const std::vector<std::string>& v) { return pgArrayLiteral(v); };
-    tx.exec_prepared("apply_write", ops.dump(), account_id, a(entry_kind), a(entry_order),
+    tx.exec_prepared("apply_write", ops.dump(), a(entry_account), a(entry_kind), a(entry_order),
                      a(entry_exec), a(entry_reference), a(line_reference), a(line_no), a(line_book),
                      a(line_asset), a(line_amount), a(fill_broker), a(fill_exec), a(fill_order),
                      a(fill_quantity), a(fill_price), a(fill_time), a(fill_booked), a(fill_alarm),
@@ -262,7 +269,6 @@ void prepareApplyGroup(pqxx::connection& connection) {
 std::vector<ApplyOutcome> applyGroupAsTwoStatements(
     pqxx::transaction_base& tx, const std::vector<const IncomingEvent*>& group) {
   GroupRead read = readGroup(tx, group);
-  HeldRows& rows = read.rows;
   nlohmann::json ops = nlohmann::json::array();
   GroupRecords records;
   std::vector<ApplyOutcome> outcomes;
@@ -272,23 +278,26 @@ std::vector<ApplyOutcome> applyGroupAsTwoStatements(
       outcomes.push_back(ApplyOutcome::Duplicate);
       continue;
     }
-    const auto order = rows.orders.find(e->order_id);
-    if (order == rows.orders.end()) {
+    const auto account = read.account_of.find(e->order_id);
+    if (account == read.account_of.end()) {
       outcomes.push_back(ApplyOutcome::UnknownOrder);
       continue;
     }
+    HeldRows& rows = read.accounts[account->second];
+    const auto order = rows.orders.find(e->order_id);
+    assert(order != rows.orders.end());  // account_of and orders come from the same rows
     HeldPosition& position = rows.positions[order->second.state.symbol];
     const Applied out =
         e->relevant ? applyBrokerEvent(order->second.state, rows.cash, position.state, e->event)
                     : Applied{order->second.state, rows.cash, position.state, {}, "", false};
     if (out.changed) addRowWrites(ops, *e, rows, order->second, position, out);
-    records.journal(*e, out);
+    records.journal(*e, rows.account_id, out);
     records.record(*e, out);
     outcomes.push_back(out.overfill || out.uncovered ? ApplyOutcome::Alarmed
                        : out.changed                 ? ApplyOutcome::Applied
                                                      : ApplyOutcome::Unchanged);
   }
-  if (!ops.empty() || !records.empty()) records.write(tx, ops, rows.account_id);
+  if (!ops.empty() || !records.empty()) records.write(tx, ops);
   return outcomes;
 }
 

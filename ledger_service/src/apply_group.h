@@ -1,5 +1,6 @@
-// The writes of one account's broker events (event_applier.h draws the whole path): two
-// statements, whatever the group's size, and no BEGIN/COMMIT (each statement is atomic):
+// The writes of a batch of broker events, of one account or of several with all their locks
+// held (event_applier.h draws the whole path): two statements, whatever the batch's size, and
+// no BEGIN/COMMIT (each statement is atomic):
 //
 //   read   1  the dedup ids already applied (executions by broker + exec_id, applied_events by
 //             id) and the group's orders joined with their account and positions, with versions

@@ -2,17 +2,20 @@
 // version rules of intake (guarded_write.h), deduplicated by the same statement that applies
 // it, so at-least-once delivery counts each event exactly once.
 //
-// A batch (one stream read) is grouped by account: one lookup of the orders' accounts (those not
-// remembered from an earlier event: order_account_cache.h), then per account one lock and two
-// statements for its events in stream order (apply_group.h: one read with the dedup ids, the
-// domain's decisions in memory, then one write of the version-guarded rows with their
-// revisions, the journal and the dedup rows, atomic by itself; a version conflict, a deadlock or
-// a serialization failure writes nothing and the group is read again). A unique violation (the
-// other source applied an event between check and insert) writes nothing of the group; its
-// events are then applied one at a time. After the writes the executions cursor (polling path)
-// moves to the highest seq applied (not by reconcile), at most once per cursor_write_interval_ms
-// and when the stream is quiet: apart from the group writes, so fills of different accounts do
-// not queue on its row.
+// A batch (one stream read) is grouped by account, after one lookup of the orders' accounts
+// (those not remembered from an earlier event: order_account_cache.h). With several accounts,
+// every account's lock is taken (in account order) and the whole batch is two statements, each
+// account's events in stream order; when that cannot be done (a lock not had in time, a unique
+// violation, conflicts past the bound, a database error) nothing was written, and each account
+// is applied alone: its lock and two statements. The two statements (apply_group.h): one read
+// with the dedup ids, the domain's decisions in memory, then one write of the version-guarded
+// rows with their revisions, the journal and the dedup rows, atomic by itself; a version
+// conflict, a deadlock or a serialization failure writes nothing and the events are read again.
+// A unique violation (the other source applied an event between check and insert) writes
+// nothing; the account's events are then applied one at a time. After the writes the
+// executions cursor (polling path) moves to the highest seq applied (not by reconcile), at most
+// once per cursor_write_interval_ms and when the stream is quiet: apart from the group writes,
+// so fills of different accounts do not queue on its row.
 #pragma once
 
 #include <pqxx/pqxx>
@@ -64,6 +67,12 @@ class EventApplier {
   // The account of each event's order ("" when the ledger does not hold it).
   Result<std::vector<std::string>> accountsOf(const std::vector<IncomingEvent>& events);
   Result<std::vector<ApplyOutcome>> applyGroup(const std::string& account_id, const Group& group);
+  // Every group of a batch at once: all their accounts' locks, one read and one write. nullopt
+  // when that could not be done (a lock not had in time, conflicts past the retry bound,
+  // another source's unique violation, a database error): nothing was written, and the caller
+  // applies the groups one by one, which deals with each of those for its own account.
+  std::optional<std::vector<ApplyOutcome>> applyAcrossAccounts(
+      const std::vector<std::string>& account_ids, const Group& events);
   Attempt<std::vector<ApplyOutcome>> tryApplyGroup(const Group& group);
   void count(const IncomingEvent& event, ApplyOutcome outcome);
   // Takes `seq` as applied; writes the cursor when the interval has passed (or `now`).
@@ -77,6 +86,7 @@ class EventApplier {
   int64_t cursor_applied_ = 0;  // the highest seq applied by this process
   int64_t cursor_written_ = 0;  // the highest seq it wrote
   std::chrono::steady_clock::time_point cursor_written_at_{};
+  Counter& across_accounts_;  // batches applied with one read and one write
   Counter& applied_;
   Counter& duplicates_;
   Counter& unknown_;

@@ -7,10 +7,13 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <cassert>
 #include <functional>
 #include <optional>
 #include <pqxx/pqxx>
 #include <string>
+#include <vector>
 
 #include "account_lock.h"
 #include "common/metrics.h"
@@ -32,8 +35,25 @@ class GuardedWriter {
   template <typename T>
   [[nodiscard]] Result<T> write(const std::string& account_id,
                                 const std::function<Attempt<T>()>& attempt) {
-    auto lock = locks_.acquire(account_id);
-    if (!lock) return lock.error();
+    return writeAll<T>({account_id}, attempt);
+  }
+
+  // The same under the locks of several accounts, taken in account id order (so two writers
+  // that need some of the same accounts cannot wait on each other in a circle) and all released
+  // when the write is done.
+  template <typename T>
+  [[nodiscard]] Result<T> writeAll(std::vector<std::string> account_ids,
+                                   const std::function<Attempt<T>()>& attempt) {
+    std::sort(account_ids.begin(), account_ids.end());
+    account_ids.erase(std::unique(account_ids.begin(), account_ids.end()), account_ids.end());
+    assert(!account_ids.empty());
+    std::vector<AccountLocks::Held> held;
+    held.reserve(account_ids.size());
+    for (const auto& account_id : account_ids) {
+      auto lock = locks_.acquire(account_id);
+      if (!lock) return lock.error();  // the ones already taken are released here
+      held.push_back(std::move(*lock));
+    }
     for (int tries = 0; tries <= version_retry_count_max_; ++tries) {
       std::optional<Attempt<T>> outcome = tryOnce(attempt);
       if (outcome && !*outcome) return outcome->error();
@@ -41,8 +61,11 @@ class GuardedWriter {
       conflicts_.add();
     }
     exhausted_.add();
+    std::string accounts;
+    for (const auto& account_id : account_ids)
+      accounts += (accounts.empty() ? "" : ", ") + account_id;
     return makeError(ErrorCode::AccountBusy,
-                     "account " + account_id + " kept changing under this request; retry it");
+                     "account " + accounts + " kept changing under this request; retry it");
   }
 
  private:

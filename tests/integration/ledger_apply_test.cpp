@@ -230,6 +230,14 @@ TEST_F(LedgerApplyTest, OneReadOfTwoAccountsWithARepeatAppliesEachReportOnce) {
   EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM executions"), 4);
   EXPECT_EQ(stack.metric("ledger_events_duplicate_total"), 1);
   EXPECT_EQ(stack.metric("ledger_events_unknown_order_total"), 1);
+  // Both accounts' fills went in one write: each journal entry on its own account.
+  EXPECT_GE(stack.metric("ledger_event_batches_across_accounts_total"), 1);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM journal_entries WHERE account_id = 'ACC-1' "
+                           "AND exec_id IS NOT NULL"),
+            2);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM journal_entries WHERE account_id = 'ACC-2' "
+                           "AND exec_id IS NOT NULL"),
+            2);
   EXPECT_TRUE(stack.invariantViolations().empty());
 }
 
