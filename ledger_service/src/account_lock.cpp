@@ -78,4 +78,17 @@ Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) 
   return makeError(ErrorCode::AccountBusy, "account " + account_id + " is busy; retry the request");
 }
 
+std::optional<AccountLocks::Held> AccountLocks::tryAcquire(const std::string& account_id) {
+  const std::string key = "lock:account:" + account_id;
+  const std::string token = randomToken();
+  auto reply = redis_.command({"SET", key, token, "NX", "PX", std::to_string(settings_.ttl_ms)});
+  if (!reply || reply->kind == RedisReply::Kind::Error) {
+    skipped_.add();
+    return Held(nullptr, key, "");
+  }
+  if (reply->kind != RedisReply::Kind::Status) return std::nullopt;  // held by someone else
+  acquired_.add();
+  return Held(&redis_, key, token);
+}
+
 }  // namespace fbg::ledger

@@ -5,6 +5,7 @@
 // store keeps writes safe on its own, and /readyz reports degraded.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/metrics.h"
@@ -42,6 +43,8 @@ class AccountLocks {
   AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics);
 
   [[nodiscard]] Result<Held> acquire(const std::string& account_id);
+  // One try, no wait: the lock if it is free now (or, Redis down, a degraded one), else nullopt.
+  [[nodiscard]] std::optional<Held> tryAcquire(const std::string& account_id);
 
  private:
   RedisPool& redis_;

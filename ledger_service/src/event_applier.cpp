@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <map>
+#include <set>
 
 namespace fbg::ledger {
 namespace {
@@ -79,7 +80,7 @@ Result<std::vector<ApplyOutcome>> EventApplier::applyGroup(const std::string& ac
 std::optional<std::vector<ApplyOutcome>> EventApplier::applyAcrossAccounts(
     const std::vector<std::string>& account_ids, const Group& events) {
   try {
-    auto applied = writer_.writeAll<std::vector<ApplyOutcome>>(
+    auto applied = writer_.writeHeld<std::vector<ApplyOutcome>>(
         account_ids, [&] { return tryApplyGroup(events); });
     if (applied) return std::move(*applied);
     spdlog::info("batch of {} accounts applied account by account: {}", account_ids.size(),
@@ -138,6 +139,39 @@ void EventApplier::count(const IncomingEvent& e, ApplyOutcome outcome) {
   }
 }
 
+// Round trips, not rows, cost the server most (docs/performance.md): the groups whose account
+// locks are free now go in one read and one write; their entries leave `groups`. The others,
+// and all of them if that write could not be done, stay for the caller's per-account path,
+// after these locks are released.
+void EventApplier::applyFreeAccountsTogether(const std::vector<IncomingEvent>& events,
+                                             AccountGroups& groups,
+                                             std::vector<Result<ApplyOutcome>>& outcomes,
+                                             int64_t& applied_seq_max) {
+  std::vector<std::string> account_ids;
+  for (const auto& group : groups) account_ids.push_back(group.first);
+  auto held = writer_.takeFree(std::move(account_ids));
+  if (held.size() < 2) return;  // one account: the usual path
+  std::set<std::string> locked;
+  for (const auto& lock : held) locked.insert(lock.first);
+  Group together;
+  std::vector<std::size_t> index_of;
+  for (const auto& [account, indexes] : groups) {
+    if (locked.count(account) == 0) continue;
+    for (const std::size_t i : indexes) {
+      together.push_back(&events[i]);
+      index_of.push_back(i);
+    }
+  }
+  const auto applied = applyAcrossAccounts({locked.begin(), locked.end()}, together);
+  if (!applied) return;
+  for (std::size_t k = 0; k < index_of.size(); ++k) {
+    outcomes[index_of[k]] = (*applied)[k];
+    applied_seq_max = std::max(applied_seq_max, events[index_of[k]].fill_receiver_seq);
+  }
+  std::erase_if(groups, [&](const auto& group) { return locked.count(group.first) > 0; });
+  across_accounts_.add();
+}
+
 std::vector<Result<ApplyOutcome>> EventApplier::applyBatch(
     const std::vector<IncomingEvent>& events) {
   std::vector<Result<ApplyOutcome>> outcomes(events.size(),
@@ -148,7 +182,7 @@ std::vector<Result<ApplyOutcome>> EventApplier::applyBatch(
     return outcomes;
   }
   // Groups by account in order of first appearance, each in stream order.
-  std::vector<std::pair<std::string, std::vector<std::size_t>>> groups;
+  AccountGroups groups;
   std::map<std::string, std::size_t> group_of;
   for (std::size_t i = 0; i < events.size(); ++i) {
     const std::string& account = (*accounts)[i];
@@ -161,28 +195,7 @@ std::vector<Result<ApplyOutcome>> EventApplier::applyBatch(
     groups[it->second].second.push_back(i);
   }
   int64_t applied_seq_max = 0;
-  if (groups.size() > 1) {
-    // Round trips, not rows, cost the server most (docs/performance.md): one read and one write
-    // for the whole batch instead of a pair per account.
-    std::vector<std::string> account_ids;
-    Group all;
-    std::vector<std::size_t> index_of;
-    for (const auto& [account, indexes] : groups) {
-      account_ids.push_back(account);
-      for (const std::size_t i : indexes) {
-        all.push_back(&events[i]);
-        index_of.push_back(i);
-      }
-    }
-    if (auto applied = applyAcrossAccounts(account_ids, all)) {
-      for (std::size_t k = 0; k < index_of.size(); ++k) {
-        outcomes[index_of[k]] = (*applied)[k];
-        applied_seq_max = std::max(applied_seq_max, events[index_of[k]].fill_receiver_seq);
-      }
-      groups.clear();  // all applied
-      across_accounts_.add();
-    }
-  }
+  if (groups.size() > 1) applyFreeAccountsTogether(events, groups, outcomes, applied_seq_max);
   for (const auto& [account, indexes] : groups) {
     Group group;
     for (const std::size_t i : indexes) group.push_back(&events[i]);

@@ -4,16 +4,16 @@
 //
 // A batch (one stream read) is grouped by account, after one lookup of the orders' accounts
 // (those not remembered from an earlier event: order_account_cache.h). With several accounts,
-// every account's lock is taken (in account order) and the whole batch is two statements, each
-// account's events in stream order; when that cannot be done (a lock not had in time, a unique
-// violation, conflicts past the bound, a database error) nothing was written, and each account
-// is applied alone: its lock and two statements. The two statements (apply_group.h): one read
-// with the dedup ids, the domain's decisions in memory, then one write of the version-guarded
-// rows with their revisions, the journal and the dedup rows, atomic by itself; a version
-// conflict, a deadlock or a serialization failure writes nothing and the events are read again.
-// A unique violation (the other source applied an event between check and insert) writes
-// nothing; the account's events are then applied one at a time. After the writes the
-// executions cursor (polling path) moves to the highest seq applied (not by reconcile), at most
+// those whose locks are free right now (one try each, in account order, no wait) go together in
+// two statements, each account's events in stream order; the rest, and all of them when that
+// write cannot be done (a unique violation, conflicts past the bound, a database error: nothing
+// was written), are applied account by account: its lock (waited for) and two statements. The two
+// statements (apply_group.h): one read with the dedup ids, the domain's decisions in memory, then
+// one write of the version-guarded rows with their revisions, the journal and the dedup rows,
+// atomic by itself; a version conflict, a deadlock or a serialization failure writes nothing and
+// the events are read again. A unique violation (the other source applied an event between check
+// and insert) writes nothing; the account's events are then applied one at a time. After the writes
+// the executions cursor (polling path) moves to the highest seq applied (not by reconcile), at most
 // once per cursor_write_interval_ms and when the stream is quiet: apart from the group writes,
 // so fills of different accounts do not queue on its row.
 #pragma once
@@ -63,14 +63,19 @@ class EventApplier {
 
  private:
   using Group = std::vector<const IncomingEvent*>;  // one account's events, in stream order
+  // Per account, in order of first appearance: the indexes of its events in the batch.
+  using AccountGroups = std::vector<std::pair<std::string, std::vector<std::size_t>>>;
 
   // The account of each event's order ("" when the ledger does not hold it).
   Result<std::vector<std::string>> accountsOf(const std::vector<IncomingEvent>& events);
   Result<std::vector<ApplyOutcome>> applyGroup(const std::string& account_id, const Group& group);
-  // Every group of a batch at once: all their accounts' locks, one read and one write. nullopt
+  // Groups of a batch at once, their accounts' locks held: one read and one write. nullopt
   // when that could not be done (a lock not had in time, conflicts past the retry bound,
   // another source's unique violation, a database error): nothing was written, and the caller
   // applies the groups one by one, which deals with each of those for its own account.
+  void applyFreeAccountsTogether(const std::vector<IncomingEvent>& events, AccountGroups& groups,
+                                 std::vector<Result<ApplyOutcome>>& outcomes,
+                                 int64_t& applied_seq_max);
   std::optional<std::vector<ApplyOutcome>> applyAcrossAccounts(
       const std::vector<std::string>& account_ids, const Group& events);
   Attempt<std::vector<ApplyOutcome>> tryApplyGroup(const Group& group);

@@ -35,25 +35,34 @@ class GuardedWriter {
   template <typename T>
   [[nodiscard]] Result<T> write(const std::string& account_id,
                                 const std::function<Attempt<T>()>& attempt) {
-    return writeAll<T>({account_id}, attempt);
+    auto lock = locks_.acquire(account_id);
+    if (!lock) return lock.error();
+    return writeHeld<T>({account_id}, attempt);
   }
 
-  // The same under the locks of several accounts, taken in account id order (so two writers
-  // that need some of the same accounts cannot wait on each other in a circle) and all released
-  // when the write is done.
-  template <typename T>
-  [[nodiscard]] Result<T> writeAll(std::vector<std::string> account_ids,
-                                   const std::function<Attempt<T>()>& attempt) {
+  // Of `account_ids`, the locks that are free right now, one try each in account id order, no
+  // wait. The caller writes those accounts together (writeHeld) and the others one by one
+  // (write): a writer that held some locks while it waited for more would hold up every
+  // request of those accounts meanwhile.
+  [[nodiscard]] std::vector<std::pair<std::string, AccountLocks::Held>> takeFree(
+      std::vector<std::string> account_ids) {
     std::sort(account_ids.begin(), account_ids.end());
     account_ids.erase(std::unique(account_ids.begin(), account_ids.end()), account_ids.end());
-    assert(!account_ids.empty());
-    std::vector<AccountLocks::Held> held;
+    std::vector<std::pair<std::string, AccountLocks::Held>> held;
     held.reserve(account_ids.size());
-    for (const auto& account_id : account_ids) {
-      auto lock = locks_.acquire(account_id);
-      if (!lock) return lock.error();  // the ones already taken are released here
-      held.push_back(std::move(*lock));
+    for (auto& account_id : account_ids) {
+      if (auto lock = locks_.tryAcquire(account_id)) {
+        held.emplace_back(std::move(account_id), std::move(*lock));
+      }
     }
+    return held;
+  }
+
+  // The version-guarded write of `account_ids`, whose locks the caller holds.
+  template <typename T>
+  [[nodiscard]] Result<T> writeHeld(const std::vector<std::string>& account_ids,
+                                    const std::function<Attempt<T>()>& attempt) {
+    assert(!account_ids.empty());
     for (int tries = 0; tries <= version_retry_count_max_; ++tries) {
       std::optional<Attempt<T>> outcome = tryOnce(attempt);
       if (outcome && !*outcome) return outcome->error();
