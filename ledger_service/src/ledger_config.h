@@ -42,7 +42,7 @@ struct LedgerSettings {
   int test_transaction_delay_ms = 0;
   bool consumers_enabled = true;
   std::string consumer_name;
-  int consumer_threads = 4;
+  int consumer_threads = 2;
   int executions_cursor_write_interval_ms = 1000;
   int order_account_cache_entries_max = 100000;
   std::string fill_receiver_host;
