@@ -152,12 +152,13 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
   });
 }
 
-int64_t GatewayStore::sendSeqBase() {
+int64_t GatewayStore::reserveSendSeqs(int64_t count) {
   const int64_t wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
                               std::chrono::system_clock::now().time_since_epoch())
                               .count();
-  next_send_seq_ = std::max(next_send_seq_, wall_us);
-  return next_send_seq_;
+  const int64_t base = std::max(last_send_seq_, wall_us);
+  last_send_seq_ = base + count;
+  return base;
 }
 
 Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_max,
@@ -194,7 +195,7 @@ std::vector<SendItem> GatewayStore::claimNewOrders(pqxx::nontransaction& work, i
     waits.push_back(std::to_string(replyWaitMs(settings_.retry, 1, unitRandom())));
   }
   std::vector<SendItem> items;
-  const int64_t base = sendSeqBase();
+  const int64_t base = reserveSendSeqs(claimable);  // the n-th claimed order gets base + n
   for (const auto& raw : work.exec_prepared("claim_new", limit, in_flight_max,
                                             pgArrayLiteral(waits), base, gate.answered_send_seq,
                                             gate.broker_silent, settings_.retry_hold_ms_max)) {
@@ -203,7 +204,6 @@ std::vector<SendItem> GatewayStore::claimNewOrders(pqxx::nontransaction& work, i
     const OrderRow row = readOrderRow(raw);
     items.push_back(SendItem{SendItem::Kind::New, row.record, 0, row.received_at_ms});
   }
-  next_send_seq_ = base + static_cast<int64_t>(items.size()) + 1;
   return items;
 }
 
@@ -244,8 +244,7 @@ void GatewayStore::claimDueRetries(pqxx::work& work, int limit, const RetryGate&
     const bool ask = action == TimeoutAction::AskStatus;
     const int64_t wait_ms = replyWaitMs(settings_.retry, attempt, unitRandom());
     work.exec_prepared("mark_retry", row.record.ticket.order_id, attempt, wait_ms,
-                       ask ? "STATUS" : "RESEND", sendSeqBase());
-    ++next_send_seq_;
+                       ask ? "STATUS" : "RESEND", reserveSendSeqs(1) + 1);
     ++(ask ? counts.status_requests : counts.resends);
     items.push_back(SendItem{ask ? SendItem::Kind::Status : SendItem::Kind::Resend, row.record, 0,
                              row.received_at_ms});

@@ -107,9 +107,10 @@ class GatewayStore {
   };
 
   double unitRandom();
-  // The send_seq of the first message of a round: past the last one handed out and not behind
-  // the wall clock in microseconds, so it keeps rising across restarts of the process.
-  int64_t sendSeqBase();
+  // Reserves `count` send_seqs, base + 1 .. base + count, and returns base: past the last one
+  // handed out and not behind the wall clock in microseconds, so send_seqs keep rising across
+  // restarts of the process. A reserved one left unused is a harmless gap.
+  int64_t reserveSendSeqs(int64_t count);
   std::vector<SendItem> claimNewOrders(pqxx::nontransaction& work, int limit, int in_flight_max,
                                        const RetryGate& gate, Due& due);
   // The due retries and cancels, in one transaction; an exception becomes an error, since the
@@ -128,7 +129,7 @@ class GatewayStore {
   StoreSettings settings_;
   std::atomic<bool> answers_status_requests_;       // set false from the FIX thread
   std::mt19937_64 random_{std::random_device{}()};  // claims only: the sender thread
-  int64_t next_send_seq_ = 0;                       // claims only: the sender thread
+  int64_t last_send_seq_ = 0;                       // claims only: the sender thread
 };
 
 }  // namespace fbg::gateway

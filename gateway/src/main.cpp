@@ -93,7 +93,7 @@ int serve(const GatewaySettings& s) {
                       .retry = s.retry,
                       .broker_answers_status_requests = s.broker_answers_status_requests,
                       .retry_hold_ms_max = s.retry_hold_ms_max});
-  BrokerProgress progress(s.retry.ack_timeout_ms);
+  BrokerProgress progress(std::chrono::milliseconds(s.retry.ack_timeout_ms));
   EventRelay relay({.stream = "order-events",
                     .batch_size_max = s.event_batch_size_max,
                     .poll_interval_ms = s.event_poll_interval_ms,

@@ -110,11 +110,8 @@ void OrderSender::run() {
 
 int OrderSender::round() {
   RetryCounts counts;
-  const int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                             std::chrono::steady_clock::now().time_since_epoch())
-                             .count();
   auto items = store_.claimRound(settings_.batch_size_max, settings_.in_flight_orders_max,
-                                 progress_.gate(now_ms), counts);
+                                 progress_.gate(BrokerProgress::Clock::now()), counts);
   if (!items) return failed(items.error());
   timeouts_.add(counts.status_requests + counts.resends + counts.unconfirmed);
   status_requests_.add(counts.status_requests);

@@ -4,15 +4,6 @@
 #include <chrono>
 
 namespace fbg::gateway {
-namespace {
-
-int64_t steadyClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 ReplyApplier::ReplyApplier(ReplyApplierSettings settings, GatewayStore& store,
                            BrokerProgress& progress, MetricsRegistry& metrics,
@@ -50,7 +41,7 @@ bool ReplyApplier::enqueue(InboundReply reply) {
     queued_.set(static_cast<int64_t>(queue_.size()));
     // Under the queue's lock, so the applier cannot note this reply stored before it is noted
     // received.
-    progress_.noteReceived(steadyClockMs());
+    progress_.noteReceived(BrokerProgress::Clock::now());
   }
   ready_.notify_one();
   return true;

@@ -53,20 +53,12 @@ AccountLocks::AccountLocks(RedisPool& redis, AccountLockSettings settings, Metri
 Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) {
   const auto started = std::chrono::steady_clock::now();
   const auto deadline = started + std::chrono::milliseconds(settings_.wait_ms_max);
-  const std::string key = "lock:account:" + account_id;
-  const std::string token = randomToken();
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (int attempt = 0;; ++attempt) {
-    auto reply = redis_.command({"SET", key, token, "NX", "PX", std::to_string(settings_.ttl_ms)});
-    if (!reply || reply->kind == RedisReply::Kind::Error) {
-      skipped_.add();
-      return Held(nullptr, key, "");
-    }
-    if (reply->kind == RedisReply::Kind::Status) {  // "OK"
-      acquired_.add();
+    if (auto held = tryAcquire(account_id)) {
       wait_seconds_.observeSeconds(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      return Held(&redis_, key, token);
+      return std::move(*held);
     }
     const auto sleep = std::chrono::milliseconds(
         lockBackoffMs(attempt, settings_.backoff_ms_min, settings_.backoff_ms_max,

@@ -205,33 +205,38 @@ StreamEntry newEntry(const std::string& payload) {
                      {{"kind", "NEW"}, {"order_id", "O2S1T36850000001"}, {"payload", payload}}};
 }
 
+// A steady-clock instant `ms` after an arbitrary origin.
+BrokerProgress::Clock::time_point at(int64_t ms) {
+  return BrokerProgress::Clock::time_point{} + std::chrono::milliseconds(ms);
+}
+
 TEST(BrokerProgress, SilentAtStartAndAfterSilenceButNeverWithARepliesQueued) {
-  BrokerProgress progress(2000);
-  EXPECT_TRUE(progress.gate(0).broker_silent);  // nothing heard yet: the schedule alone rules
-  progress.noteReceived(10'000);
-  EXPECT_FALSE(progress.gate(10'001).broker_silent);
-  EXPECT_FALSE(progress.gate(20'000).broker_silent) << "a reply still queued is not silence";
+  BrokerProgress progress(std::chrono::milliseconds(2000));
+  EXPECT_TRUE(progress.gate(at(0)).broker_silent);  // nothing heard yet: the schedule alone rules
+  progress.noteReceived(at(10'000));
+  EXPECT_FALSE(progress.gate(at(10'001)).broker_silent);
+  EXPECT_FALSE(progress.gate(at(20'000)).broker_silent) << "a reply still queued is not silence";
   progress.noteApplied(1, 0);
-  EXPECT_FALSE(progress.gate(11'999).broker_silent);
-  EXPECT_TRUE(progress.gate(12'000).broker_silent);
-  progress.noteReceived(12'500);
-  progress.noteReceived(12'600);
+  EXPECT_FALSE(progress.gate(at(11'999)).broker_silent);
+  EXPECT_TRUE(progress.gate(at(12'000)).broker_silent);
+  progress.noteReceived(at(12'500));
+  progress.noteReceived(at(12'600));
   progress.noteDiscarded(1);
-  EXPECT_FALSE(progress.gate(30'000).broker_silent);
+  EXPECT_FALSE(progress.gate(at(30'000)).broker_silent);
   progress.noteApplied(1, 0);
-  EXPECT_FALSE(progress.gate(14'599).broker_silent);
-  EXPECT_TRUE(progress.gate(14'600).broker_silent);
+  EXPECT_FALSE(progress.gate(at(14'599)).broker_silent);
+  EXPECT_TRUE(progress.gate(at(14'600)).broker_silent);
 }
 
 TEST(BrokerProgress, AnsweredSendSeqOnlyRises) {
-  BrokerProgress progress(100);
-  EXPECT_EQ(progress.gate(0).answered_send_seq, 0);
-  for (int i = 0; i < 3; ++i) progress.noteReceived(1);
+  BrokerProgress progress(std::chrono::milliseconds(100));
+  EXPECT_EQ(progress.gate(at(0)).answered_send_seq, 0);
+  for (int i = 0; i < 3; ++i) progress.noteReceived(at(1));
   progress.noteApplied(1, 50);
   progress.noteApplied(1, 0);   // a batch that showed nothing
   progress.noteApplied(1, 40);  // an older one, applied later
-  EXPECT_EQ(progress.gate(1).answered_send_seq, 50);
-  EXPECT_TRUE(progress.gate(101).broker_silent);
+  EXPECT_EQ(progress.gate(at(1)).answered_send_seq, 50);
+  EXPECT_TRUE(progress.gate(at(101)).broker_silent);
 }
 
 TEST(OrderTicket, ParsesTheLedgerPayloadAndRefusesBadOnes) {

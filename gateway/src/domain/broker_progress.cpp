@@ -5,13 +5,13 @@
 
 namespace fbg::gateway {
 
-BrokerProgress::BrokerProgress(int64_t silence_ms) : silence_ms_(silence_ms) {
-  assert(silence_ms > 0);
+BrokerProgress::BrokerProgress(std::chrono::milliseconds silence) : silence_(silence) {
+  assert(silence.count() > 0);
 }
 
-void BrokerProgress::noteReceived(int64_t now_ms) {
+void BrokerProgress::noteReceived(Clock::time_point now) {
   std::lock_guard lock(mutex_);
-  last_received_ms_ = std::max(last_received_ms_, now_ms);
+  last_received_ = last_received_ ? std::max(*last_received_, now) : now;
   ++queued_;
 }
 
@@ -27,9 +27,10 @@ void BrokerProgress::noteDiscarded(int replies) {
   noteApplied(replies, 0);
 }
 
-RetryGate BrokerProgress::gate(int64_t now_ms) const {
+RetryGate BrokerProgress::gate(Clock::time_point now) const {
   std::lock_guard lock(mutex_);
-  return RetryGate{answered_send_seq_, queued_ == 0 && now_ms - last_received_ms_ >= silence_ms_};
+  const bool quiet = !last_received_ || now - *last_received_ >= silence_;
+  return RetryGate{answered_send_seq_, queued_ == 0 && quiet};
 }
 
 }  // namespace fbg::gateway

@@ -19,8 +19,10 @@
 //                                   gate() (sender, each round) -> claim_new / claim_due
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 
 namespace fbg::gateway {
 
@@ -33,24 +35,26 @@ struct RetryGate {
 
 class BrokerProgress {
  public:
-  // silence_ms: no reply for this long (and none queued) is silence; the ack timeout.
-  explicit BrokerProgress(int64_t silence_ms);
+  using Clock = std::chrono::steady_clock;
 
-  // A reply was queued for the applier at `now_ms` (steady clock).
-  void noteReceived(int64_t now_ms);
+  // silence: no reply for this long (and none queued) is silence; the ack timeout.
+  explicit BrokerProgress(std::chrono::milliseconds silence);
+
+  // A reply was queued for the applier at `now`.
+  void noteReceived(Clock::time_point now);
   // The applier stored `replies` queued replies; the newest first send they answered is
   // `answered_send_seq` (0: none of them showed one).
   void noteApplied(int replies, int64_t answered_send_seq);
   // The applier dropped `replies` queued replies without storing them (stopping).
   void noteDiscarded(int replies);
 
-  [[nodiscard]] RetryGate gate(int64_t now_ms) const;
+  [[nodiscard]] RetryGate gate(Clock::time_point now) const;
 
  private:
-  const int64_t silence_ms_;
+  const std::chrono::milliseconds silence_;
   mutable std::mutex mutex_;
-  int64_t last_received_ms_ = INT64_MIN / 2;  // long ago: silent at start
-  int64_t queued_ = 0;                        // received, not yet applied
+  std::optional<Clock::time_point> last_received_;  // none yet: silent at start
+  int64_t queued_ = 0;                              // received, not yet applied
   int64_t answered_send_seq_ = 0;
 };
 
