@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <cassert>
+
 namespace fbg::fills {
 
 ExecutionRelay::ExecutionRelay(RelaySettings settings, PgPool& pool, RedisPool& redis,
@@ -15,8 +17,9 @@ ExecutionRelay::ExecutionRelay(RelaySettings settings, PgPool& pool, RedisPool& 
                                        "Rows found already in the stream (published before a "
                                        "crash kept them unmarked); marked, not doubled.")),
       stream_ahead_(metrics.counter("fills_relay_stream_ahead_total",
-                                    "ALARM: the stream's last id is past an unpublished row it "
-                                    "does not hold; the row waits for an operator.")),
+                                    "ALARM: rows the stream had passed before they were "
+                                    "published (committed late, or the stream outlived the "
+                                    "database); added after its last entry.")),
       backlog_(metrics.gauge("fills_relay_backlog", "Stored reports not yet published.")) {}
 
 ExecutionRelay::~ExecutionRelay() {
@@ -69,38 +72,82 @@ void ExecutionRelay::run() {
   }
 }
 
-// XADD of one row, stream id "<seq>-0": Redis refuses an id not above the stream's last, so a
-// row published before a crash left it unmarked is never added twice.
-std::vector<std::string> ExecutionRelay::xaddCommand(const StoredExecution& row) const {
-  return {"XADD",
-          settings_.stream,
-          "MAXLEN",
-          "~",
-          std::to_string(settings_.stream_length_max),
-          std::to_string(row.seq) + "-0",
-          "seq",
-          std::to_string(row.seq),
-          "broker",
-          row.record.broker,
-          "exec_id",
-          row.record.exec_id,
-          "order_id",
-          row.record.order_id,
-          "payload",
-          executionJson(row)};
+// A batch's XADDs as one script, so that Redis runs all of them or none. A pipeline of XADDs
+// could be refused in part: a Redis replaying its append-only file after a restart answers
+// LOADING to what it reads before the replay ends and runs the rest, and the rows after the
+// refused ones were then in the stream ahead of them. Their own ids below the stream's last,
+// those were refused for good, and the ledger saw no fill after them (CI chaos run, 376 orders
+// left open).
+//
+//   KEYS[1] the stream   ARGV[1] MAXLEN (approximate)
+//   ARGV[2 + 6k ..]      row k: id "<seq>-0", seq, broker, exec_id, order_id, payload
+//   reply               {rows in the stream now (a prefix of the batch), of them found there
+//                        already, of them added out of seq order, the refusal that ended it or ""}
+//
+// A refused id the stream holds was published before a crash kept the row unmarked. A refused
+// id it does not hold is below the stream's last: a row that committed after a later one (the
+// writer of a killed process finishing its statement late) or a stream kept while the database
+// was recreated. Such a row goes in as "<last id's ms>-*", after everything, rather than never:
+// the ledger deduplicates on (broker, exec_id) and does not depend on the order of fills.
+constexpr const char* kPublishScript = R"lua(
+local in_stream, already, out_of_order = 0, 0, 0
+for i = 2, #ARGV, 6 do
+  local id = ARGV[i]
+  local fields = {'seq', ARGV[i + 1], 'broker', ARGV[i + 2], 'exec_id', ARGV[i + 3],
+                  'order_id', ARGV[i + 4], 'payload', ARGV[i + 5]}
+  local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(fields))
+  if type(added) == 'table' and added.err then
+    if #redis.call('XRANGE', KEYS[1], id, id) == 1 then
+      already = already + 1
+    else
+      local info = redis.pcall('XINFO', 'STREAM', KEYS[1])
+      local last = nil
+      if type(info) == 'table' and not info.err then
+        for j = 1, #info, 2 do
+          if info[j] == 'last-generated-id' then last = info[j + 1] end
+        end
+      end
+      local ms = last and string.match(last, '^(%d+)-')
+      if not ms then return {in_stream, already, out_of_order, added.err} end
+      local late = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ms .. '-*',
+                               unpack(fields))
+      if type(late) == 'table' and late.err then
+        return {in_stream, already, out_of_order, late.err}
+      end
+      out_of_order = out_of_order + 1
+    end
+  end
+  in_stream = in_stream + 1
+end
+return {in_stream, already, out_of_order, ''}
+)lua";
+
+std::vector<std::string> ExecutionRelay::publishCommand(
+    const std::vector<StoredExecution>& rows) const {
+  std::vector<std::string> command = {"EVAL", kPublishScript, "1", settings_.stream,
+                                      std::to_string(settings_.stream_length_max)};
+  command.reserve(command.size() + 6 * rows.size());
+  for (const auto& row : rows) {
+    command.push_back(std::to_string(row.seq) + "-0");
+    command.push_back(std::to_string(row.seq));
+    command.push_back(row.record.broker);
+    command.push_back(row.record.exec_id);
+    command.push_back(row.record.order_id);
+    command.push_back(executionJson(row));
+  }
+  return command;
 }
 
-// A refused XADD: published already (the stream holds the id), or the alarm.
-bool ExecutionRelay::alreadyInStream(const StoredExecution& row, const std::string& refusal) {
-  const std::string id = std::to_string(row.seq) + "-0";
-  auto present = redis_.command({"XRANGE", settings_.stream, id, id});
-  if (present && present->kind == RedisReply::Kind::Array && present->elements.size() == 1) {
-    already_present_.add();
-    return true;
+// The script's reply; nullopt when Redis refused the script itself (LOADING while it replays
+// its file, OOM, ...), which publishes nothing: later.
+std::optional<ExecutionRelay::Published> ExecutionRelay::publishedOf(const RedisReply& reply) {
+  if (reply.kind != RedisReply::Kind::Array || reply.elements.size() != 4) {
+    spdlog::warn("execution relay: batch not published: {}",
+                 reply.kind == RedisReply::Kind::Error ? reply.text : "unexpected reply");
+    return std::nullopt;
   }
-  stream_ahead_.add();
-  spdlog::error("stream {} refused {} ({}) and does not hold it", settings_.stream, id, refusal);
-  return false;
+  const auto& e = reply.elements;
+  return Published{e[0].integer, e[1].integer, e[2].integer, e[3].text};
 }
 
 // One statement: mark what the last round published, read what is still unpublished.
@@ -113,13 +160,9 @@ Result<std::vector<StoredExecution>> ExecutionRelay::readRound(FillsStore& store
 }
 
 // One round: one statement (marking the previous round's rows, reading this round's), one
-// pipelined XADD of the batch. The published prefix is marked by the next round, at the latest
-// one poll interval later, and at stop: a mark costs no round trip of its own. A crash before
-// the mark publishes those rows again, which the stream refuses by id (alreadyInStream).
-// Rows are published strictly in seq order, so the first row not published ends it.
-// (Rows after it in the same pipeline may be in the stream already; the next round finds
-// them there. Only an XADD refused for another reason than its id can put a row behind them,
-// where it raises the stream-ahead alarm and the ledger's polling path fetches it.)
+// script for the batch. The published prefix is marked by the next round, at the latest one poll
+// interval later, and at stop: a mark costs no round trip of its own. A crash before the mark
+// offers those rows again, which the script finds in the stream by id.
 int ExecutionRelay::relayBatch() {
   FillsStore store(pool_);
   auto rows = readRound(store);
@@ -128,22 +171,17 @@ int ExecutionRelay::relayBatch() {
     backlog_.set(0);
     return 0;
   }
-  std::vector<std::vector<std::string>> commands;
-  commands.reserve(rows->size());
-  for (const auto& row : *rows) commands.push_back(xaddCommand(row));
-  const auto added = redis_.pipeline(commands);
-  int count = 0;
-  for (std::size_t i = 0; added && i < added->size() && i < rows->size(); ++i) {
-    const RedisReply& reply = (*added)[i];
-    if (reply.kind == RedisReply::Kind::Error && !alreadyInStream((*rows)[i], reply.text)) break;
-    ++count;
-  }
+  const auto reply = redis_.command(publishCommand(*rows));
+  // Redis down, or it refused the script: nothing published, later.
+  const std::optional<Published> published =
+      reply ? publishedOf(*reply) : std::optional<Published>();
+  const int count = published ? static_cast<int>(published->in_stream) : 0;
+  assert(count >= 0 && static_cast<std::size_t>(count) <= rows->size());
   if (count > 0) {
-    const int64_t first = rows->front().seq;
-    const int64_t last = (*rows)[static_cast<std::size_t>(count - 1)].seq;
-    unmarked_.emplace(first, last);
+    unmarked_.emplace(rows->front().seq, (*rows)[static_cast<std::size_t>(count - 1)].seq);
     published_.add(count);
   }
+  if (published) noteAnomalies(*published, *rows);
   // Exact unless the batch was full; only then is the count worth its scan.
   const bool full = static_cast<int>(rows->size()) >= settings_.batch_size_max;
   if (!full) {
@@ -151,7 +189,21 @@ int ExecutionRelay::relayBatch() {
   } else if (auto backlog = store.unpublishedCount(); backlog) {
     backlog_.set(*backlog);
   }
-  return added ? count : -1;  // Redis down: later
+  return published && published->refusal.empty() ? count : -1;
+}
+
+void ExecutionRelay::noteAnomalies(const Published& published,
+                                   const std::vector<StoredExecution>& rows) {
+  already_present_.add(published.already);
+  if (published.out_of_order > 0) {
+    stream_ahead_.add(published.out_of_order);
+    spdlog::error("stream {} was past {} unpublished rows; added after its last entry",
+                  settings_.stream, published.out_of_order);
+  }
+  if (!published.refusal.empty()) {
+    spdlog::error("stream {} refused seq {}: {}", settings_.stream,
+                  rows[static_cast<std::size_t>(published.in_stream)].seq, published.refusal);
+  }
 }
 
 }  // namespace fbg::fills

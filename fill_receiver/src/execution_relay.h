@@ -3,7 +3,9 @@
 //
 // Stream entry layout (XADD executions MAXLEN ~ stream_length_max {seq}-0 ...):
 //   id        {seq}-0: explicit, so a re-publication after a crash between XADD and marking the
-//             row is refused by Redis instead of doubled (only this process writes the stream)
+//             row is refused by Redis instead of doubled (only this process writes the stream);
+//             a row the stream had already passed goes in as {last id's ms}-{n} instead
+//             (fills_relay_stream_ahead_total; execution_relay.cpp says when)
 //   seq, broker, exec_id, order_id
 //   payload   the JSON of GET /v1/executions' items (fills_store.h executionJson)
 #pragma once
@@ -47,9 +49,17 @@ class ExecutionRelay {
   int relayBatch();
   // The round's read, marking the previous round's published rows in the same statement.
   [[nodiscard]] Result<std::vector<StoredExecution>> readRound(FillsStore& store);
-  [[nodiscard]] std::vector<std::string> xaddCommand(const StoredExecution& row) const;
-  // After a refused XADD: true when the stream holds the row's id all the same.
-  [[nodiscard]] bool alreadyInStream(const StoredExecution& row, const std::string& refusal);
+  // What one batch's script did (execution_relay.cpp draws it).
+  struct Published {
+    int64_t in_stream = 0;     // rows in the stream now: a prefix of the batch
+    int64_t already = 0;       // of them, found there (published before a crash)
+    int64_t out_of_order = 0;  // of them, added after the stream's last entry
+    std::string refusal;       // why the prefix ends before the batch does ("" if it does not)
+  };
+  [[nodiscard]] std::vector<std::string> publishCommand(
+      const std::vector<StoredExecution>& rows) const;
+  [[nodiscard]] static std::optional<Published> publishedOf(const RedisReply& reply);
+  void noteAnomalies(const Published& published, const std::vector<StoredExecution>& rows);
 
   RelaySettings settings_;
   PgPool& pool_;

@@ -177,6 +177,13 @@ bool OutboxRelay::deliver(const std::string& stream, const std::string& id, cons
                       id, "kind", kind, "order_id", order_id, "payload", payload});
   if (!added) return false;  // Redis down: retry later
   if (added->kind != RedisReply::Kind::Error) return true;
+  // Refused for another reason than its id (LOADING while a restarted Redis replays its file,
+  // OOM): not an alarm, the row is offered again next round. Rows are sent one by one, each
+  // answered before the next, so no later row of the broker can have gone in meanwhile.
+  if (added->text.find("equal or smaller than the target stream top item") == std::string::npos) {
+    spdlog::warn("outbox relay: {} refused {}: {}", stream, id, added->text);
+    return false;
+  }
   // Refused id: delivered before a crash kept us from marking it, or the stream is ahead of us.
   auto present = redis_.command({"XRANGE", stream, id, id});
   if (present && present->kind == RedisReply::Kind::Array && present->elements.size() == 1 &&

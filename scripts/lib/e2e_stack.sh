@@ -273,3 +273,35 @@ e2e_stream_backlog() {
   done
   echo "$total"
 }
+
+# e2e_diagnose: what a failed run leaves for the reader of a CI log (its folder is gone there):
+# each stream and consumer group, the relays' and appliers' counters, the rows not yet published
+# and the executions cursor, and the last lines of each process's log. Read-only, best effort.
+e2e_diagnose() {
+  local stream name port
+  echo "---- diagnosis: streams (redis 127.0.0.1:$E2E_REDIS_PORT)"
+  for stream in orders:SIM-A orders:SIM-B order-events executions; do
+    echo "$stream: $(redis-cli -h 127.0.0.1 -p "$E2E_REDIS_PORT" --raw XINFO STREAM "$stream" 2>&1 |
+      awk 'NR % 2 == 1 { k = $0; next } k ~ /^(length|last-generated-id|entries-added)$/ { printf "%s=%s ", k, $0 }')"
+    redis-cli -h 127.0.0.1 -p "$E2E_REDIS_PORT" --raw XINFO GROUPS "$stream" 2>&1 |
+      awk 'NR % 2 == 1 { k = $0; next } { printf "%s=%s ", k, $0 } k == "lag" { print "" }' |
+      sed 's/^/  group: /'
+  done
+  echo "---- diagnosis: counters"
+  for name in ledger:$E2E_LEDGER_PORT fill_receiver:$E2E_FILLS_PORT \
+    gateway-SIM-A:$E2E_GATEWAY_A_PORT gateway-SIM-B:$E2E_GATEWAY_B_PORT; do
+    port="${name##*:}"
+    curl -s --max-time 5 "http://127.0.0.1:$port/metrics" 2>&1 |
+      grep -E '^[a-z_]*(relay|outbox|stream|unknown|invalid|alarm|polled|applied|duplicate|lock_total|backlog)[a-z_]*(\{[^}]*\})? ' |
+      sed "s/^/  ${name%%:*} /"
+  done
+  echo "---- diagnosis: rows"
+  "$FBG_PG_BIN/psql" -h 127.0.0.1 -p "$E2E_PG_PORT" -U postgres -d fills -tAq -c \
+    "SELECT 'fills: max seq ' || coalesce(max(seq), 0) || ', unpublished ' || count(*) FILTER (WHERE published_at IS NULL) || ' from seq ' || coalesce(min(seq) FILTER (WHERE published_at IS NULL), 0) FROM executions" 2>&1
+  "$FBG_PG_BIN/psql" -h 127.0.0.1 -p "$E2E_PG_PORT" -U postgres -d ledger -tAq -c \
+    "SELECT 'ledger: executions cursor ' || position FROM consumer_cursors WHERE name = 'executions'" 2>&1
+  for name in ledger fill_receiver gateway-SIM-A gateway-SIM-B simulator-SIM-A simulator-SIM-B; do
+    echo "---- diagnosis: last lines of $name.log"
+    tail -n 15 "$E2E_DIR/$name.log" 2>&1 | cut -c1-300
+  done
+}

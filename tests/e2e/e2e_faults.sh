@@ -93,6 +93,7 @@ printf '%-52s %10s\n' "stream backlog" "$backlog"
 printf '%-52s %10s\n' "ledger_service reconcile exit" "$reconcile_status"
 printf '%-52s %10s\n' "total seconds" "$((SECONDS - started_at))"
 if ((${#failures[@]} > 0)); then
+  e2e_diagnose
   printf 'FAIL: %s\n' "${failures[@]}" >&2
   exit 1
 fi
