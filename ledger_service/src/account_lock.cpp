@@ -30,6 +30,10 @@ std::string randomToken() {
   return text;
 }
 
+std::string lockKey(const std::string& account_id) {
+  return "lock:account:" + account_id;
+}
+
 }  // namespace
 
 AccountLocks::Held::~Held() {
@@ -37,6 +41,20 @@ AccountLocks::Held::~Held() {
   auto released = redis_->command({"EVAL", kReleaseScript, "1", key_, token_});
   if (!released)
     spdlog::warn("lock {} not released ({}); it expires by TTL", key_, released.error().message);
+}
+
+AccountLocks::HeldGroup::~HeldGroup() {
+  if (redis_ == nullptr) return;
+  std::vector<std::vector<std::string>> releases;
+  for (std::size_t i = 0; i < account_ids_.size(); ++i) {
+    if (tokens_[i].empty()) continue;
+    releases.push_back({"EVAL", kReleaseScript, "1", lockKey(account_ids_[i]), tokens_[i]});
+  }
+  if (releases.empty()) return;
+  if (auto released = redis_->pipeline(releases); !released) {
+    spdlog::warn("{} account locks not released ({}); they expire by TTL", releases.size(),
+                 released.error().message);
+  }
 }
 
 AccountLocks::AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics)
@@ -71,7 +89,7 @@ Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) 
 }
 
 std::optional<AccountLocks::Held> AccountLocks::tryAcquire(const std::string& account_id) {
-  const std::string key = "lock:account:" + account_id;
+  const std::string key = lockKey(account_id);
   const std::string token = randomToken();
   auto reply = redis_.command({"SET", key, token, "NX", "PX", std::to_string(settings_.ttl_ms)});
   if (!reply || reply->kind == RedisReply::Kind::Error) {
@@ -81,6 +99,34 @@ std::optional<AccountLocks::Held> AccountLocks::tryAcquire(const std::string& ac
   if (reply->kind != RedisReply::Kind::Status) return std::nullopt;  // held by someone else
   acquired_.add();
   return Held(&redis_, key, token);
+}
+
+AccountLocks::HeldGroup AccountLocks::tryAcquireEach(const std::vector<std::string>& account_ids) {
+  HeldGroup group;
+  if (account_ids.empty()) return group;
+  std::vector<std::string> tokens;
+  std::vector<std::vector<std::string>> commands;
+  for (const auto& account_id : account_ids) {
+    tokens.push_back(randomToken());
+    commands.push_back(
+        {"SET", lockKey(account_id), tokens.back(), "NX", "PX", std::to_string(settings_.ttl_ms)});
+  }
+  const auto replies = redis_.pipeline(commands);
+  group.redis_ = &redis_;
+  for (std::size_t i = 0; i < account_ids.size(); ++i) {
+    const RedisReply* reply = replies ? &(*replies)[i] : nullptr;
+    if (reply == nullptr || reply->kind == RedisReply::Kind::Error) {
+      skipped_.add();  // Redis down (or refusing): the version check alone, as in tryAcquire
+      tokens[i].clear();
+    } else if (reply->kind != RedisReply::Kind::Status) {
+      continue;  // held by someone else
+    } else {
+      acquired_.add();
+    }
+    group.account_ids_.push_back(account_ids[i]);
+    group.tokens_.push_back(std::move(tokens[i]));
+  }
+  return group;
 }
 
 }  // namespace fbg::ledger

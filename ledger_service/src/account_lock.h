@@ -7,6 +7,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/metrics.h"
 #include "common/redis.h"
@@ -40,11 +41,38 @@ class AccountLocks {
     std::string token_;  // empty: taken without Redis
   };
 
+  // Locks taken by one pipelined round trip and released by another: a stream read's batch
+  // takes the locks of several accounts at once (round trips cost the machine more than the
+  // commands; docs/performance.md). Each lock is its own key and command, so a cluster client
+  // may split the pipeline by slot.
+  class HeldGroup {
+   public:
+    HeldGroup() = default;
+    HeldGroup(HeldGroup&& other) noexcept
+        : redis_(other.redis_),
+          account_ids_(std::move(other.account_ids_)),
+          tokens_(std::move(other.tokens_)) {
+      other.redis_ = nullptr;
+    }
+    HeldGroup& operator=(HeldGroup&&) = delete;
+    ~HeldGroup();
+    // The accounts held, in the order asked; a degraded lock (Redis down) counts as held.
+    [[nodiscard]] const std::vector<std::string>& accountIds() const { return account_ids_; }
+
+   private:
+    friend class AccountLocks;
+    RedisPool* redis_ = nullptr;
+    std::vector<std::string> account_ids_;
+    std::vector<std::string> tokens_;  // per account; empty: taken without Redis
+  };
+
   AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics);
 
   [[nodiscard]] Result<Held> acquire(const std::string& account_id);
   // One try, no wait: the lock if it is free now (or, Redis down, a degraded one), else nullopt.
   [[nodiscard]] std::optional<Held> tryAcquire(const std::string& account_id);
+  // One try each, no wait, one round trip: the locks of `account_ids` that are free now.
+  [[nodiscard]] HeldGroup tryAcquireEach(const std::vector<std::string>& account_ids);
 
  private:
   RedisPool& redis_;

@@ -149,10 +149,9 @@ void EventApplier::applyFreeAccountsTogether(const std::vector<IncomingEvent>& e
                                              int64_t& applied_seq_max) {
   std::vector<std::string> account_ids;
   for (const auto& group : groups) account_ids.push_back(group.first);
-  auto held = writer_.takeFree(std::move(account_ids));
-  if (held.size() < 2) return;  // one account: the usual path
-  std::set<std::string> locked;
-  for (const auto& lock : held) locked.insert(lock.first);
+  const auto held = writer_.takeFree(std::move(account_ids));
+  if (held.accountIds().size() < 2) return;  // one account: the usual path
+  const std::set<std::string> locked(held.accountIds().begin(), held.accountIds().end());
   Group together;
   std::vector<std::size_t> index_of;
   for (const auto& [account, indexes] : groups) {

@@ -40,22 +40,14 @@ class GuardedWriter {
     return writeHeld<T>({account_id}, attempt);
   }
 
-  // Of `account_ids`, the locks that are free right now, one try each in account id order, no
-  // wait. The caller writes those accounts together (writeHeld) and the others one by one
-  // (write): a writer that held some locks while it waited for more would hold up every
-  // request of those accounts meanwhile.
-  [[nodiscard]] std::vector<std::pair<std::string, AccountLocks::Held>> takeFree(
-      std::vector<std::string> account_ids) {
+  // Of `account_ids`, the locks that are free right now, one try each (one round trip), in
+  // account id order, no wait. The caller writes those accounts together (writeHeld) and the
+  // others one by one (write): a writer that held some locks while it waited for more would
+  // hold up every request of those accounts meanwhile.
+  [[nodiscard]] AccountLocks::HeldGroup takeFree(std::vector<std::string> account_ids) {
     std::sort(account_ids.begin(), account_ids.end());
     account_ids.erase(std::unique(account_ids.begin(), account_ids.end()), account_ids.end());
-    std::vector<std::pair<std::string, AccountLocks::Held>> held;
-    held.reserve(account_ids.size());
-    for (auto& account_id : account_ids) {
-      if (auto lock = locks_.tryAcquire(account_id)) {
-        held.emplace_back(std::move(account_id), std::move(*lock));
-      }
-    }
-    return held;
+    return locks_.tryAcquireEach(account_ids);
   }
 
   // The version-guarded write of `account_ids`, whose locks the caller holds.
