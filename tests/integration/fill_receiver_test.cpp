@@ -399,30 +399,42 @@ void expectStreamHoldsEveryStoredReportOnceInSeqOrder(GatewayStack& stack) {
   EXPECT_EQ(streamed, stored_seqs);
 }
 
+// Orders under the market: acknowledged, then resting, so the gateway has recorded every order
+// (the broker holds it) and each acknowledgement is on the stream before Redis, which carries
+// orders:SIM-A too, goes away.
+void placeRestingOrdersStreamed(GatewayStack& stack, int orders) {
+  placeOrders(stack, orders, "50.00");
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, orders));
+  ASSERT_TRUE(waitUntil([&] { return streamLength(stack) == orders; }, seconds(30)));
+}
+
+// Redis stopped, then the price falls under the limits: every resting order fills in 4 slices
+// while Redis is down, stored and waiting for the stream. Returns the reports in all.
+long long fillWhileRedisIsDown(GatewayStack& stack, int orders) {
+  stack.redis.stop();
+  stack.simulatorAdmin("PUT", "/v1/prices/AAPL", R"({"price": "40.00"})");
+  const long long total = static_cast<long long>(orders) * kReportsPerOrder;
+  waitForAllStored(stack, total);
+  EXPECT_TRUE(waitUntil([&] { return stack.fillsMetric("fills_relay_backlog") == total - orders; },
+                        seconds(10)))
+      << stack.fillsMetric("fills_relay_backlog");
+  return total;
+}
+
 TEST(FillReceiver, RedisDownReportsAreStoredAndPolledThenStreamedOnceInSeqOrder) {
   GatewayStack stack("SIM-A");
   ASSERT_NO_FATAL_FAILURE(startStack(stack));
-  // Under the market: acknowledged, then resting, so the gateway has recorded every order (the
-  // broker holds it) before Redis, which carries orders:SIM-A too, goes away.
   constexpr int kOrders = 100;
-  placeOrders(stack, kOrders, "50.00");
-  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kOrders));
-  ASSERT_TRUE(waitUntil([&] { return streamLength(stack) == kOrders; }, seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(placeRestingOrdersStreamed(stack, kOrders));
   const long long last_seq_before = stack.fillsCount("SELECT max(seq) FROM executions");
 
-  stack.redis.stop();
-  // The price falls under the limits: every order fills in 4 slices while Redis is down.
-  stack.simulatorAdmin("PUT", "/v1/prices/AAPL", R"({"price": "40.00"})");
-  const long long total = kOrders * kReportsPerOrder;
-  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, total));
+  long long total = 0;
+  ASSERT_NO_FATAL_FAILURE(total = fillWhileRedisIsDown(stack, kOrders));
   int status = 0;
   const Json degraded = readyz(stack, status);
   EXPECT_EQ(status, 200) << degraded.dump();
   EXPECT_EQ(components(degraded).value("redis", ""), "down") << degraded.dump();
   EXPECT_EQ(degraded.value("status", ""), "degraded") << degraded.dump();
-  ASSERT_TRUE(waitUntil([&] { return stack.fillsMetric("fills_relay_backlog") == total - kOrders; },
-                        seconds(10)))
-      << stack.fillsMetric("fills_relay_backlog");
 
   // The polling path serves what the stream could not: exactly the fills, in seq order.
   const std::vector<Json> polled = stack.storedExecutions(last_seq_before);
@@ -461,9 +473,7 @@ TEST(FillReceiver, RedisRestartedWhileItReplaysItsFileStreamsEveryReportInSeqOrd
   GatewayStack stack("SIM-A");
   ASSERT_NO_FATAL_FAILURE(startStack(stack));
   constexpr int kOrders = 100;
-  placeOrders(stack, kOrders, "50.00");
-  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kOrders));
-  ASSERT_TRUE(waitUntil([&] { return streamLength(stack) == kOrders; }, seconds(30)));
+  ASSERT_NO_FATAL_FAILURE(placeRestingOrdersStreamed(stack, kOrders));
   constexpr int kBallastKeys = 300'000;  // about 3 s of replay on the development machine
   const auto ballast = stack.redis.command(
       {"EVAL",
@@ -471,12 +481,8 @@ TEST(FillReceiver, RedisRestartedWhileItReplaysItsFileStreamsEveryReportInSeqOrd
        std::to_string(kBallastKeys)});
   ASSERT_FALSE(ballast.isError()) << ballast.text;
 
-  stack.redis.stop();
-  stack.simulatorAdmin("PUT", "/v1/prices/AAPL", R"({"price": "40.00"})");
-  const long long total = kOrders * kReportsPerOrder;
-  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, total));
-  ASSERT_TRUE(waitUntil([&] { return stack.fillsMetric("fills_relay_backlog") == total - kOrders; },
-                        seconds(10)));
+  long long total = 0;
+  ASSERT_NO_FATAL_FAILURE(total = fillWhileRedisIsDown(stack, kOrders));
 
   stack.redis.start();  // returns once the replay is over; the relay tried all along
   EXPECT_TRUE(waitUntil([&] { return streamLength(stack) >= total; }, seconds(30)))
