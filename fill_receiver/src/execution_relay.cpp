@@ -139,14 +139,20 @@ std::vector<std::string> ExecutionRelay::publishCommand(
 }
 
 // The script's reply; nullopt when Redis refused the script itself (LOADING while it replays
-// its file, OOM, ...), which publishes nothing: later.
-std::optional<ExecutionRelay::Published> ExecutionRelay::publishedOf(const RedisReply& reply) {
-  if (reply.kind != RedisReply::Kind::Array || reply.elements.size() != 4) {
+// its file, OOM, ...) or answered something else than the script returns: nothing counted as
+// published, later.
+std::optional<ExecutionRelay::Published> ExecutionRelay::publishedOf(const RedisReply& reply,
+                                                                     std::size_t batch_size) {
+  const auto& e = reply.elements;
+  const bool shaped = reply.kind == RedisReply::Kind::Array && e.size() == 4 &&
+                      e[0].kind == RedisReply::Kind::Integer && e[0].integer >= 0 &&
+                      static_cast<std::size_t>(e[0].integer) <= batch_size &&
+                      (e[3].text.empty() || static_cast<std::size_t>(e[0].integer) < batch_size);
+  if (!shaped) {
     spdlog::warn("execution relay: batch not published: {}",
                  reply.kind == RedisReply::Kind::Error ? reply.text : "unexpected reply");
     return std::nullopt;
   }
-  const auto& e = reply.elements;
   return Published{e[0].integer, e[1].integer, e[2].integer, e[3].text};
 }
 
@@ -174,7 +180,7 @@ int ExecutionRelay::relayBatch() {
   const auto reply = redis_.command(publishCommand(*rows));
   // Redis down, or it refused the script: nothing published, later.
   const std::optional<Published> published =
-      reply ? publishedOf(*reply) : std::optional<Published>();
+      reply ? publishedOf(*reply, rows->size()) : std::optional<Published>();
   const int count = published ? static_cast<int>(published->in_stream) : 0;
   assert(count >= 0 && static_cast<std::size_t>(count) <= rows->size());
   if (count > 0) {

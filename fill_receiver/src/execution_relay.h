@@ -58,7 +58,8 @@ class ExecutionRelay {
   };
   [[nodiscard]] std::vector<std::string> publishCommand(
       const std::vector<StoredExecution>& rows) const;
-  [[nodiscard]] static std::optional<Published> publishedOf(const RedisReply& reply);
+  [[nodiscard]] static std::optional<Published> publishedOf(const RedisReply& reply,
+                                                            std::size_t batch_size);
   void noteAnomalies(const Published& published, const std::vector<StoredExecution>& rows);
 
   RelaySettings settings_;
