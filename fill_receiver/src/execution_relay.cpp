@@ -91,11 +91,14 @@ void ExecutionRelay::run() {
 // the ledger deduplicates on (broker, exec_id) and does not depend on the order of fills.
 constexpr const char* kPublishScript = R"lua(
 local in_stream, already, out_of_order = 0, 0, 0
+local function add(id, i)
+  return redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'seq', ARGV[i + 1],
+                     'broker', ARGV[i + 2], 'exec_id', ARGV[i + 3], 'order_id', ARGV[i + 4],
+                     'payload', ARGV[i + 5])
+end
 for i = 2, #ARGV, 6 do
   local id = ARGV[i]
-  local fields = {'seq', ARGV[i + 1], 'broker', ARGV[i + 2], 'exec_id', ARGV[i + 3],
-                  'order_id', ARGV[i + 4], 'payload', ARGV[i + 5]}
-  local added = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, unpack(fields))
+  local added = add(id, i)
   if type(added) == 'table' and added.err then
     if #redis.call('XRANGE', KEYS[1], id, id) == 1 then
       already = already + 1
@@ -109,8 +112,7 @@ for i = 2, #ARGV, 6 do
       end
       local ms = last and string.match(last, '^(%d+)-')
       if not ms then return {in_stream, already, out_of_order, added.err} end
-      local late = redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], ms .. '-*',
-                               unpack(fields))
+      local late = add(ms .. '-*', i)
       if type(late) == 'table' and late.err then
         return {in_stream, already, out_of_order, late.err}
       end
