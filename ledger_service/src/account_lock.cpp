@@ -37,13 +37,6 @@ std::string lockKey(const std::string& account_id) {
 }  // namespace
 
 AccountLocks::Held::~Held() {
-  if (redis_ == nullptr || token_.empty()) return;
-  auto released = redis_->command({"EVAL", kReleaseScript, "1", key_, token_});
-  if (!released)
-    spdlog::warn("lock {} not released ({}); it expires by TTL", key_, released.error().message);
-}
-
-AccountLocks::HeldGroup::~HeldGroup() {
   if (redis_ == nullptr) return;
   std::vector<std::vector<std::string>> releases;
   for (std::size_t i = 0; i < account_ids_.size(); ++i) {
@@ -73,10 +66,10 @@ Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) 
   const auto deadline = started + std::chrono::milliseconds(settings_.wait_ms_max);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (int attempt = 0;; ++attempt) {
-    if (auto held = tryAcquire(account_id)) {
+    if (auto held = tryAcquire({account_id}); !held.accountIds().empty()) {
       wait_seconds_.observeSeconds(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-      return std::move(*held);
+      return held;
     }
     const auto sleep = std::chrono::milliseconds(
         lockBackoffMs(attempt, settings_.backoff_ms_min, settings_.backoff_ms_max,
@@ -88,21 +81,8 @@ Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) 
   return makeError(ErrorCode::AccountBusy, "account " + account_id + " is busy; retry the request");
 }
 
-std::optional<AccountLocks::Held> AccountLocks::tryAcquire(const std::string& account_id) {
-  const std::string key = lockKey(account_id);
-  const std::string token = randomToken();
-  auto reply = redis_.command({"SET", key, token, "NX", "PX", std::to_string(settings_.ttl_ms)});
-  if (!reply || reply->kind == RedisReply::Kind::Error) {
-    skipped_.add();
-    return Held(nullptr, key, "");
-  }
-  if (reply->kind != RedisReply::Kind::Status) return std::nullopt;  // held by someone else
-  acquired_.add();
-  return Held(&redis_, key, token);
-}
-
-AccountLocks::HeldGroup AccountLocks::tryAcquireEach(const std::vector<std::string>& account_ids) {
-  HeldGroup group;
+AccountLocks::Held AccountLocks::tryAcquire(const std::vector<std::string>& account_ids) {
+  Held group;
   if (account_ids.empty()) return group;
   std::vector<std::string> tokens;
   std::vector<std::vector<std::string>> commands;
@@ -116,7 +96,7 @@ AccountLocks::HeldGroup AccountLocks::tryAcquireEach(const std::vector<std::stri
   for (std::size_t i = 0; i < account_ids.size(); ++i) {
     const RedisReply* reply = replies ? &(*replies)[i] : nullptr;
     if (reply == nullptr || reply->kind == RedisReply::Kind::Error) {
-      skipped_.add();  // Redis down (or refusing): the version check alone, as in tryAcquire
+      skipped_.add();  // Redis down (or refusing): the version check alone
       tokens[i].clear();
     } else if (reply->kind != RedisReply::Kind::Status) {
       continue;  // held by someone else

@@ -1,11 +1,10 @@
 // The per-account lock of FLOW.md section 1, step 2:
 //   SET lock:account:{id} <random token> NX PX <ttl>, retried with jittered backoff up to
 //   wait_ms_max, then ACCOUNT_BUSY; released only by a compare-and-delete script on the token.
-// When Redis cannot be reached the lock is skipped (Held::degraded): the version check in the
-// store keeps writes safe on its own, and /readyz reports degraded.
+// When Redis cannot be reached the lock is skipped (an empty token in Held): the version check in
+// the store keeps writes safe on its own, and /readyz reports degraded.
 #pragma once
 
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,39 +22,21 @@ struct AccountLockSettings {
 
 class AccountLocks {
  public:
+  // Locks held until destruction, then released together. One account for a request; several
+  // for a stream read's batch, taken by one pipelined round trip and released by another
+  // (round trips cost the machine more than the commands; docs/performance.md). Each lock is its
+  // own key and command, so a cluster client may split the pipeline by slot.
   class Held {
    public:
-    Held(RedisPool* redis, std::string key, std::string token)
-        : redis_(redis), key_(std::move(key)), token_(std::move(token)) {}
+    Held() = default;
     Held(Held&& other) noexcept
-        : redis_(other.redis_), key_(std::move(other.key_)), token_(std::move(other.token_)) {
-      other.redis_ = nullptr;
-    }
-    Held& operator=(Held&&) = delete;
-    ~Held();
-    [[nodiscard]] bool degraded() const { return token_.empty(); }
-
-   private:
-    RedisPool* redis_;
-    std::string key_;
-    std::string token_;  // empty: taken without Redis
-  };
-
-  // Locks taken by one pipelined round trip and released by another: a stream read's batch
-  // takes the locks of several accounts at once (round trips cost the machine more than the
-  // commands; docs/performance.md). Each lock is its own key and command, so a cluster client
-  // may split the pipeline by slot.
-  class HeldGroup {
-   public:
-    HeldGroup() = default;
-    HeldGroup(HeldGroup&& other) noexcept
         : redis_(other.redis_),
           account_ids_(std::move(other.account_ids_)),
           tokens_(std::move(other.tokens_)) {
       other.redis_ = nullptr;
     }
-    HeldGroup& operator=(HeldGroup&&) = delete;
-    ~HeldGroup();
+    Held& operator=(Held&&) = delete;
+    ~Held();
     // The accounts held, in the order asked; a degraded lock (Redis down) counts as held.
     [[nodiscard]] const std::vector<std::string>& accountIds() const { return account_ids_; }
 
@@ -68,11 +49,11 @@ class AccountLocks {
 
   AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics);
 
+  // The account's lock, waited for (jittered backoff) up to wait_ms_max, else ACCOUNT_BUSY.
   [[nodiscard]] Result<Held> acquire(const std::string& account_id);
-  // One try, no wait: the lock if it is free now (or, Redis down, a degraded one), else nullopt.
-  [[nodiscard]] std::optional<Held> tryAcquire(const std::string& account_id);
-  // One try each, no wait, one round trip: the locks of `account_ids` that are free now.
-  [[nodiscard]] HeldGroup tryAcquireEach(const std::vector<std::string>& account_ids);
+  // One try each, no wait, one round trip: the locks of `account_ids` that are free now (with
+  // Redis down, each one degraded).
+  [[nodiscard]] Held tryAcquire(const std::vector<std::string>& account_ids);
 
  private:
   RedisPool& redis_;

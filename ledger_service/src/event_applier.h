@@ -4,7 +4,7 @@
 //
 // A batch (one stream read) is grouped by account, after one lookup of the orders' accounts
 // (those not remembered from an earlier event: order_account_cache.h). With several accounts,
-// those whose locks are free right now (one try each, in account order, no wait) go together in
+// those whose locks are free right now (one try each, one round trip, no wait) go together in
 // two statements, each account's events in stream order; the rest, and all of them when that
 // write cannot be done (a unique violation, conflicts past the bound, a database error: nothing
 // was written), are applied account by account: its lock (waited for) and two statements. The two

@@ -44,10 +44,10 @@ class GuardedWriter {
   // account id order, no wait. The caller writes those accounts together (writeHeld) and the
   // others one by one (write): a writer that held some locks while it waited for more would
   // hold up every request of those accounts meanwhile.
-  [[nodiscard]] AccountLocks::HeldGroup takeFree(std::vector<std::string> account_ids) {
+  [[nodiscard]] AccountLocks::Held takeFree(std::vector<std::string> account_ids) {
     std::sort(account_ids.begin(), account_ids.end());
     account_ids.erase(std::unique(account_ids.begin(), account_ids.end()), account_ids.end());
-    return locks_.tryAcquireEach(account_ids);
+    return locks_.tryAcquire(account_ids);
   }
 
   // The version-guarded write of `account_ids`, whose locks the caller holds.

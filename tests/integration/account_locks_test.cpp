@@ -1,6 +1,6 @@
 // AccountLocks against a real Redis: the one-round-trip group of a stream read's batch
-// (tryAcquireEach, released together) takes only what is free, releases only its own, and
-// degrades like a single lock when Redis is gone.
+// (tryAcquire of several accounts, released together) takes only what is free, releases only its
+// own, and degrades like a single lock when Redis is gone.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -29,10 +29,11 @@ TEST(AccountLocks, AGroupTakesTheFreeLocksInOneGoAndReleasesOnlyItsOwn) {
   RedisInstance redis;
   redis.start();
   Locks a(redis.port());
-  auto held_elsewhere = a.locks.tryAcquire("B");
-  ASSERT_TRUE(held_elsewhere && !held_elsewhere->degraded());
+  const auto held_elsewhere = a.locks.tryAcquire({"B"});
+  ASSERT_EQ(held_elsewhere.accountIds(), std::vector<std::string>{"B"});
+  ASSERT_TRUE(exists(redis, "B"));
   {
-    const auto group = a.locks.tryAcquireEach({"A", "B", "C"});
+    const auto group = a.locks.tryAcquire({"A", "B", "C"});
     EXPECT_EQ(group.accountIds(), (std::vector<std::string>{"A", "C"}));
     EXPECT_TRUE(exists(redis, "A"));
     EXPECT_TRUE(exists(redis, "C"));
@@ -50,7 +51,7 @@ TEST(AccountLocks, AGroupWithRedisGoneHoldsEveryAccountDegraded) {
   redis.start();
   Locks a(redis.port());
   redis.stop();
-  const auto group = a.locks.tryAcquireEach({"A", "B"});
+  const auto group = a.locks.tryAcquire({"A", "B"});
   EXPECT_EQ(group.accountIds(), (std::vector<std::string>{"A", "B"}));
   EXPECT_EQ(a.metrics.counter("ledger_lock_total", "", "outcome=\"skipped_redis_down\"").value(),
             2);
