@@ -1,0 +1,2 @@
+// The translation unit that builds fbg_production_pch's precompiled header
+// (cmake/ProductionPch.cmake).
