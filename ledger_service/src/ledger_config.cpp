@@ -64,6 +64,18 @@ const ConfigSchema& ledgerConfigSchema() {
       {"fill_receiver_host", T::String, "127.0.0.1",
        "fill receiver for the polling path while the executions stream is down"},
       {"fill_receiver_port", T::Integer, "8081", "fill receiver HTTP port", 1, 65535},
+      {"sweep_interval_ms", T::Integer, "2000",
+       "the executions sweep's round interval: it applies stored reports the stream lost "
+       "(executions_sweeper.h); 0 turns it off",
+       0, 600000},
+      {"sweep_grace_ms", T::Integer, "10000",
+       "a report is applied by the sweep only after it was seen missing this long (a stream "
+       "read in flight is not raced), and reports past the applied cursor are looked at only "
+       "once the cursor stood still this long",
+       100, 3600000},
+      {"sweep_page_size", T::Integer, "500", "reports per GET /v1/executions page of the sweep", 1,
+       10000},
+      {"sweep_pages_max", T::Integer, "10", "pages per sweep round at most", 1, 1000},
       {"test_transaction_delay_ms", T::Integer, "0",
        "TESTS ONLY: pause between reading and writing an account, to force lock expiry", 0, 60000},
   };
@@ -104,6 +116,10 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
   s.consumer_threads = asInt(config, "consumer_threads");
   s.fill_receiver_host = config.string("fill_receiver_host");
   s.fill_receiver_port = asInt(config, "fill_receiver_port");
+  s.sweep_interval_ms = asInt(config, "sweep_interval_ms");
+  s.sweep_grace_ms = asInt(config, "sweep_grace_ms");
+  s.sweep_page_size = asInt(config, "sweep_page_size");
+  s.sweep_pages_max = asInt(config, "sweep_pages_max");
   s.routing_default_broker = config.string("routing_default_broker");
   s.page_size_default = asInt(config, "page_size_default");
   s.page_size_max = asInt(config, "page_size_max");

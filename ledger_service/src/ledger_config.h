@@ -47,6 +47,10 @@ struct LedgerSettings {
   int order_account_cache_entries_max = 100000;
   std::string fill_receiver_host;
   int fill_receiver_port = 8081;
+  int sweep_interval_ms = 0;
+  int sweep_grace_ms = 0;
+  int sweep_page_size = 0;
+  int sweep_pages_max = 0;
 };
 
 // Cross-key checks (default broker among the brokers, backoff min <= max, ...) happen here.

@@ -18,6 +18,7 @@
 #include "common/migrations.h"
 #include "common/stop_signals.h"
 #include "event_consumers.h"
+#include "executions_sweeper.h"
 #include "ledger_api.h"
 #include "ledger_config.h"
 #include "reconcile.h"
@@ -102,6 +103,16 @@ int reconcileCommand(const fbg::ledger::LedgerSettings& settings) {
   return report->differences.empty() ? 0 : 1;
 }
 
+fbg::ledger::SweeperSettings sweeperSettings(const fbg::ledger::LedgerSettings& settings) {
+  // A page of the sweep is not urgent: a slow fill receiver is waited for a while.
+  constexpr int kSweepFetchTimeoutMs = 5000;
+  return {{settings.fill_receiver_host, settings.fill_receiver_port, kSweepFetchTimeoutMs},
+          settings.sweep_interval_ms,
+          settings.sweep_grace_ms,
+          settings.sweep_page_size,
+          settings.sweep_pages_max};
+}
+
 int serve(const fbg::ledger::LedgerSettings& settings) {
   using namespace fbg;
   using namespace fbg::ledger;
@@ -112,6 +123,7 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
               [](pqxx::connection& connection) {
                 LedgerStore::prepareStatements(connection);
                 EventApplier::prepareStatements(connection);
+                ExecutionsSweeper::prepareStatements(connection);
               });
   RedisPool redis({settings.redis_host, settings.redis_port, settings.redis_timeout_ms,
                    settings.redis_pool_size_max, settings.redis_timeout_ms,
@@ -135,6 +147,8 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   consumer_settings.fill_receiver_host = settings.fill_receiver_host;
   consumer_settings.fill_receiver_port = settings.fill_receiver_port;
   EventConsumers consumers(consumer_settings, redis, applier, metrics);
+  ExecutionsSweeper sweeper(sweeperSettings(settings), pool, applier, metrics);
+  const bool sweeping = settings.consumers_enabled && settings.sweep_interval_ms > 0;
   LedgerApi api(settings, store, writer, relay, redis, metrics,
                 [&applier](const std::string& order_id, const std::string& account_id) {
                   applier.rememberOrderAccount(order_id, account_id);
@@ -146,11 +160,13 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
                     router, metrics);
   relay.start();
   if (settings.consumers_enabled) consumers.start();
+  if (sweeping) sweeper.start();
   server.start();
   spdlog::info("ledger_service listening on {}:{}", settings.http_bind_address, server.port());
   const int received = waitForStopSignal();
   spdlog::info("signal {}: stopping", received);
   server.stop();
+  if (sweeping) sweeper.stop();
   if (settings.consumers_enabled) consumers.stop();
   relay.stop();
   return 0;

@@ -9,6 +9,7 @@
 #     ledger, fill_receiver, simulator-SIM-A, simulator-SIM-B, gateway-SIM-A, gateway-SIM-B, redis
 # Binaries: FBG_E2E_LEDGER_BIN, FBG_E2E_GATEWAY_BIN, FBG_E2E_FILLS_BIN, FBG_E2E_SIM_BIN (the
 # caller sets them). Each process has DIR/NAME.conf, DIR/NAME.log and DIR/NAME.pid.
+# FBG_E2E_LEDGER_EXTRA_CONF: lines added to the ledger's file (an A/B bench of one setting).
 
 E2E_BROKERS=(SIM-A SIM-B)
 # shellcheck disable=SC2034 # for the scripts that source this file
@@ -112,6 +113,7 @@ redis_port = $E2E_REDIS_PORT
 jwt_secret = $E2E_JWT_SECRET
 fill_receiver_host = 127.0.0.1
 fill_receiver_port = $E2E_FILLS_PORT
+${FBG_E2E_LEDGER_EXTRA_CONF:-}
 CONF
         ;;
       fill_receiver)
@@ -292,7 +294,7 @@ e2e_diagnose() {
     gateway-SIM-A:$E2E_GATEWAY_A_PORT gateway-SIM-B:$E2E_GATEWAY_B_PORT; do
     port="${name##*:}"
     curl -s --max-time 5 "http://127.0.0.1:$port/metrics" 2>&1 |
-      grep -E '^[a-z_]*(relay|outbox|stream|unknown|invalid|alarm|polled|applied|duplicate|lock_total|backlog)[a-z_]*(\{[^}]*\})? ' |
+      grep -E '^[a-z_]*(relay|outbox|stream|unknown|invalid|alarm|polled|swept|sweep|applied|duplicate|lock_total|backlog)[a-z_]*(\{[^}]*\})? ' |
       sed "s/^/  ${name%%:*} /"
   done
   echo "---- diagnosis: rows"

@@ -51,12 +51,18 @@ std::string readFile(const std::filesystem::path& path) {
   return text.str();
 }
 
+std::vector<std::string> withLine(std::vector<std::string> lines, std::string line) {
+  lines.push_back(std::move(line));
+  return lines;
+}
+
 class LedgerFillsTest : public ::testing::Test {
  protected:
-  LedgerFillsTest()
+  explicit LedgerFillsTest(std::vector<std::string> extra_config = {})
       : fills_http_port_(freeLoopbackPort()),
         drop_copy_port_(freeLoopbackPort()),
-        stack({"fill_receiver_port = " + std::to_string(fills_http_port_)}) {}
+        stack(withLine(std::move(extra_config),
+                       "fill_receiver_port = " + std::to_string(fills_http_port_))) {}
 
   ~LedgerFillsTest() override { fill_receiver_.kill9(); }
 
@@ -399,6 +405,92 @@ TEST_F(LedgerFillsTest, ReconcileSettlesAnUnconfirmedOrderFromTheBrokersReports)
   EXPECT_EQ(again_code, 0) << again_out;
   EXPECT_NE(again_out.find("unconfirmed settled: 0, unconfirmed left: 1"), std::string::npos)
       << again_out;
+}
+
+// The sweep on a short grace, so that a test sees it act within seconds.
+class LedgerSweepTest : public LedgerFillsTest {
+ protected:
+  LedgerSweepTest() : LedgerFillsTest({"sweep_interval_ms = 200", "sweep_grace_ms = 1000"}) {}
+
+  // Waits until the fill receiver published the reports with seq in (after, last] to the
+  // executions stream, then deletes those entries: Redis has lost writes it acknowledged, and the
+  // fill receiver, which marked them published, will not send them again.
+  void loseFromStream(long long after, long long last) {
+    const auto published = [&] {
+      const RedisReply entries = stack.redis.command(
+          {"XRANGE", "executions", std::to_string(after + 1) + "-0", std::to_string(last) + "-0"});
+      return entries.kind == RedisReply::Kind::Array &&
+             static_cast<long long>(entries.elements.size()) == last - after;
+    };
+    ASSERT_TRUE(waitUntil(published, kApplyDeadline)) << logTail(folder_ / "fill_receiver.log");
+    for (long long seq = after + 1; seq <= last; ++seq) {
+      const RedisReply deleted =
+          stack.redis.command({"XDEL", "executions", std::to_string(seq) + "-0"});
+      ASSERT_EQ(deleted.integer, 1) << seq;
+    }
+  }
+  long long storedSeqMax() { return std::stoll(maxStoredSeq()); }
+  double swept() { return stack.metric("ledger_executions_swept_total"); }
+};
+
+// Stream entries lost after the fill receiver published them: two in the middle (later entries
+// pass them, so the applied cursor does), then the last two (nothing passes them). The sweep
+// applies each once, after its grace; nothing else is applied twice, and reconcile passes.
+TEST_F(LedgerSweepTest, ReportsTheStreamLostAreAppliedOnceEachByTheSweep) {
+  constexpr int kOrders = 4;
+  std::vector<std::string> ids;
+  for (int i = 0; i < kOrders; ++i) ids.push_back(placeBuy(10, "100.00", "s-" + std::to_string(i)));
+  for (const auto& id : ids) {
+    report(id, "BUY", 10, '0', 0, "0", 0);
+    report(id, "BUY", 10, 'F', 2, "99.00", 2);
+  }
+  ASSERT_NO_FATAL_FAILURE(waitForStored());
+  ASSERT_TRUE(waitUntil([&] { return applied() == 2 * kOrders; }, kApplyDeadline))
+      << stack.logTail();
+
+  // The ledger is down while the first two orders' fills are published and lost, and the other
+  // two orders' fills, published after them, are kept.
+  stack.killLedger();
+  const long long before_lost = storedSeqMax();
+  for (int i = 0; i < 2; ++i) report(ids[i], "BUY", 10, 'F', 3, "98.00", 5);
+  ASSERT_NO_FATAL_FAILURE(waitForStored());
+  ASSERT_NO_FATAL_FAILURE(loseFromStream(before_lost, storedSeqMax()));
+  for (int i = 2; i < kOrders; ++i) report(ids[i], "BUY", 10, 'F', 3, "98.00", 5);
+  ASSERT_NO_FATAL_FAILURE(waitForStored());
+  stack.startLedger();
+  ASSERT_TRUE(waitUntil([&] { return ledgerFillIds() == storedFillIds(); }, kApplyDeadline))
+      << stack.logTail();
+  EXPECT_EQ(swept(), 2);
+  for (const auto& id : ids) EXPECT_EQ(order(id)["filled_quantity"], 5) << id;
+
+  // The last two reports are lost, and no later one comes: the applied cursor stands still.
+  stack.killLedger();
+  const long long before_tail = storedSeqMax();
+  for (int i = 0; i < 2; ++i) report(ids[i], "BUY", 10, 'F', 5, "97.00", 10);
+  ASSERT_NO_FATAL_FAILURE(waitForStored());
+  ASSERT_NO_FATAL_FAILURE(loseFromStream(before_tail, storedSeqMax()));
+  stack.startLedger();
+  ASSERT_TRUE(waitUntil([&] { return ledgerFillIds() == storedFillIds(); }, kApplyDeadline))
+      << stack.logTail();
+  EXPECT_EQ(swept(), 2);  // this process's
+  EXPECT_EQ(order(ids[0])["status"], "FILLED");
+  EXPECT_EQ(order(ids[1])["status"], "FILLED");
+
+  // Each fill booked once: 100000 - 4 x 2 x 99 - 4 x 3 x 98 - 2 x 5 x 97
+  constexpr int kFills = kOrders + kOrders + 2;
+  EXPECT_EQ(ledgerFills(), kFills);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM journal_entries WHERE kind = 'FILL'"), kFills);
+  EXPECT_EQ(account()["cash_balance"], "97062.00");
+  EXPECT_TRUE(stack.invariantViolations().empty());
+  // The mark reached the last report, and it was stored.
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.sql("SELECT position FROM consumer_cursors WHERE name = 'executions_swept'") ==
+               maxStoredSeq();
+      },
+      kApplyDeadline));
+  auto [code, out] = reconcile();
+  EXPECT_EQ(code, 0) << out;
 }
 
 }  // namespace

@@ -1,0 +1,69 @@
+// The executions sweep's process side (domain/executions_sweep.h decides): every
+// sweep_interval_ms, pages of the fill receiver's GET /v1/executions from the sweep's mark, one
+// query for which of them the ledger holds, the missing ones that are due applied through the
+// normal applier (its lock, version check and dedup), and the mark stored in consumer_cursors
+// ('executions_swept'). Each report it applies is one the stream and the polling path did not
+// deliver: counted in ledger_executions_swept_total and logged, for an operator to look at.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "common/metrics.h"
+#include "common/pg_pool.h"
+#include "domain/executions_sweep.h"
+#include "event_applier.h"
+#include "executions_client.h"
+
+namespace fbg::ledger {
+
+struct SweeperSettings {
+  ExecutionsEndpoint endpoint;
+  int interval_ms = 2000;
+  int grace_ms = 10000;
+  int page_size = 500;
+  int pages_max = 10;  // per round
+};
+
+class ExecutionsSweeper {
+ public:
+  ExecutionsSweeper(SweeperSettings settings, PgPool& pool, EventApplier& applier,
+                    MetricsRegistry& metrics);
+  ~ExecutionsSweeper() { stop(); }
+  ExecutionsSweeper(const ExecutionsSweeper&) = delete;
+  ExecutionsSweeper& operator=(const ExecutionsSweeper&) = delete;
+
+  static void prepareStatements(pqxx::connection& connection);
+  void start();
+  void stop();
+
+ private:
+  void run();
+  // One round; an error ends it (logged by run), the next round starts from the stored mark.
+  [[nodiscard]] Status round();
+  // One page after the mark, up to `bound`; false when the round should stop (nothing more to
+  // look at, or a report it could not settle yet).
+  [[nodiscard]] Result<bool> sweepPage(int64_t bound);
+  // The ledger's answer for each event: held in, or nothing to apply (order unknown here).
+  [[nodiscard]] Result<std::vector<bool>> heldFlags(const std::vector<IncomingEvent>& events);
+  [[nodiscard]] Status storeMark(int64_t mark);
+
+  SweeperSettings settings_;
+  PgPool& pool_;
+  EventApplier& applier_;
+  ExecutionsSweep sweep_;
+  bool resumed_ = false;  // the stored mark was read
+  Counter& swept_;
+  Counter& rounds_failed_;
+  Gauge& mark_gauge_;
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::thread thread_;
+};
+
+}  // namespace fbg::ledger
