@@ -1,5 +1,7 @@
 #include "execution_relay.h"
 
+#include "common/redis_scripts.h"
+
 #include <spdlog/spdlog.h>
 
 #include <cassert>
@@ -89,7 +91,7 @@ void ExecutionRelay::run() {
 // writer of a killed process finishing its statement late) or a stream kept while the database
 // was recreated. Such a row goes in as "<last id's ms>-*", after everything, rather than never:
 // the ledger deduplicates on (broker, exec_id) and does not depend on the order of fills.
-constexpr const char* kPublishScript = R"lua(
+constexpr const char* kPublishBody = R"lua(
 local in_stream, already, out_of_order = 0, 0, 0
 local function add(id, i)
   return redis.pcall('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], id, 'seq', ARGV[i + 1],
@@ -103,14 +105,7 @@ for i = 2, #ARGV, 6 do
     if #redis.call('XRANGE', KEYS[1], id, id) == 1 then
       already = already + 1
     else
-      local info = redis.pcall('XINFO', 'STREAM', KEYS[1])
-      local last = nil
-      if type(info) == 'table' and not info.err then
-        for j = 1, #info, 2 do
-          if info[j] == 'last-generated-id' then last = info[j + 1] end
-        end
-      end
-      local ms = last and string.match(last, '^(%d+)-')
+      local ms = lastGeneratedMs(KEYS[1])
       if not ms then return {in_stream, already, out_of_order, added.err} end
       local late = add(ms .. '-*', i)
       if type(late) == 'table' and late.err then
@@ -126,7 +121,8 @@ return {in_stream, already, out_of_order, ''}
 
 std::vector<std::string> ExecutionRelay::publishCommand(
     const std::vector<StoredExecution>& rows) const {
-  std::vector<std::string> command = {"EVAL", kPublishScript, "1", settings_.stream,
+  static const std::string script = std::string(kLuaLastGeneratedMs) + kPublishBody;
+  std::vector<std::string> command = {"EVAL", script, "1", settings_.stream,
                                       std::to_string(settings_.stream_length_max)};
   command.reserve(command.size() + 6 * rows.size());
   for (const auto& row : rows) {

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include <string>
 #include <vector>
 
@@ -72,39 +74,13 @@ ExecutionsSweeper::ExecutionsSweeper(SweeperSettings settings, PgPool& pool, Eve
       swept_(metrics.counter("ledger_executions_swept_total",
                              "Stored reports neither the stream nor the polling path delivered, "
                              "applied by the sweep (each a lost stream entry).")),
-      rounds_failed_(metrics.counter("ledger_executions_sweep_failures_total",
-                                     "Sweep rounds ended by an error (fill receiver or database "
-                                     "unreachable, a page out of order).")),
       mark_gauge_(metrics.gauge("ledger_executions_sweep_mark",
-                                "The fill receiver seq below which every report is checked in.")) {}
-
-void ExecutionsSweeper::start() {
-  thread_ = std::thread([this] { run(); });
-}
-
-void ExecutionsSweeper::stop() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_one();
-  if (thread_.joinable()) thread_.join();
-}
-
-void ExecutionsSweeper::run() {
-  while (true) {
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait_for(lock, std::chrono::milliseconds(settings_.interval_ms),
-                     [this] { return stopping_.load(); });
-      if (stopping_) return;
-    }
-    if (auto done = round(); !done) {
-      rounds_failed_.add();
-      spdlog::warn("executions sweep: {}", done.error().message);
-    }
-  }
-}
+                                "The fill receiver seq below which every report is checked in.")),
+      task_(
+          "executions sweep", std::max(1, settings_.interval_ms), [this] { return round(); },
+          metrics.counter("ledger_executions_sweep_failures_total",
+                          "Sweep rounds ended by an error (fill receiver or database "
+                          "unreachable, a page out of order).")) {}
 
 Status ExecutionsSweeper::round() {
   if (!resumed_) {
@@ -119,7 +95,7 @@ Status ExecutionsSweeper::round() {
   auto cursor = applier_.executionsCursor();
   if (!cursor) return cursor.error();
   const int64_t bound = sweep_.lookBound(*cursor, ExecutionsSweep::Clock::now());
-  for (int page = 0; page < settings_.pages_max && !stopping_; ++page) {
+  for (int page = 0; page < settings_.pages_max && !task_.stopping(); ++page) {
     auto more = sweepPage(bound);
     if (!more) return more.error();
     if (!*more) break;

@@ -6,14 +6,11 @@
 // deliver: counted in ledger_executions_swept_total and logged, for an operator to look at.
 #pragma once
 
-#include <atomic>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "common/metrics.h"
+#include "common/periodic_task.h"
 #include "common/pg_pool.h"
 #include "domain/executions_sweep.h"
 #include "event_applier.h"
@@ -33,17 +30,13 @@ class ExecutionsSweeper {
  public:
   ExecutionsSweeper(SweeperSettings settings, PgPool& pool, EventApplier& applier,
                     MetricsRegistry& metrics);
-  ~ExecutionsSweeper() { stop(); }
-  ExecutionsSweeper(const ExecutionsSweeper&) = delete;
-  ExecutionsSweeper& operator=(const ExecutionsSweeper&) = delete;
 
   static void prepareStatements(pqxx::connection& connection);
-  void start();
-  void stop();
+  void start() { task_.start(); }
+  void stop() { task_.stop(); }
 
  private:
-  void run();
-  // One round; an error ends it (logged by run), the next round starts from the stored mark.
+  // One round; an error ends it (counted and logged), the next starts from the mark.
   [[nodiscard]] Status round();
   // One page after the mark, up to `bound`; false when the round should stop (nothing more to
   // look at, or a report it could not settle yet).
@@ -58,12 +51,8 @@ class ExecutionsSweeper {
   ExecutionsSweep sweep_;
   bool resumed_ = false;  // the stored mark was read
   Counter& swept_;
-  Counter& rounds_failed_;
   Gauge& mark_gauge_;
-  std::atomic<bool> stopping_{false};
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  std::thread thread_;
+  PeriodicTask task_;  // last: its thread stops before the members it uses go
 };
 
 }  // namespace fbg::ledger

@@ -76,6 +76,17 @@ const ConfigSchema& ledgerConfigSchema() {
       {"sweep_page_size", T::Integer, "500", "reports per GET /v1/executions page of the sweep", 1,
        10000},
       {"sweep_pages_max", T::Integer, "10", "pages per sweep round at most", 1, 1000},
+      {"outbox_sweep_interval_ms", T::Integer, "5000",
+       "the outbox sweep's round interval: it publishes again sent outbox rows whose stream "
+       "entry Redis lost while the order still waits for its gateway (outbox_sweeper.h); 0 "
+       "turns it off",
+       0, 600000},
+      {"outbox_sweep_grace_ms", T::Integer, "30000",
+       "a sent row is checked once it was sent this long ago: past any fsync window of Redis, "
+       "so that a loss has happened or will not",
+       1000, 86400000},
+      {"outbox_sweep_batch_size_max", T::Integer, "500", "rows checked per outbox sweep round", 1,
+       10000},
       {"test_transaction_delay_ms", T::Integer, "0",
        "TESTS ONLY: pause between reading and writing an account, to force lock expiry", 0, 60000},
   };
@@ -120,6 +131,9 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
   s.sweep_grace_ms = asInt(config, "sweep_grace_ms");
   s.sweep_page_size = asInt(config, "sweep_page_size");
   s.sweep_pages_max = asInt(config, "sweep_pages_max");
+  s.outbox_sweep_interval_ms = asInt(config, "outbox_sweep_interval_ms");
+  s.outbox_sweep_grace_ms = asInt(config, "outbox_sweep_grace_ms");
+  s.outbox_sweep_batch_size_max = asInt(config, "outbox_sweep_batch_size_max");
   s.routing_default_broker = config.string("routing_default_broker");
   s.page_size_default = asInt(config, "page_size_default");
   s.page_size_max = asInt(config, "page_size_max");

@@ -51,6 +51,9 @@ struct LedgerSettings {
   int sweep_grace_ms = 0;
   int sweep_page_size = 0;
   int sweep_pages_max = 0;
+  int outbox_sweep_interval_ms = 0;
+  int outbox_sweep_grace_ms = 0;
+  int outbox_sweep_batch_size_max = 0;
 };
 
 // Cross-key checks (default broker among the brokers, backoff min <= max, ...) happen here.

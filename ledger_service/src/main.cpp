@@ -21,6 +21,7 @@
 #include "executions_sweeper.h"
 #include "ledger_api.h"
 #include "ledger_config.h"
+#include "outbox_sweeper.h"
 #include "reconcile.h"
 
 std::vector<fbg::Migration> ledgerMigrations();
@@ -124,6 +125,7 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
                 LedgerStore::prepareStatements(connection);
                 EventApplier::prepareStatements(connection);
                 ExecutionsSweeper::prepareStatements(connection);
+                OutboxSweeper::prepareStatements(connection);
               });
   RedisPool redis({settings.redis_host, settings.redis_port, settings.redis_timeout_ms,
                    settings.redis_pool_size_max, settings.redis_timeout_ms,
@@ -149,6 +151,9 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   EventConsumers consumers(consumer_settings, redis, applier, metrics);
   ExecutionsSweeper sweeper(sweeperSettings(settings), pool, applier, metrics);
   const bool sweeping = settings.consumers_enabled && settings.sweep_interval_ms > 0;
+  OutboxSweeper outbox_sweeper({settings.outbox_sweep_interval_ms, settings.outbox_sweep_grace_ms,
+                                settings.outbox_sweep_batch_size_max, settings.stream_length_max},
+                               pool, redis, metrics);
   LedgerApi api(settings, store, writer, relay, redis, metrics,
                 [&applier](const std::string& order_id, const std::string& account_id) {
                   applier.rememberOrderAccount(order_id, account_id);
@@ -161,11 +166,13 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   relay.start();
   if (settings.consumers_enabled) consumers.start();
   if (sweeping) sweeper.start();
+  if (settings.outbox_sweep_interval_ms > 0) outbox_sweeper.start();
   server.start();
   spdlog::info("ledger_service listening on {}:{}", settings.http_bind_address, server.port());
   const int received = waitForStopSignal();
   spdlog::info("signal {}: stopping", received);
   server.stop();
+  if (settings.outbox_sweep_interval_ms > 0) outbox_sweeper.stop();
   if (sweeping) sweeper.stop();
   if (settings.consumers_enabled) consumers.stop();
   relay.stop();

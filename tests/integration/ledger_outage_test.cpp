@@ -4,12 +4,15 @@
 // restart of the service.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include "ledger_stack.h"
 #include "support/wait.h"
@@ -186,6 +189,87 @@ TEST(LedgerOutage, PostgresKilledMidBurstKeepsEveryAcceptedOrderAndNoPartialRow)
   EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM orders o WHERE NOT EXISTS (SELECT 1 FROM outbox b "
                            "WHERE b.order_id = o.order_id AND b.kind = 'NEW')"),
             0);
+}
+
+// The stream entries of sent outbox rows, in stream order: "KIND order_id" each.
+std::vector<std::string> streamEntries(LedgerStack& stack, const std::string& stream) {
+  std::vector<std::string> out;
+  const auto entries = stack.redis.command({"XRANGE", stream, "-", "+"});
+  for (const auto& entry : entries.elements) {
+    std::map<std::string, std::string> fields;
+    const auto texts = entry.elements.at(1).strings();
+    for (std::size_t i = 0; i + 1 < texts.size(); i += 2) fields[texts[i]] = texts[i + 1];
+    out.push_back(fields["kind"] + " " + fields["order_id"]);
+  }
+  return out;
+}
+
+// Redis lost entries it had acknowledged (the relay marked their rows sent). No gateway runs,
+// so orders stay as the ledger left them. The outbox sweep publishes again the entries of orders
+// that still wait for their gateway: A's NEW; C's NEW and then its CANCEL. B's NEW was taken by
+// its gateway (B is NEW now) and D's entry was not lost: neither is published again. The relay's
+// next entry still goes in after them.
+TEST(LedgerOutage, SentOrdersWhoseStreamEntriesWereLostArePublishedAgain) {
+  LedgerStack stack({"outbox_sweep_interval_ms = 200", "outbox_sweep_grace_ms = 1000"});
+  stack.createFundedAccount("ACC-L", "100000.00");
+  std::vector<std::string> ids;  // A, B, C, D
+  for (const char* key : {"lost-a", "lost-b", "lost-c", "kept-d"}) {
+    const auto placed = placeOrder(stack, "ACC-L", key);
+    ASSERT_EQ(placed.status, 202) << placed.body;
+    ids.push_back(Json::parse(placed.body)["order_id"]);
+  }
+  const std::string &a = ids[0], &b = ids[1], &c = ids[2], &d = ids[3];
+  const std::string b_event = b + ":ACKED";
+  const Json b_payload = {{"event_id", b_event}, {"kind", "ACKED"},
+                          {"order_id", b},       {"broker", "SIM-A"},
+                          {"cum_qty", 0},        {"reason", nullptr},
+                          {"cancel_request", 0}, {"broker_order_id", "B-1"}};
+  stack.redis.command({"XADD", "order-events", "*", "event_id", b_event, "kind", "ACKED",
+                       "order_id", b, "payload", b_payload.dump()});
+  const auto canceled = stack.request("DELETE", "/v1/orders/" + c, stack.traderToken({"ACC-L"}));
+  ASSERT_EQ(canceled.status, 202) << canceled.body;
+  const std::vector<std::string> sent = {"NEW " + a, "NEW " + b, "NEW " + c, "NEW " + d,
+                                         "CANCEL " + c};
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return streamEntries(stack, "orders:SIM-A") == sent &&
+               stack.sql("SELECT status FROM orders WHERE order_id = '" + b + "'") == "NEW";
+      },
+      std::chrono::seconds(30)))
+      << stack.logTail();
+
+  // The loss: every entry but D's, while the ledger is down (its sweep sees them only after).
+  stack.killLedger();
+  const RedisReply entries = stack.redis.command({"XRANGE", "orders:SIM-A", "-", "+"});
+  for (const auto& entry : entries.elements) {
+    const auto texts = entry.elements.at(1).strings();
+    if (std::find(texts.begin(), texts.end(), d) != texts.end()) continue;
+    stack.redis.command({"XDEL", "orders:SIM-A", entry.elements.at(0).text});
+  }
+  ASSERT_EQ(streamEntries(stack, "orders:SIM-A"), std::vector<std::string>{"NEW " + d});
+  stack.startLedger();
+
+  const std::vector<std::string> healed = {"NEW " + d, "NEW " + a, "NEW " + c, "CANCEL " + c};
+  ASSERT_TRUE(waitUntil([&] { return streamEntries(stack, "orders:SIM-A") == healed; },
+                        std::chrono::seconds(30)))
+      << stack.logTail();
+  EXPECT_EQ(stack.metric("ledger_outbox_republished_total"), 3);
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.sql("SELECT position FROM consumer_cursors WHERE name = 'outbox_swept'") ==
+               stack.sql("SELECT max(relay_seq) FROM outbox");
+      },
+      std::chrono::seconds(30)));
+
+  // The relay goes on after the entries published again, with no alarm.
+  const auto after = placeOrder(stack, "ACC-L", "after-e");
+  ASSERT_EQ(after.status, 202) << after.body;
+  const std::string e = Json::parse(after.body)["order_id"];
+  ASSERT_TRUE(waitUntil([&] { return streamEntries(stack, "orders:SIM-A").size() == 5; },
+                        std::chrono::seconds(30)));
+  EXPECT_EQ(streamEntries(stack, "orders:SIM-A").back(), "NEW " + e);
+  EXPECT_EQ(stack.metric("ledger_outbox_stream_ahead_total"), 0);
+  EXPECT_EQ(stack.metric("ledger_outbox_republished_total"), 3);
 }
 
 }  // namespace
