@@ -1,5 +1,7 @@
 #include "event_applier.h"
 
+#include "consumer_cursors.h"
+
 #include <spdlog/spdlog.h>
 #include <algorithm>
 #include <map>
@@ -11,9 +13,6 @@ namespace {
 void prepareStatements(pqxx::connection& c) {
   c.prepare("apply_accounts",
             "SELECT order_id, account_id FROM orders WHERE order_id = ANY($1::text[])");
-  c.prepare("apply_cursor",
-            "UPDATE consumer_cursors SET position = greatest(position, $1) "
-            "WHERE name = 'executions'");
 }
 
 }  // namespace
@@ -41,6 +40,7 @@ EventApplier::EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry&
 
 void EventApplier::prepareStatements(pqxx::connection& connection) {
   ledger::prepareStatements(connection);
+  prepareConsumerCursors(connection);
   prepareApplyGroup(connection);
 }
 
@@ -246,19 +246,11 @@ void EventApplier::flushExecutionsCursor() {
 }
 
 Result<int64_t> EventApplier::executionsCursor() {
-  return withConnection<int64_t>(pool_, [](pqxx::connection& c) -> Result<int64_t> {
-    pqxx::nontransaction work(c);
-    return work.exec1("SELECT position FROM consumer_cursors WHERE name = 'executions'")[0]
-        .as<int64_t>();
-  });
+  return readConsumerCursor(pool_, "executions");
 }
 
 Status EventApplier::advanceExecutionsCursor(int64_t seq) {
-  return withConnection<Ok>(pool_, [seq](pqxx::connection& c) -> Status {
-    pqxx::nontransaction work(c);
-    work.exec_prepared("apply_cursor", seq);
-    return Ok{};
-  });
+  return advanceConsumerCursor(pool_, "executions", seq);
 }
 
 }  // namespace fbg::ledger

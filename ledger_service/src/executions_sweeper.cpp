@@ -1,5 +1,7 @@
 #include "executions_sweeper.h"
 
+#include "consumer_cursors.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -57,11 +59,6 @@ void ExecutionsSweeper::prepareStatements(pqxx::connection& c) {
             "AND NOT EXISTS (SELECT 1 FROM executions x WHERE x.broker = k.broker "
             "AND x.exec_id = k.exec_id) "
             "AND NOT EXISTS (SELECT 1 FROM applied_events a WHERE a.event_id = k.event_id)");
-  c.prepare("sweep_mark_read",
-            "SELECT position FROM consumer_cursors WHERE name = 'executions_swept'");
-  c.prepare("sweep_mark_write",
-            "UPDATE consumer_cursors SET position = greatest(position, $1) "
-            "WHERE name = 'executions_swept'");
 }
 
 ExecutionsSweeper::ExecutionsSweeper(SweeperSettings settings, PgPool& pool, EventApplier& applier,
@@ -84,10 +81,7 @@ ExecutionsSweeper::ExecutionsSweeper(SweeperSettings settings, PgPool& pool, Eve
 
 Status ExecutionsSweeper::round() {
   if (!resumed_) {
-    auto stored = withConnection<int64_t>(pool_, [](pqxx::connection& c) -> Result<int64_t> {
-      pqxx::nontransaction work(c);
-      return work.exec_prepared1("sweep_mark_read")[0].as<int64_t>();
-    });
+    auto stored = readConsumerCursor(pool_, "executions_swept");
     if (!stored) return stored.error();
     sweep_.resumeFrom(*stored);
     resumed_ = true;
@@ -149,7 +143,9 @@ Result<bool> ExecutionsSweeper::sweepPage(int64_t bound) {
   }
   const int64_t mark = sweep_.advance(page->items, done);
   if (mark > mark_before) {
-    if (auto stored = storeMark(mark); !stored) return stored.error();
+    if (auto stored = advanceConsumerCursor(pool_, "executions_swept", mark); !stored) {
+      return stored.error();
+    }
   }
   return !page->cut && mark == page->items.back().seq;
 }
@@ -173,14 +169,6 @@ Result<std::vector<bool>> ExecutionsSweeper::heldFlags(const std::vector<Incomin
         for (const auto& row : missing) held[row[0].as<std::size_t>() - 1] = false;
         return held;
       });
-}
-
-Status ExecutionsSweeper::storeMark(int64_t mark) {
-  return withConnection<Ok>(pool_, [mark](pqxx::connection& c) -> Status {
-    pqxx::nontransaction work(c);
-    work.exec_prepared("sweep_mark_write", mark);
-    return Ok{};
-  });
 }
 
 }  // namespace fbg::ledger

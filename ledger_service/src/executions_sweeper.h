@@ -43,7 +43,6 @@ class ExecutionsSweeper {
   [[nodiscard]] Result<bool> sweepPage(int64_t bound);
   // The ledger's answer for each event: held in, or nothing to apply (order unknown here).
   [[nodiscard]] Result<std::vector<bool>> heldFlags(const std::vector<IncomingEvent>& events);
-  [[nodiscard]] Status storeMark(int64_t mark);
 
   SweeperSettings settings_;
   PgPool& pool_;

@@ -1,5 +1,7 @@
 #include "outbox_sweeper.h"
 
+#include "consumer_cursors.h"
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -49,11 +51,6 @@ void OutboxSweeper::prepareStatements(pqxx::connection& c) {
   c.prepare("outbox_sweep_cancels",
             "SELECT relay_seq, broker, kind, order_id, payload FROM outbox WHERE order_id = $1 "
             "AND kind = 'CANCEL' AND relay_seq > $2 AND sent_at IS NOT NULL ORDER BY relay_seq");
-  c.prepare("outbox_sweep_mark_read",
-            "SELECT position FROM consumer_cursors WHERE name = 'outbox_swept'");
-  c.prepare("outbox_sweep_mark_write",
-            "UPDATE consumer_cursors SET position = greatest(position, $1) "
-            "WHERE name = 'outbox_swept'");
 }
 
 OutboxSweeper::OutboxSweeper(OutboxSweeperSettings settings, PgPool& pool, RedisPool& redis,
@@ -74,10 +71,7 @@ OutboxSweeper::OutboxSweeper(OutboxSweeperSettings settings, PgPool& pool, Redis
 
 Status OutboxSweeper::round() {
   if (mark_ < 0) {
-    auto stored = withConnection<int64_t>(pool_, [](pqxx::connection& c) -> Result<int64_t> {
-      pqxx::nontransaction work(c);
-      return work.exec_prepared1("outbox_sweep_mark_read")[0].as<int64_t>();
-    });
+    auto stored = readConsumerCursor(pool_, "outbox_swept");
     if (!stored) return stored.error();
     mark_ = *stored;
   }
@@ -112,7 +106,9 @@ Result<bool> OutboxSweeper::sweepBatch() {
   }
   const int64_t mark = outboxSweepMark(mark_, relay_seqs, settled);
   if (mark > mark_) {
-    if (auto stored = storeMark(mark); !stored) return stored.error();
+    if (auto stored = advanceConsumerCursor(pool_, "outbox_swept", mark); !stored) {
+      return stored.error();
+    }
     mark_ = mark;
     republished_cancels_.erase(republished_cancels_.begin(),
                                republished_cancels_.upper_bound(mark_));
@@ -198,14 +194,6 @@ bool OutboxSweeper::republishWithCancels(const Row& row) {
     republished_cancels_.insert(cancel.relay_seq);
   }
   return true;
-}
-
-Status OutboxSweeper::storeMark(int64_t mark) {
-  return withConnection<Ok>(pool_, [mark](pqxx::connection& c) -> Status {
-    pqxx::nontransaction work(c);
-    work.exec_prepared("outbox_sweep_mark_write", mark);
-    return Ok{};
-  });
 }
 
 }  // namespace fbg::ledger

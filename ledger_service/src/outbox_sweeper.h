@@ -57,7 +57,6 @@ class OutboxSweeper {
   [[nodiscard]] bool republish(const Row& row);
   // A NEW, then the order's CANCEL rows sent after it: a gateway without the order refused them.
   [[nodiscard]] bool republishWithCancels(const Row& row);
-  [[nodiscard]] Status storeMark(int64_t mark);
 
   OutboxSweeperSettings settings_;
   PgPool& pool_;
