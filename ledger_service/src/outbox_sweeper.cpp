@@ -103,6 +103,7 @@ Result<bool> OutboxSweeper::sweepBatch() {
     const bool done_with_its_new = republished_cancels_.count(row.relay_seq) != 0;
     settled.push_back(finding != OutboxRowFinding::Lost || done_with_its_new ||
                       republishWithCancels(row));
+    if (!settled.back()) break;  // Redis refused: the rest waits, in order, for the next round
   }
   const int64_t mark = outboxSweepMark(mark_, relay_seqs, settled);
   if (mark > mark_) {
