@@ -25,17 +25,18 @@ void EventRelay::stop() {
   stopping_ = true;
   wake();
   if (thread_.joinable()) thread_.join();
-  if (unmarked_.empty()) return;
+  if (unmarked_.relay_seqs.empty()) return;
   // Best effort: left unmarked, the events are published again at the next start.
   try {
     auto marked = withConnection<int>(pool_, [&](pqxx::connection& connection) -> Result<int> {
       pqxx::nontransaction work(connection);
-      work.exec_prepared("relay_mark", pgArrayLiteral(unmarked_));
+      work.exec_prepared("relay_mark", pgArrayLiteral(unmarked_.relay_seqs),
+                         pgArrayLiteral(unmarked_.entry_ids));
       return 0;
     });
-    if (marked) unmarked_.clear();
+    if (marked) unmarked_ = {};
   } catch (const std::exception& failure) {
-    spdlog::warn("event relay: {} published events left unmarked: {}", unmarked_.size(),
+    spdlog::warn("event relay: {} published events left unmarked: {}", unmarked_.relay_seqs.size(),
                  failure.what());
   }
 }
@@ -74,9 +75,10 @@ int EventRelay::relayBatch() {
     // One statement (relay_round): mark what the last round published, read what is still
     // unpublished. A crash before the mark publishes them again; consumers deduplicate on
     // event_id, as after a crash between XADD and marking.
-    const std::string unmarked = pgArrayLiteral(unmarked_);
-    const auto rows = work.exec_prepared("relay_round", settings_.batch_size_max, unmarked);
-    unmarked_.clear();
+    const auto rows = work.exec_prepared("relay_round", settings_.batch_size_max,
+                                         pgArrayLiteral(unmarked_.relay_seqs),
+                                         pgArrayLiteral(unmarked_.entry_ids));
+    unmarked_ = {};
     // One round trip for the batch. Stream ids are Redis's (*): a batch resent after a failure
     // part-way adds its events again, and consumers deduplicate on event_id.
     std::vector<std::vector<std::string>> commands;
@@ -92,8 +94,9 @@ int EventRelay::relayBatch() {
                                   : redis_.pipeline(commands);
     if (added) {
       for (std::size_t i = 0; i < added->size(); ++i) {
-        if ((*added)[i].kind == RedisReply::Kind::Error) continue;  // left for a later round
-        unmarked_.push_back(rows[static_cast<int>(i)][0].as<std::string>());
+        if ((*added)[i].kind != RedisReply::Kind::String) continue;  // left for a later round
+        unmarked_.relay_seqs.push_back(rows[static_cast<int>(i)][0].as<std::string>());
+        unmarked_.entry_ids.push_back((*added)[i].text);
         ++count;
       }
     }

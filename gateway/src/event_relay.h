@@ -1,7 +1,7 @@
-// Publishes committed order_events rows to the order-events stream and marks them (FLOW.md
-// section 2). Entries get Redis-assigned ids: several gateways write the same stream, and a row
-// published twice (a crash between XADD and marking it) carries the same event_id, which the
-// ledger deduplicates on.
+// Publishes committed order_events rows to the order-events stream and marks them with the
+// entry id Redis gave them (FLOW.md section 2). Entries get Redis-assigned ids: several gateways
+// write the same stream, and a row published twice (a crash between XADD and marking it)
+// carries the same event_id, which the ledger deduplicates on.
 //
 // Stream entry layout (XADD order-events MAXLEN ~ stream_length_max * ...):
 //   event_id  {order_id}:{kind}[:{cancel_request}]
@@ -55,8 +55,13 @@ class EventRelay {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool woken_ = false;
-  // Published by the last round, marked by the next one's read (relay thread only).
-  std::vector<std::string> unmarked_;
+  // Published by the last round, marked by the next one's read (relay thread only), with the
+  // entry ids Redis gave them (the event sweep asks the stream for them).
+  struct Unmarked {
+    std::vector<std::string> relay_seqs;
+    std::vector<std::string> entry_ids;
+  };
+  Unmarked unmarked_;
   std::atomic<bool> stopping_{false};
   Counter& published_;
   Gauge& backlog_;

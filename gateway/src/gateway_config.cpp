@@ -54,6 +54,16 @@ const ConfigSchema& gatewayConfigSchema() {
       {"event_poll_interval_ms", T::Integer, "100", "event relay wake-up", 1, 60000},
       {"event_stream_length_max", T::Integer, "1000000", "approximate MAXLEN of order-events", 1000,
        1000000000},
+      {"event_sweep_interval_ms", T::Integer, "5000",
+       "the event sweep's round interval: it publishes again order_events rows whose stream "
+       "entry Redis lost (event_sweeper.h); 0 turns it off",
+       0, 600000},
+      {"event_sweep_grace_ms", T::Integer, "30000",
+       "a published row is checked once it was published this long ago: past any fsync window of "
+       "Redis, so that a loss has happened or will not",
+       1000, 86400000},
+      {"event_sweep_batch_size_max", T::Integer, "500", "rows checked per event sweep batch", 1,
+       10000},
       {"reply_synchronous_commit", T::Boolean, "false",
        "wait for the WAL flush when applying a broker reply (off: a reply lost in a database "
        "crash is asked again by the retry path)"},
@@ -131,6 +141,9 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.event_batch_size_max = asInt(c, "event_batch_size_max");
   s.event_poll_interval_ms = asInt(c, "event_poll_interval_ms");
   s.event_stream_length_max = c.integer("event_stream_length_max");
+  s.event_sweep_interval_ms = asInt(c, "event_sweep_interval_ms");
+  s.event_sweep_grace_ms = asInt(c, "event_sweep_grace_ms");
+  s.event_sweep_batch_size_max = asInt(c, "event_sweep_batch_size_max");
   s.reply_synchronous_commit = c.boolean("reply_synchronous_commit");
   s.reply_queue_size_max = asInt(c, "reply_queue_size_max");
   s.reply_batch_size_max = asInt(c, "reply_batch_size_max");

@@ -36,6 +36,9 @@ struct GatewaySettings {
   int event_batch_size_max = 256;
   int event_poll_interval_ms = 100;
   int64_t event_stream_length_max = 1'000'000;
+  int event_sweep_interval_ms = 5000;
+  int event_sweep_grace_ms = 30000;
+  int event_sweep_batch_size_max = 500;
   bool reply_synchronous_commit = false;
   int reply_queue_size_max = 20000;
   int reply_batch_size_max = 500;

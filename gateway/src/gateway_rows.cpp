@@ -145,17 +145,20 @@ void prepareGatewayStatements(pqxx::connection& c) {
   // $1: JSON array of EventRow objects {"event_id","order_id","kind","payload"}, inserted in
   // array order (relay_seq follows it).
   // The event relay's round (event_relay.cpp): marks published the relay_seqs of $2 (the
-  // previous round's) and reads the oldest $1 unpublished rows. One snapshot: the read still
-  // sees the rows being marked as unpublished, so it skips them by relay_seq.
+  // previous round's) with their stream entry ids $3, and reads the oldest $1 unpublished rows.
+  // One snapshot: the read still sees the rows being marked as unpublished, so it skips them by
+  // relay_seq.
   c.prepare("relay_round",
-            "WITH marked AS (UPDATE order_events SET published_at = clock_timestamp() "
-            "WHERE relay_seq = ANY($2::bigint[]) AND published_at IS NULL) "
+            "WITH marked AS (UPDATE order_events o SET published_at = clock_timestamp(), "
+            "stream_entry_id = m.entry_id FROM unnest($2::bigint[], $3::text[]) AS "
+            "m(relay_seq, entry_id) WHERE o.relay_seq = m.relay_seq AND o.published_at IS NULL) "
             "SELECT relay_seq, event_id, kind, order_id, payload FROM order_events "
             "WHERE published_at IS NULL AND relay_seq <> ALL($2::bigint[]) "
             "ORDER BY relay_seq LIMIT $1");
   c.prepare("relay_mark",
-            "UPDATE order_events SET published_at = clock_timestamp() "
-            "WHERE relay_seq = ANY($1::bigint[]) AND published_at IS NULL");
+            "UPDATE order_events o SET published_at = clock_timestamp(), "
+            "stream_entry_id = m.entry_id FROM unnest($1::bigint[], $2::text[]) AS "
+            "m(relay_seq, entry_id) WHERE o.relay_seq = m.relay_seq AND o.published_at IS NULL");
   c.prepare("insert_events",
             "INSERT INTO order_events (event_id, order_id, kind, payload) "
             "SELECT e.event_id, e.order_id, e.kind, e.payload FROM ROWS FROM ("

@@ -14,6 +14,7 @@
 #include "common/service_main.h"
 #include "common/stop_signals.h"
 #include "event_relay.h"
+#include "event_sweeper.h"
 #include "fix_sessions_json.h"
 #include "gateway_config.h"
 #include "gateway_rows.h"
@@ -100,6 +101,12 @@ int serve(const GatewaySettings& s) {
                     .batch_linger_ms = s.event_batch_linger_ms,
                     .stream_length_max = s.event_stream_length_max},
                    pool, redis, metrics);
+  EventSweeper event_sweeper({.stream = "order-events",
+                              .interval_ms = s.event_sweep_interval_ms,
+                              .grace_ms = s.event_sweep_grace_ms,
+                              .batch_size_max = s.event_sweep_batch_size_max,
+                              .stream_length_max = s.event_stream_length_max},
+                             pool, redis, metrics);
   OrderSender* sender_ref = nullptr;
   ReplyApplier applier(
       {.queue_size_max = s.reply_queue_size_max,
@@ -160,6 +167,7 @@ int serve(const GatewaySettings& s) {
   sender.start();
   reader.start();
   relay.start();
+  if (s.event_sweep_interval_ms > 0) event_sweeper.start();
   server.start();
   spdlog::info("gateway {} on HTTP port {}", s.broker, server.port());
   spdlog::info("signal {}: stopping", waitForStopSignal());
@@ -168,6 +176,7 @@ int serve(const GatewaySettings& s) {
   sender.stop();
   engine.stop();
   applier.stop();
+  if (s.event_sweep_interval_ms > 0) event_sweeper.stop();
   relay.stop();
   return 0;
 }

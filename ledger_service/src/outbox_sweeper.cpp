@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "common/redis_scripts.h"
+#include "common/sweep_mark.h"
 #include "domain/outbox_sweep.h"
 #include "outbox_relay.h"
 
@@ -105,7 +106,7 @@ Result<bool> OutboxSweeper::sweepBatch() {
                       republishWithCancels(row));
     if (!settled.back()) break;  // Redis refused: the rest waits, in order, for the next round
   }
-  const int64_t mark = outboxSweepMark(mark_, relay_seqs, settled);
+  const int64_t mark = markOverSettled(mark_, relay_seqs, settled);
   if (mark > mark_) {
     if (auto stored = advanceConsumerCursor(pool_, "outbox_swept", mark); !stored) {
       return stored.error();

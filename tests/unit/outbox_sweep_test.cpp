@@ -1,6 +1,8 @@
 // The outbox sweep's decisions (ledger_service/src/domain/outbox_sweep.h).
 #include "domain/outbox_sweep.h"
 
+#include "common/sweep_mark.h"
+
 #include <gtest/gtest.h>
 
 namespace fbg::ledger {
@@ -29,10 +31,10 @@ TEST(OutboxSweep, AMissingEntryIsLostOnlyWhileItsOrderStillWaitsForTheGateway) {
 }
 
 TEST(OutboxSweep, TheMarkMovesOverTheLeadingSettledRowsOnly) {
-  EXPECT_EQ(outboxSweepMark(10, {11, 12, 14}, {true, true, true}), 14);
-  EXPECT_EQ(outboxSweepMark(10, {11, 12, 14}, {true, false, true}), 11);
-  EXPECT_EQ(outboxSweepMark(10, {11, 12}, {false, true}), 10);
-  EXPECT_EQ(outboxSweepMark(10, {}, {}), 10);
+  EXPECT_EQ(markOverSettled(10, {11, 12, 14}, {true, true, true}), 14);
+  EXPECT_EQ(markOverSettled(10, {11, 12, 14}, {true, false, true}), 11);
+  EXPECT_EQ(markOverSettled(10, {11, 12}, {false, true}), 10);
+  EXPECT_EQ(markOverSettled(10, {}, {}), 10);
 }
 
 }  // namespace

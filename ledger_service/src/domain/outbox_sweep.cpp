@@ -16,14 +16,4 @@ OutboxRowFinding findOutboxRow(bool entry_in_stream, std::string_view kind,
   return waiting ? OutboxRowFinding::Lost : OutboxRowFinding::TakenByGateway;
 }
 
-int64_t outboxSweepMark(int64_t mark, const std::vector<int64_t>& relay_seqs,
-                        const std::vector<bool>& settled) {
-  assert(relay_seqs.size() == settled.size());
-  for (std::size_t i = 0; i < relay_seqs.size() && settled[i]; ++i) {
-    assert(relay_seqs[i] > mark);  // rows in relay_seq order, past the mark
-    mark = relay_seqs[i];
-  }
-  return mark;
-}
-
 }  // namespace fbg::ledger

@@ -10,7 +10,6 @@
 
 #include <cstdint>
 #include <string_view>
-#include <vector>
 
 #include "common/order_types.h"
 
@@ -29,10 +28,5 @@ enum class OutboxRowFinding {
 // kind: the row's NEW or CANCEL; order_status: the order's status now.
 [[nodiscard]] OutboxRowFinding findOutboxRow(bool entry_in_stream, std::string_view kind,
                                              OrderStatus order_status);
-
-// The mark after a batch (rows in relay_seq order, each above `mark`): it moves over the leading
-// rows settled (in the stream, taken, or published again).
-[[nodiscard]] int64_t outboxSweepMark(int64_t mark, const std::vector<int64_t>& relay_seqs,
-                                      const std::vector<bool>& settled);
 
 }  // namespace fbg::ledger
