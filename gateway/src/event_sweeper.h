@@ -21,9 +21,8 @@
 #include <vector>
 
 #include "common/metrics.h"
-#include "common/periodic_task.h"
 #include "common/pg_pool.h"
-#include "common/redis.h"
+#include "common/stream_sweep.h"
 
 namespace fbg::gateway {
 
@@ -40,31 +39,27 @@ class EventSweeper {
   EventSweeper(EventSweeperSettings settings, PgPool& pool, RedisPool& redis,
                MetricsRegistry& metrics);
 
-  void start() { task_.start(); }
-  void stop() { task_.stop(); }
+  void start() { sweep_.start(); }
+  void stop() { sweep_.stop(); }
 
  private:
   struct Row {
     int64_t relay_seq = 0;
-    std::string event_id, kind, order_id, payload, entry_id;  // entry_id "": published before
-                                                              // the ids were kept
+    // entry_id "": published before the ids were kept (nothing to ask).
+    std::string event_id, kind, order_id, payload, entry_id;
   };
 
-  [[nodiscard]] Status round();
-  // One batch of due rows; true when a full batch was settled whole (more may be due).
-  [[nodiscard]] Result<bool> sweepBatch();
-  [[nodiscard]] Result<std::vector<Row>> dueRows();
-  // For each row: whether the stream holds its entry (or it has no id to ask for).
-  [[nodiscard]] Result<std::vector<bool>> inStream(const std::vector<Row>& rows);
-  [[nodiscard]] bool republish(const Row& row);
+  // The next rows past the mark, up to the first not yet published or published less than the
+  // grace ago; kept in batch_ for settle().
+  [[nodiscard]] Result<std::vector<SweptEntry>> due(int64_t mark, int limit);
+  [[nodiscard]] bool settle(std::size_t index, bool in_stream);
 
   EventSweeperSettings settings_;
   PgPool& pool_;
   RedisPool& redis_;
-  int64_t mark_ = -1;  // -1: not read yet
+  std::vector<Row> batch_;  // the sweep's thread only
   Counter& republished_;
-  Gauge& mark_gauge_;
-  PeriodicTask task_;  // last: its thread stops before the members it uses go
+  StreamSweep sweep_;  // last: its thread stops before the members it uses go
 };
 
 }  // namespace fbg::gateway

@@ -12,8 +12,7 @@ namespace {
 
 constexpr int64_t kRelayLockKey = 0x6662675f6f7574;  // "fbg_out"
 
-}  // namespace
-
+// An XRANGE entry is [id, [field, value, ...]]: ours if kind and order_id match.
 bool entryHoldsOrder(const RedisReply& entry, const std::string& kind,
                      const std::string& order_id) {
   if (entry.elements.size() != 2) return false;
@@ -26,6 +25,8 @@ bool entryHoldsOrder(const RedisReply& entry, const std::string& kind,
   }
   return kind_matches && order_matches;
 }
+
+}  // namespace
 
 OutboxRelay::OutboxRelay(OutboxRelaySettings settings, RedisPool& redis, MetricsRegistry& metrics)
     : settings_(std::move(settings)),

@@ -29,10 +29,6 @@
 
 namespace fbg::ledger {
 
-// Whether an XRANGE entry ([id, [field, value, ...]]) is the row's: its kind and order_id.
-[[nodiscard]] bool entryHoldsOrder(const RedisReply& entry, const std::string& kind,
-                                   const std::string& order_id);
-
 struct OutboxRelaySettings {
   std::string postgres_uri;
   int batch_size_max = 256;

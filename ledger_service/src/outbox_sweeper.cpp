@@ -7,9 +7,7 @@
 #include <algorithm>
 
 #include "common/redis_scripts.h"
-#include "common/sweep_mark.h"
 #include "domain/outbox_sweep.h"
-#include "outbox_relay.h"
 
 namespace fbg::ledger {
 namespace {
@@ -29,9 +27,6 @@ if type(added) == 'table' and added.err then
 end
 return added
 )lua";
-
-// Bounds a round's work after a long outage: the rest waits for the next round.
-constexpr int kBatchesPerRoundMax = 20;
 
 std::string streamOf(const std::string& broker) {
   return "orders:" + broker;
@@ -62,97 +57,49 @@ OutboxSweeper::OutboxSweeper(OutboxSweeperSettings settings, PgPool& pool, Redis
       republished_(metrics.counter("ledger_outbox_republished_total",
                                    "Sent outbox rows whose stream entry was lost, published "
                                    "again by the outbox sweep.")),
-      mark_gauge_(metrics.gauge("ledger_outbox_sweep_mark",
-                                "The relay_seq below which every sent row is checked.")),
-      task_(
-          "outbox sweep", std::max(1, settings.interval_ms), [this] { return round(); },
-          metrics.counter("ledger_outbox_sweep_failures_total",
-                          "Outbox sweep rounds ended by an error (database or Redis "
-                          "unreachable).")) {}
+      sweep_({"outbox sweep", "ledger_outbox_sweep", settings.interval_ms, settings.batch_size_max},
+             redis,
+             {[this] { return readConsumerCursor(pool_, "outbox_swept"); },
+              [this](int64_t mark) {
+                republished_cancels_.erase(republished_cancels_.begin(),
+                                           republished_cancels_.upper_bound(mark));
+                return advanceConsumerCursor(pool_, "outbox_swept", mark);
+              },
+              [this](int64_t mark, int limit) { return due(mark, limit); },
+              [this](std::size_t index, bool in_stream) { return settle(index, in_stream); }},
+             metrics) {}
 
-Status OutboxSweeper::round() {
-  if (mark_ < 0) {
-    auto stored = readConsumerCursor(pool_, "outbox_swept");
-    if (!stored) return stored.error();
-    mark_ = *stored;
-  }
-  // Batches until the due rows run out (or a batch leaves one unsettled), a bound per round.
-  for (int batch = 0; batch < kBatchesPerRoundMax && !task_.stopping(); ++batch) {
-    auto more = sweepBatch();
-    if (!more) return more.error();
-    if (!*more) break;
-  }
-  mark_gauge_.set(mark_);
-  return Ok{};
-}
-
-Result<bool> OutboxSweeper::sweepBatch() {
-  auto rows = dueRows();
-  if (!rows) return rows.error();
-  if (rows->empty()) return false;
-  auto present = inStream(*rows);
-  if (!present) return present.error();
-  std::vector<int64_t> relay_seqs;
-  std::vector<bool> settled;
-  for (std::size_t i = 0; i < rows->size(); ++i) {
-    const Row& row = (*rows)[i];
-    const auto status = parseOrderStatus(row.order_status);
-    if (!status) return makeError(ErrorCode::Internal, "order status " + row.order_status);
-    const OutboxRowFinding finding = findOutboxRow((*present)[i], row.kind, *status);
-    relay_seqs.push_back(row.relay_seq);
-    // A CANCEL published again with its NEW (in this round or an earlier one) is settled.
-    const bool done_with_its_new = republished_cancels_.count(row.relay_seq) != 0;
-    settled.push_back(finding != OutboxRowFinding::Lost || done_with_its_new ||
-                      republishWithCancels(row));
-    if (!settled.back()) break;  // Redis refused: the rest waits, in order, for the next round
-  }
-  const int64_t mark = markOverSettled(mark_, relay_seqs, settled);
-  if (mark > mark_) {
-    if (auto stored = advanceConsumerCursor(pool_, "outbox_swept", mark); !stored) {
-      return stored.error();
+Result<std::vector<SweptEntry>> OutboxSweeper::due(int64_t mark, int limit) {
+  batch_.clear();
+  auto read = withConnection<Ok>(pool_, [&](pqxx::connection& c) -> Status {
+    pqxx::nontransaction work(c);
+    for (const auto& r : work.exec_prepared("outbox_sweep_rows", mark, settings_.grace_ms, limit)) {
+      if (!r[6].as<bool>()) break;
+      batch_.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
+                        r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>()});
     }
-    mark_ = mark;
-    republished_cancels_.erase(republished_cancels_.begin(),
-                               republished_cancels_.upper_bound(mark_));
+    return Ok{};
+  });
+  if (!read) return read.error();
+  std::vector<SweptEntry> entries;
+  for (const Row& row : batch_) {
+    entries.push_back({row.relay_seq, streamOf(row.broker), std::to_string(row.relay_seq) + "-0",
+                       "order_id", row.order_id});
   }
-  return static_cast<int>(rows->size()) == settings_.batch_size_max &&
-         mark == rows->back().relay_seq;
+  return entries;
 }
 
-Result<std::vector<OutboxSweeper::Row>> OutboxSweeper::dueRows() {
-  return withConnection<std::vector<Row>>(
-      pool_, [this](pqxx::connection& c) -> Result<std::vector<Row>> {
-        pqxx::nontransaction work(c);
-        std::vector<Row> rows;
-        for (const auto& r : work.exec_prepared("outbox_sweep_rows", mark_, settings_.grace_ms,
-                                                settings_.batch_size_max)) {
-          if (!r[6].as<bool>()) break;
-          rows.push_back({r[0].as<int64_t>(), r[1].as<std::string>(), r[2].as<std::string>(),
-                          r[3].as<std::string>(), r[4].as<std::string>(), r[5].as<std::string>()});
-        }
-        return rows;
-      });
-}
-
-Result<std::vector<bool>> OutboxSweeper::inStream(const std::vector<Row>& rows) {
-  std::vector<std::vector<std::string>> commands;
-  for (const Row& row : rows) {
-    const std::string id = std::to_string(row.relay_seq) + "-0";
-    commands.push_back({"XRANGE", streamOf(row.broker), id, id});
+bool OutboxSweeper::settle(std::size_t index, bool in_stream) {
+  const Row& row = batch_.at(index);
+  // A CANCEL published again with its NEW (in this round or an earlier one) is settled.
+  if (republished_cancels_.count(row.relay_seq) != 0) return true;
+  const auto status = parseOrderStatus(row.order_status);
+  if (!status) {
+    spdlog::error("outbox sweep: order {} has status {}", row.order_id, row.order_status);
+    return false;
   }
-  auto replies = redis_.pipeline(commands);
-  if (!replies) return replies.error();
-  if (replies->size() != rows.size()) return makeError(ErrorCode::Unavailable, "short pipeline");
-  std::vector<bool> present(rows.size());
-  for (std::size_t i = 0; i < rows.size(); ++i) {
-    const RedisReply& reply = (*replies)[i];
-    if (reply.kind != RedisReply::Kind::Array) {  // LOADING after a restart, for example
-      return makeError(ErrorCode::Unavailable, "XRANGE: " + reply.text);
-    }
-    present[i] = reply.elements.size() == 1 &&
-                 entryHoldsOrder(reply.elements[0], rows[i].kind, rows[i].order_id);
-  }
-  return present;
+  return findOutboxRow(in_stream, row.kind, *status) != OutboxRowFinding::Lost ||
+         republishWithCancels(row);
 }
 
 bool OutboxSweeper::republish(const Row& row) {

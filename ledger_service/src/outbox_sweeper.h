@@ -19,16 +19,15 @@
 #include <vector>
 
 #include "common/metrics.h"
-#include "common/periodic_task.h"
 #include "common/pg_pool.h"
-#include "common/redis.h"
+#include "common/stream_sweep.h"
 
 namespace fbg::ledger {
 
 struct OutboxSweeperSettings {
   int interval_ms = 5000;
   int grace_ms = 30000;
-  int batch_size_max = 500;  // rows looked at per round
+  int batch_size_max = 500;  // rows looked at per batch
   int64_t stream_length_max = 1'000'000;
 };
 
@@ -38,8 +37,8 @@ class OutboxSweeper {
                 MetricsRegistry& metrics);
 
   static void prepareStatements(pqxx::connection& connection);
-  void start() { task_.start(); }
-  void stop() { task_.stop(); }
+  void start() { sweep_.start(); }
+  void stop() { sweep_.stop(); }
 
  private:
   struct Row {
@@ -47,13 +46,10 @@ class OutboxSweeper {
     std::string broker, kind, order_id, payload, order_status;
   };
 
-  [[nodiscard]] Status round();
-  // One batch of due rows; true when a full batch was settled whole (more may be due).
-  [[nodiscard]] Result<bool> sweepBatch();
-  // The leading rows of the next batch past the mark that are sent and older than the grace.
-  [[nodiscard]] Result<std::vector<Row>> dueRows();
-  // For each row: whether the stream holds its entry (one pipelined round trip).
-  [[nodiscard]] Result<std::vector<bool>> inStream(const std::vector<Row>& rows);
+  // The next rows past the mark that are sent and older than the grace; kept in batch_ for
+  // settle().
+  [[nodiscard]] Result<std::vector<SweptEntry>> due(int64_t mark, int limit);
+  [[nodiscard]] bool settle(std::size_t index, bool in_stream);
   [[nodiscard]] bool republish(const Row& row);
   // A NEW, then the order's CANCEL rows sent after it: a gateway without the order refused them.
   [[nodiscard]] bool republishWithCancels(const Row& row);
@@ -61,14 +57,13 @@ class OutboxSweeper {
   OutboxSweeperSettings settings_;
   PgPool& pool_;
   RedisPool& redis_;
-  int64_t mark_ = -1;  // -1: not read yet
-  // CANCEL rows past the mark published again with their NEW: their own "<relay_seq>-0" is
-  // absent, and they need no second copy (after a restart they get one; the gateway takes a
-  // cancel number once).
+  std::vector<Row> batch_;  // the sweep's thread only
+  // CANCEL rows published again with their NEW: their own "<relay_seq>-0" is absent, and they
+  // need no second copy (after a restart they get one; the gateway takes a cancel number once).
+  // Forgotten once the mark passes them.
   std::set<int64_t> republished_cancels_;
   Counter& republished_;
-  Gauge& mark_gauge_;
-  PeriodicTask task_;  // last: its thread stops before the members it uses go
+  StreamSweep sweep_;  // last: its thread stops before the members it uses go
 };
 
 }  // namespace fbg::ledger
