@@ -470,8 +470,9 @@ TEST(Gateway, PublishedEventsTheStreamLostArePublishedAgain) {
   ASSERT_TRUE(waitUntil(
       [&] {
         return stack.eventCount("ACKED") == 3 &&
-               stack.gatewayCount("SELECT count(*) FROM order_events WHERE stream_entry_id IS NOT "
-                                  "NULL") == stack.gatewayCount("SELECT count(*) FROM order_events");
+               stack.gatewayCount(
+                   "SELECT count(*) FROM order_events WHERE stream_entry_id IS NOT "
+                   "NULL") == stack.gatewayCount("SELECT count(*) FROM order_events");
       },
       seconds(60)))
       << stack.gatewayLogTail();
@@ -487,8 +488,8 @@ TEST(Gateway, PublishedEventsTheStreamLostArePublishedAgain) {
   ASSERT_EQ(streamEventIds(stack), std::vector<std::string>{published.back()});
   stack.startGateway(sweep);
 
-  ASSERT_TRUE(waitUntil([&] { return streamEventIds(stack).size() == published.size(); },
-                        seconds(60)))
+  ASSERT_TRUE(
+      waitUntil([&] { return streamEventIds(stack).size() == published.size(); }, seconds(60)))
       << stack.gatewayLogTail();
   const std::vector<std::string> healed = streamEventIds(stack);
   EXPECT_EQ(std::multiset<std::string>(healed.begin(), healed.end()),
