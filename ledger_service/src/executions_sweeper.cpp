@@ -5,7 +5,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-
 #include <string>
 #include <vector>
 
@@ -61,8 +60,8 @@ void ExecutionsSweeper::prepareStatements(pqxx::connection& c) {
             "AND NOT EXISTS (SELECT 1 FROM applied_events a WHERE a.event_id = k.event_id)");
 }
 
-ExecutionsSweeper::ExecutionsSweeper(SweeperSettings settings, PgPool& pool, EventApplier& applier,
-                                     MetricsRegistry& metrics)
+ExecutionsSweeper::ExecutionsSweeper(ExecutionsSweeperSettings settings, PgPool& pool,
+                                     EventApplier& applier, MetricsRegistry& metrics)
     : settings_(std::move(settings)),
       pool_(pool),
       applier_(applier),
@@ -137,6 +136,8 @@ Result<bool> ExecutionsSweeper::sweepPage(int64_t bound) {
       continue;
     }
     done[due[k]] = true;
+    // Applied in between by the stream or the polling path: late, not lost.
+    if (*outcomes[k] == ApplyOutcome::Duplicate) continue;
     swept_.add();
     spdlog::error("executions sweep: seq {} ({}, order {}) was never delivered; applied now",
                   event.fill_receiver_seq, event.dedup_id, event.order_id);

@@ -7,7 +7,6 @@
 #pragma once
 
 #include <cstdint>
-#include <nlohmann/json.hpp>
 
 #include "common/metrics.h"
 #include "common/periodic_task.h"
@@ -18,7 +17,7 @@
 
 namespace fbg::ledger {
 
-struct SweeperSettings {
+struct ExecutionsSweeperSettings {
   ExecutionsEndpoint endpoint;
   int interval_ms = 2000;
   int grace_ms = 10000;
@@ -28,7 +27,7 @@ struct SweeperSettings {
 
 class ExecutionsSweeper {
  public:
-  ExecutionsSweeper(SweeperSettings settings, PgPool& pool, EventApplier& applier,
+  ExecutionsSweeper(ExecutionsSweeperSettings settings, PgPool& pool, EventApplier& applier,
                     MetricsRegistry& metrics);
 
   static void prepareStatements(pqxx::connection& connection);
@@ -44,7 +43,7 @@ class ExecutionsSweeper {
   // The ledger's answer for each event: held in, or nothing to apply (order unknown here).
   [[nodiscard]] Result<std::vector<bool>> heldFlags(const std::vector<IncomingEvent>& events);
 
-  SweeperSettings settings_;
+  ExecutionsSweeperSettings settings_;
   PgPool& pool_;
   EventApplier& applier_;
   ExecutionsSweep sweep_;

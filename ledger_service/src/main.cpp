@@ -104,7 +104,8 @@ int reconcileCommand(const fbg::ledger::LedgerSettings& settings) {
   return report->differences.empty() ? 0 : 1;
 }
 
-fbg::ledger::SweeperSettings sweeperSettings(const fbg::ledger::LedgerSettings& settings) {
+fbg::ledger::ExecutionsSweeperSettings sweeperSettings(
+    const fbg::ledger::LedgerSettings& settings) {
   // A page of the sweep is not urgent: a slow fill receiver is waited for a while.
   constexpr int kSweepFetchTimeoutMs = 5000;
   return {{settings.fill_receiver_host, settings.fill_receiver_port, kSweepFetchTimeoutMs},

@@ -13,8 +13,7 @@ namespace {
 constexpr int64_t kRelayLockKey = 0x6662675f6f7574;  // "fbg_out"
 
 // An XRANGE entry is [id, [field, value, ...]]: ours if kind and order_id match.
-bool entryHoldsOrder(const RedisReply& entry, const std::string& kind,
-                     const std::string& order_id) {
+bool holdsOrder(const RedisReply& entry, const std::string& kind, const std::string& order_id) {
   if (entry.elements.size() != 2) return false;
   const auto& fields = entry.elements[1].elements;
   bool kind_matches = false;
@@ -188,7 +187,7 @@ bool OutboxRelay::deliver(const std::string& stream, const std::string& id, cons
   // Refused id: delivered before a crash kept us from marking it, or the stream is ahead of us.
   auto present = redis_.command({"XRANGE", stream, id, id});
   if (present && present->kind == RedisReply::Kind::Array && present->elements.size() == 1 &&
-      entryHoldsOrder(present->elements[0], kind, order_id)) {
+      holdsOrder(present->elements[0], kind, order_id)) {
     already_present_.add();
     return true;
   }
