@@ -7,7 +7,7 @@ namespace {
 
 constexpr int kIntegerDigitsMax = 15;
 
-bool isDigit(char c) {
+bool isDecimalDigit(char c) {
   return c >= '0' && c <= '9';
 }
 
@@ -26,7 +26,7 @@ Result<Money> Money::parse(std::string_view text) {
   }
   int64_t whole = 0;
   int integer_digits = 0;
-  while (at < text.size() && isDigit(text[at])) {
+  while (at < text.size() && isDecimalDigit(text[at])) {
     if (++integer_digits > kIntegerDigitsMax) return invalid("too many digits");
     whole = whole * 10 + (text[at] - '0');
     ++at;
@@ -36,7 +36,7 @@ Result<Money> Money::parse(std::string_view text) {
   int decimals = 0;
   if (at < text.size() && text[at] == '.') {
     ++at;
-    while (at < text.size() && isDigit(text[at])) {
+    while (at < text.size() && isDecimalDigit(text[at])) {
       if (++decimals > kDecimalsMax) return invalid("at most 4 decimals");
       fraction = fraction * 10 + (text[at] - '0');
       ++at;

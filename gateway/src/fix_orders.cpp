@@ -45,10 +45,6 @@ const char* timeInForceCode(TimeInForce tif) {
   return "0";
 }
 
-Error invalid(const std::string& why) {
-  return makeError(ErrorCode::InvalidRequest, why);
-}
-
 bool parseInteger(const std::string* text, int64_t& out) {
   if (text == nullptr) return false;
   // Quantities may come as "10" or "10.0000"; the whole part must carry the value.
@@ -114,21 +110,21 @@ fix::Message encodeCancel(const OrderRecord& order, int cancel_request, bool pos
 Result<InboundReply> decodeReply(const fix::Message& message) {
   InboundReply reply;
   reply.cancel_reject = message.msg_type == "9";
-  if (!reply.cancel_reject && message.msg_type != "8") return invalid("not a reply message");
+  if (!reply.cancel_reject && message.msg_type != "8") return invalidInput("not a reply message");
   const std::string* cl_ord_id = message.find(kClOrdId);
-  if (cl_ord_id == nullptr) return invalid("reply without ClOrdID");
+  if (cl_ord_id == nullptr) return invalidInput("reply without ClOrdID");
   reply.cl_ord_id = *cl_ord_id;
   auto ids = parseClOrdId(*cl_ord_id);
-  if (!ids) return invalid("ClOrdID " + *cl_ord_id + " was not issued by this gateway");
+  if (!ids) return invalidInput("ClOrdID " + *cl_ord_id + " was not issued by this gateway");
   reply.ids = *ids;
   if (const std::string* id = message.find(kOrderId); id != nullptr && *id != "NONE") {
     reply.broker_order_id = *id;
   }
   const std::string* text = message.find(kText);
   const char ord_status = singleChar(message.find(kOrdStatus));
-  if (ord_status == 0) return invalid("reply without a valid OrdStatus");
+  if (ord_status == 0) return invalidInput("reply without a valid OrdStatus");
   if (reply.cancel_reject) {
-    if (ids->cancel_request == 0) return invalid("cancel reject for a non-cancel ClOrdID");
+    if (ids->cancel_request == 0) return invalidInput("cancel reject for a non-cancel ClOrdID");
     reply.reject = CancelRejectFacts{ord_status, ids->cancel_request, text ? *text : ""};
     return reply;
   }
@@ -137,9 +133,9 @@ Result<InboundReply> decodeReply(const fix::Message& message) {
   facts.ord_status = ord_status;
   facts.cancel_request = ids->cancel_request;
   facts.text = text ? *text : "";
-  if (facts.exec_type == 0) return invalid("report without a valid ExecType");
+  if (facts.exec_type == 0) return invalidInput("report without a valid ExecType");
   if (!parseInteger(message.find(kCumQty), facts.cum_qty) || facts.cum_qty < 0) {
-    return invalid("report without a valid CumQty");
+    return invalidInput("report without a valid CumQty");
   }
   int64_t reason = -1;
   if (parseInteger(message.find(kOrdRejReason), reason)) {

@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/identifiers.h"
+#include "common/time_text.h"
 #include "gateway_rows.h"
 
 namespace fbg::gateway {
@@ -153,9 +154,7 @@ Status GatewayStore::recordEntries(const std::vector<StreamEntry>& entries, Inta
 }
 
 int64_t GatewayStore::reserveSendSeqs(int64_t count) {
-  const int64_t wall_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
+  const int64_t wall_us = wallClockUs();
   const int64_t base = std::max(last_send_seq_, wall_us);
   last_send_seq_ = base + count;
   return base;

@@ -2,14 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/time_text.h"
+
 namespace fbg::gateway {
 namespace {
-
-int64_t wallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 fix::Message encode(const SendItem& item) {
   switch (item.kind) {

@@ -11,12 +11,6 @@ namespace {
 constexpr int kOrigSendingTime = 122;
 constexpr int kRefMsgType = 372;
 
-int64_t wallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 const std::string* headerField(const fix::Message& message, int tag) {
   for (const auto& field : message.header) {
     if (field.tag == tag) return &field.value;

@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "common/identifiers.h"
+#include "common/time_text.h"
 #include "domain/reservation.h"
 #include "store_sql.h"
 
@@ -31,12 +32,6 @@ std::string placeOrderSql(bool buy) {
   text = replaceAll(text, "{RESERVED}", buy ? "cash.reserved" : "securities.reserved");
   text = replaceAll(text, "{ASSET}", buy ? "'USD'" : "$8");
   return withColumns(text);
-}
-
-int64_t nowUnixMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 Error notFound(const std::string& what) {
@@ -94,7 +89,7 @@ Attempt<OrderOutcome> LedgerStore::tryPlaceOrder(const std::string& account_id,
         const bool buy = request.side == Side::Buy;
         const int64_t holder_version = buy ? row[2].as<int64_t>() : row[7].as<int64_t>();
         const int64_t seq = row[8].as<int64_t>();
-        const std::string order_id = makeOrderId(nowUnixMs(), seq);
+        const std::string order_id = makeOrderId(wallClockMs(), seq);
         const std::string reserve =
             buy ? reservation->cash.toString() : std::to_string(reservation->shares);
         testDelay();

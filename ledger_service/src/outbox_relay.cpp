@@ -1,6 +1,7 @@
 #include "outbox_relay.h"
 
 #include "common/pg_pool.h"
+#include "common/time_text.h"
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
@@ -141,10 +142,7 @@ int OutboxRelay::relayBatch() {
       continue;
     }
     unmarked_.relay_seqs.push_back(row[0].as<std::string>());
-    unmarked_.sent_at_us.push_back(
-        std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
-                           std::chrono::system_clock::now().time_since_epoch())
-                           .count()));
+    unmarked_.sent_at_us.push_back(std::to_string(wallClockUs()));
     ++sent;
   }
   relayed_.add(sent);

@@ -7,14 +7,11 @@ namespace {
 
 using Json = nlohmann::json;
 
-Error invalid(const std::string& message) {
-  return makeError(ErrorCode::InvalidRequest, message);
-}
-
 Status setRate(const Json& value, const std::string& key, double& out) {
-  if (!value.is_number()) return invalid("'" + key + "' must be a number from 0 to 1");
+  if (!value.is_number()) return invalidInput("'" + key + "' must be a number from 0 to 1");
   const double rate = value.get<double>();
-  if (!(rate >= 0.0 && rate <= 1.0)) return invalid("'" + key + "' must be a number from 0 to 1");
+  if (!(rate >= 0.0 && rate <= 1.0))
+    return invalidInput("'" + key + "' must be a number from 0 to 1");
   out = rate;
   return Ok{};
 }
@@ -22,9 +19,9 @@ Status setRate(const Json& value, const std::string& key, double& out) {
 Status setCount(const Json& value, const std::string& key, int64_t min, int64_t max, int64_t& out) {
   const std::string range = "'" + key + "' must be a whole number from " + std::to_string(min) +
                             " to " + std::to_string(max);
-  if (!value.is_number_integer()) return invalid(range);
+  if (!value.is_number_integer()) return invalidInput(range);
   const int64_t number = value.get<int64_t>();
-  if (number < min || number > max) return invalid(range);
+  if (number < min || number > max) return invalidInput(range);
   out = number;
   return Ok{};
 }
@@ -40,18 +37,18 @@ Status applyOne(const std::string& key, const Json& value, Faults& faults) {
   if (key == "reject_rate") return setRate(value, key, faults.reject_rate);
   if (key == "duplicate_report_rate") return setRate(value, key, faults.duplicate_report_rate);
   if (key == "drop_copy_paused") {
-    if (!value.is_boolean()) return invalid("'drop_copy_paused' must be true or false");
+    if (!value.is_boolean()) return invalidInput("'drop_copy_paused' must be true or false");
     faults.drop_copy_paused = value.get<bool>();
     return Ok{};
   }
-  return invalid("unknown fault '" + key.substr(0, 40) + "'");
+  return invalidInput("unknown fault '" + key.substr(0, 40) + "'");
 }
 
 }  // namespace
 
 Result<Faults> applyFaults(const Faults& current, const std::string& body) {
   const Json json = Json::parse(body, nullptr, false);
-  if (json.is_discarded() || !json.is_object()) return invalid("body must be a JSON object");
+  if (json.is_discarded() || !json.is_object()) return invalidInput("body must be a JSON object");
   Faults next = current;
   for (const auto& [key, value] : json.items()) {
     if (auto applied = applyOne(key, value, next); !applied) return applied.error();

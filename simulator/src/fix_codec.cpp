@@ -10,10 +10,6 @@
 namespace fbg::simulator {
 namespace {
 
-Error invalid(const std::string& why) {
-  return makeError(ErrorCode::InvalidRequest, why);
-}
-
 std::string quantityText(int64_t quantity) {
   return std::to_string(quantity);
 }
@@ -30,25 +26,27 @@ Result<NewOrder> decodeNewOrder(const fix::Message& message) {
   const std::string* side = message.find(54);
   const std::string* ord_type = message.find(40);
   const std::string* quantity = message.find(38);
-  if (!cl_ord_id || !symbol || !side || !ord_type || !quantity) return invalid("missing field");
-  if (cl_ord_id->empty() || cl_ord_id->size() > kClOrdIdLengthMax) return invalid("bad ClOrdID");
+  if (!cl_ord_id || !symbol || !side || !ord_type || !quantity)
+    return invalidInput("missing field");
+  if (cl_ord_id->empty() || cl_ord_id->size() > kClOrdIdLengthMax)
+    return invalidInput("bad ClOrdID");
   NewOrder order;
   order.cl_ord_id = *cl_ord_id;
   order.symbol = *symbol;
-  if (*side != "1" && *side != "2") return invalid("Side must be 1 or 2");
+  if (*side != "1" && *side != "2") return invalidInput("Side must be 1 or 2");
   order.side = *side == "1" ? Side::Buy : Side::Sell;
-  if (*ord_type != "1" && *ord_type != "2") return invalid("OrdType must be 1 or 2");
+  if (*ord_type != "1" && *ord_type != "2") return invalidInput("OrdType must be 1 or 2");
   order.type = *ord_type == "1" ? OrderType::Market : OrderType::Limit;
   const auto [end, failure] =
       std::from_chars(quantity->data(), quantity->data() + quantity->size(), order.quantity);
   if (failure != std::errc() || end != quantity->data() + quantity->size() || order.quantity <= 0) {
-    return invalid("OrderQty must be a positive whole number");
+    return invalidInput("OrderQty must be a positive whole number");
   }
   if (order.type == OrderType::Limit) {
     const std::string* price = message.find(44);
-    if (!price) return invalid("Price is required for a limit order");
+    if (!price) return invalidInput("Price is required for a limit order");
     auto parsed = Money::parse(*price);
-    if (!parsed || !parsed->isPositive()) return invalid("Price must be a positive decimal");
+    if (!parsed || !parsed->isPositive()) return invalidInput("Price must be a positive decimal");
     order.limit_price = *parsed;
   }
   return order;

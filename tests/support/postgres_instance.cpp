@@ -21,8 +21,8 @@ namespace {
 
 const std::filesystem::path kPostgresBin = "/usr/lib/postgresql/15/bin";
 constexpr int kInitdbTimeoutMs = 120000;
-constexpr int kStartTimeoutMs = 60000;  // includes crash recovery after kill9()
-constexpr int kStopTimeoutMs = 60000;
+constexpr int kPostgresStartTimeoutMs = 60000;  // includes crash recovery after kill9()
+constexpr int kPostgresStopTimeoutMs = 60000;
 constexpr int kKillTimeoutMs = 10000;
 constexpr int kReadyPollMs = 20;
 
@@ -157,12 +157,13 @@ void PostgresInstance::start() {
 
 void PostgresInstance::waitUntilAcceptingConnections() {
   const bool ready = waitUntil([this] { return !server_.isRunning() || acceptsConnections(); },
-                               std::chrono::milliseconds(kStartTimeoutMs),
+                               std::chrono::milliseconds(kPostgresStartTimeoutMs),
                                std::chrono::milliseconds(kReadyPollMs));
   if (ready && server_.isRunning()) return;
-  const std::string outcome = server_.isRunning() ? "did not accept connections within " +
-                                                        std::to_string(kStartTimeoutMs) + " ms"
-                                                  : "exited";
+  const std::string outcome =
+      server_.isRunning()
+          ? "did not accept connections within " + std::to_string(kPostgresStartTimeoutMs) + " ms"
+          : "exited";
   server_.kill9();
   throw std::runtime_error("PostgresInstance: server on port " + std::to_string(port_) + " " +
                            outcome + "; " + logPath().string() + ":\n" + logTail(logPath()));
@@ -179,9 +180,10 @@ bool PostgresInstance::acceptsConnections() const {
 
 void PostgresInstance::stop() {
   if (!server_.sendSignal(SIGINT)) return;
-  if (!server_.waitForExit(kStopTimeoutMs).has_value()) {
+  if (!server_.waitForExit(kPostgresStopTimeoutMs).has_value()) {
     throw std::runtime_error("PostgresInstance: server on port " + std::to_string(port_) +
-                             " did not stop within " + std::to_string(kStopTimeoutMs) + " ms");
+                             " did not stop within " + std::to_string(kPostgresStopTimeoutMs) +
+                             " ms");
   }
 }
 

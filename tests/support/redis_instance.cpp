@@ -14,8 +14,8 @@ namespace fbg::test {
 
 namespace {
 
-constexpr int kStartTimeoutMs = 10000;
-constexpr int kStopTimeoutMs = 10000;
+constexpr int kRedisStartTimeoutMs = 10000;
+constexpr int kRedisStopTimeoutMs = 10000;
 constexpr int kConnectTimeoutMs = 2000;
 constexpr int kCommandTimeoutMs = 10000;
 constexpr int kPingPollMs = 20;
@@ -129,19 +129,19 @@ void RedisInstance::start() {
   if (folder_.empty()) create();
   if (server_.isRunning()) return;
   server_.launch("redis-server", {(folder_ / "redis.conf").string()}, {}, logPath());
-  const bool ready =
-      waitUntil([this] { return !server_.isRunning() || answersPing(); },
-                std::chrono::milliseconds(kStartTimeoutMs), std::chrono::milliseconds(kPingPollMs));
+  const bool ready = waitUntil([this] { return !server_.isRunning() || answersPing(); },
+                               std::chrono::milliseconds(kRedisStartTimeoutMs),
+                               std::chrono::milliseconds(kPingPollMs));
   if (!ready || !server_.isRunning()) {
     server_.kill9();
     throw std::runtime_error("RedisInstance: server on port " + std::to_string(port_) +
-                             " did not answer PING within " + std::to_string(kStartTimeoutMs) +
+                             " did not answer PING within " + std::to_string(kRedisStartTimeoutMs) +
                              " ms; " + logPath().string() + ":\n" + logTail(logPath()));
   }
 }
 
 void RedisInstance::stop() {
-  server_.terminate(kStopTimeoutMs);
+  server_.terminate(kRedisStopTimeoutMs);
 }
 
 void RedisInstance::kill9() {

@@ -75,4 +75,9 @@ inline Error makeError(ErrorCode code, std::string message) {
   return Error{code, std::move(message)};
 }
 
+// The refusal of outside input that breaks its contract (a request, a FIX field, a config value).
+inline Error invalidInput(std::string why) {
+  return makeError(ErrorCode::InvalidRequest, std::move(why));
+}
+
 }  // namespace fbg

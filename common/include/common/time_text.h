@@ -1,10 +1,23 @@
-// Wall-clock instants as text, UTC, millisecond precision.
+// Wall-clock instants as text, UTC, millisecond precision; and the wall clock as a number.
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <string>
 
 namespace fbg {
+
+// The wall clock (system_clock) since the Unix epoch, for timestamps other hosts read too.
+[[nodiscard]] inline int64_t wallClockMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+[[nodiscard]] inline int64_t wallClockUs() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 // FIX UTCTimestamp: "YYYYMMDD-HH:MM:SS.sss".
 [[nodiscard]] std::string fixTimestamp(std::chrono::system_clock::time_point at);

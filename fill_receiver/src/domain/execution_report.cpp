@@ -5,10 +5,6 @@
 namespace fbg::fills {
 namespace {
 
-Error invalid(const std::string& why) {
-  return makeError(ErrorCode::InvalidRequest, why);
-}
-
 const std::string* find(const std::vector<FixField>& body, int tag) {
   for (const auto& field : body) {
     if (field.tag == tag) return &field.value;
@@ -40,15 +36,15 @@ char code(const std::string* text) {
 }
 
 Status readQuantities(const std::vector<FixField>& body, ExecutionRecord& r) {
-  if (!quantity(find(body, 38), r.order_qty)) return invalid("OrderQty(38) is not a quantity");
-  if (!quantity(find(body, 32), r.last_qty)) return invalid("LastQty(32) is not a quantity");
-  if (!quantity(find(body, 14), r.cum_qty)) return invalid("CumQty(14) is not a quantity");
+  if (!quantity(find(body, 38), r.order_qty)) return invalidInput("OrderQty(38) is not a quantity");
+  if (!quantity(find(body, 32), r.last_qty)) return invalidInput("LastQty(32) is not a quantity");
+  if (!quantity(find(body, 14), r.cum_qty)) return invalidInput("CumQty(14) is not a quantity");
   if (!quantity(find(body, 151), r.leaves_qty)) {
-    return invalid("LeavesQty(151) is not a quantity");
+    return invalidInput("LeavesQty(151) is not a quantity");
   }
-  if (!price(find(body, 31), r.last_px)) return invalid("LastPx(31) is not a price");
-  if (!price(find(body, 6), r.avg_px)) return invalid("AvgPx(6) is not a price");
-  if (r.last_qty > r.cum_qty) return invalid("LastQty(32) exceeds CumQty(14)");
+  if (!price(find(body, 31), r.last_px)) return invalidInput("LastPx(31) is not a price");
+  if (!price(find(body, 6), r.avg_px)) return invalidInput("AvgPx(6) is not a price");
+  if (r.last_qty > r.cum_qty) return invalidInput("LastQty(32) exceeds CumQty(14)");
   return Ok{};
 }
 
@@ -62,17 +58,19 @@ Result<ExecutionRecord> parseExecutionReport(const std::vector<FixField>& body,
   const std::string* cl_ord_id = find(body, 11);
   const std::string* orig = find(body, 41);
   const std::string* side = find(body, 54);
-  if (exec_id == nullptr || exec_id->empty()) return invalid("ExecID(17) is missing");
-  if (cl_ord_id == nullptr || cl_ord_id->empty()) return invalid("ClOrdID(11) is missing");
+  if (exec_id == nullptr || exec_id->empty()) return invalidInput("ExecID(17) is missing");
+  if (cl_ord_id == nullptr || cl_ord_id->empty()) return invalidInput("ClOrdID(11) is missing");
   r.exec_id = *exec_id;
   r.cl_ord_id = *cl_ord_id;
   r.order_id = orig != nullptr && !orig->empty() ? *orig : *cl_ord_id;
   r.broker_order_id = find(body, 37) ? *find(body, 37) : "";
   r.exec_type = code(find(body, 150));
   r.ord_status = code(find(body, 39));
-  if (r.exec_type == 0 || r.ord_status == 0) return invalid("ExecType or OrdStatus is missing");
+  if (r.exec_type == 0 || r.ord_status == 0)
+    return invalidInput("ExecType or OrdStatus is missing");
   r.symbol = find(body, 55) ? *find(body, 55) : "";
-  if (side == nullptr || (*side != "1" && *side != "2")) return invalid("Side(54) is not 1 or 2");
+  if (side == nullptr || (*side != "1" && *side != "2"))
+    return invalidInput("Side(54) is not 1 or 2");
   r.side = *side == "1" ? "BUY" : "SELL";
   if (auto read = readQuantities(body, r); !read) return read.error();
   r.transact_time = find(body, 60) ? *find(body, 60) : "";

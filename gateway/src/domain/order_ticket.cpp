@@ -9,10 +9,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-Error invalid(const std::string& why) {
-  return makeError(ErrorCode::InvalidRequest, why);
-}
-
 const std::string* field(const StreamEntry& entry, const std::string& name) {
   const auto it = entry.fields.find(name);
   return it == entry.fields.end() ? nullptr : &it->second;
@@ -33,16 +29,18 @@ Result<NewOrderTicket> parseNewOrder(const Json& payload, const std::string& ord
   const auto side = parseSide(text(payload, "side").value_or(""));
   const auto type = parseOrderType(text(payload, "type").value_or(""));
   const auto tif = parseTimeInForce(text(payload, "time_in_force").value_or(""));
-  if (!account || !isValidAccountId(*account)) return invalid("payload.account_id is not valid");
-  if (!symbol || !isValidSymbol(*symbol)) return invalid("payload.symbol is not valid");
-  if (!side || !type || !tif) return invalid("payload side, type or time_in_force is not valid");
+  if (!account || !isValidAccountId(*account))
+    return invalidInput("payload.account_id is not valid");
+  if (!symbol || !isValidSymbol(*symbol)) return invalidInput("payload.symbol is not valid");
+  if (!side || !type || !tif)
+    return invalidInput("payload side, type or time_in_force is not valid");
   if (text(payload, "broker").value_or("") != broker) {
-    return invalid("payload.broker is not " + broker);
+    return invalidInput("payload.broker is not " + broker);
   }
   const auto quantity = payload.find("quantity");
   if (quantity == payload.end() || !quantity->is_number_integer() ||
       quantity->get<int64_t>() <= 0) {
-    return invalid("payload.quantity must be a positive integer");
+    return invalidInput("payload.quantity must be a positive integer");
   }
   ticket.account_id = *account;
   ticket.symbol = *symbol;
@@ -52,9 +50,9 @@ Result<NewOrderTicket> parseNewOrder(const Json& payload, const std::string& ord
   ticket.quantity = quantity->get<int64_t>();
   const auto price = text(payload, "limit_price");
   if (ticket.type == OrderType::Limit) {
-    if (!price) return invalid("payload.limit_price is required for a LIMIT order");
+    if (!price) return invalidInput("payload.limit_price is required for a LIMIT order");
     auto parsed = Money::parse(*price);
-    if (!parsed || !parsed->isPositive()) return invalid("payload.limit_price is not valid");
+    if (!parsed || !parsed->isPositive()) return invalidInput("payload.limit_price is not valid");
     ticket.limit_price = *parsed;
   }
   return ticket;
@@ -64,7 +62,7 @@ Result<CancelTicket> parseCancel(const Json& payload, const std::string& order_i
   const auto n = payload.find("cancel_request");
   if (n == payload.end() || !n->is_number_integer() || n->get<int64_t>() < 1 ||
       n->get<int64_t>() > kCancelRequestMax) {
-    return invalid("payload.cancel_request must be 1.." + std::to_string(kCancelRequestMax));
+    return invalidInput("payload.cancel_request must be 1.." + std::to_string(kCancelRequestMax));
   }
   return CancelTicket{order_id, static_cast<int>(n->get<int64_t>())};
 }
@@ -75,12 +73,13 @@ Result<Ticket> parseTicket(const StreamEntry& entry, const std::string& broker) 
   const std::string* kind = field(entry, "kind");
   const std::string* order_id = field(entry, "order_id");
   const std::string* payload_text = field(entry, "payload");
-  if (!kind || !order_id || !payload_text) return invalid("entry lacks kind, order_id or payload");
-  if (!isValidOrderId(*order_id)) return invalid("order_id is not valid");
+  if (!kind || !order_id || !payload_text)
+    return invalidInput("entry lacks kind, order_id or payload");
+  if (!isValidOrderId(*order_id)) return invalidInput("order_id is not valid");
   const Json payload = Json::parse(*payload_text, nullptr, false);
-  if (!payload.is_object()) return invalid("payload is not a JSON object");
+  if (!payload.is_object()) return invalidInput("payload is not a JSON object");
   if (text(payload, "order_id").value_or("") != *order_id) {
-    return invalid("payload.order_id differs from the entry's");
+    return invalidInput("payload.order_id differs from the entry's");
   }
   Ticket ticket;
   if (*kind == "NEW") {
@@ -92,7 +91,7 @@ Result<Ticket> parseTicket(const StreamEntry& entry, const std::string& broker) 
     if (!cancel) return cancel.error();
     ticket.cancel = *cancel;
   } else {
-    return invalid("kind must be NEW or CANCEL");
+    return invalidInput("kind must be NEW or CANCEL");
   }
   return ticket;
 }

@@ -9,10 +9,6 @@ namespace {
 
 using Json = nlohmann::json;
 
-Error invalid(const std::string& why) {
-  return makeError(ErrorCode::InvalidRequest, why);
-}
-
 const std::string* field(const std::map<std::string, std::string>& fields, const char* name) {
   const auto it = fields.find(name);
   return it == fields.end() ? nullptr : &it->second;
@@ -41,7 +37,7 @@ Status readFill(const Json& json, IncomingEvent& out) {
   const int64_t last_qty = integerOr(json, "last_qty", -1);
   auto price = Money::parse(textOr(json, "last_px", ""));
   if (last_qty <= 0 || !price || !price->isPositive()) {
-    return invalid("a trade report needs last_qty > 0 and last_px > 0");
+    return invalidInput("a trade report needs last_qty > 0 and last_px > 0");
   }
   out.is_fill = true;
   out.event = {BrokerEventKind::Fill, last_qty, *price, -1, ""};
@@ -80,10 +76,10 @@ Result<IncomingEvent> parseOrderEvent(const std::map<std::string, std::string>& 
   const std::string* order_id = field(fields, "order_id");
   const std::string* payload_text = field(fields, "payload");
   if (!event_id || event_id->empty() || !kind || !order_id || !payload_text) {
-    return invalid("order event lacks event_id, kind, order_id or payload");
+    return invalidInput("order event lacks event_id, kind, order_id or payload");
   }
   const Json payload = Json::parse(*payload_text, nullptr, false);
-  if (!payload.is_object()) return invalid("order event payload is not a JSON object");
+  if (!payload.is_object()) return invalidInput("order event payload is not a JSON object");
   IncomingEvent out;
   out.dedup_id = *event_id;
   out.order_id = *order_id;
@@ -104,13 +100,13 @@ Result<IncomingEvent> parseOrderEvent(const std::map<std::string, std::string>& 
   else if (*kind == "UNCONFIRMED")
     out.event.kind = BrokerEventKind::Unconfirmed;
   else
-    return invalid("unknown order event kind " + *kind);
+    return invalidInput("unknown order event kind " + *kind);
   return out;
 }
 
 Result<IncomingEvent> parseExecution(const std::string& json_text) {
   const Json json = Json::parse(json_text, nullptr, false);
-  if (!json.is_object()) return invalid("execution is not a JSON object");
+  if (!json.is_object()) return invalidInput("execution is not a JSON object");
   IncomingEvent out;
   out.broker = textOr(json, "broker", "");
   out.exec_id = textOr(json, "exec_id", "");
@@ -119,7 +115,7 @@ Result<IncomingEvent> parseExecution(const std::string& json_text) {
   out.fill_receiver_seq = integerOr(json, "seq", 0);
   if (!isValidBrokerName(out.broker) || out.exec_id.empty() || out.order_id.empty() ||
       out.kind.size() != 1 || out.fill_receiver_seq <= 0) {
-    return invalid("execution lacks broker, exec_id, order_id, exec_type or seq");
+    return invalidInput("execution lacks broker, exec_id, order_id, exec_type or seq");
   }
   out.dedup_id = out.broker + ":" + out.exec_id;
   out.source = "executions";
