@@ -16,7 +16,8 @@ E2E_BROKERS=(SIM-A SIM-B)
 E2E_COMPONENTS=(ledger fill_receiver simulator-SIM-A simulator-SIM-B gateway-SIM-A gateway-SIM-B redis)
 E2E_READY_TIMEOUT_S="${E2E_READY_TIMEOUT_S:-90}"
 E2E_STOP_TIMEOUT_S=20
-# E2E_PG_STATEMENTS=1 before e2e_start_servers: PostgreSQL with pg_stat_statements preloaded.
+# E2E_PG_STATEMENTS=1 before e2e_start_servers: PostgreSQL with pg_stat_statements preloaded
+# (E2E_PG_STATEMENTS_TRACK=all: with the statements run inside functions counted too).
 # Simulator faults (API.md), applied at every simulator start; the caller may change them.
 E2E_SIM_FAULTS='{"drop_ack_rate": 0.05, "duplicate_report_rate": 0.1, "disconnect_every_messages": 500, "fill_slices": 2, "fill_delay_ms": 20, "reject_rate": 0.02}'
 # Gateway retries: short enough for a test to see an unanswered order retried within seconds.
@@ -85,6 +86,11 @@ e2e_start_servers() {
     fbg_pg_init "$E2E_PG_DATA_DIR"
     echo "shared_preload_libraries = 'pg_stat_statements'" |
       fbg_pg_as_owner tee -a "$E2E_PG_DATA_DIR/postgresql.conf" >/dev/null
+    # E2E_PG_STATEMENTS_TRACK=all (diagnostics): statements inside functions counted too.
+    if [[ -n "${E2E_PG_STATEMENTS_TRACK:-}" ]]; then
+      echo "pg_stat_statements.track = '$E2E_PG_STATEMENTS_TRACK'" |
+        fbg_pg_as_owner tee -a "$E2E_PG_DATA_DIR/postgresql.conf" >/dev/null
+    fi
   fi
   fbg_pg_start "$E2E_PG_DATA_DIR" "$E2E_PG_PORT"
   local db broker
