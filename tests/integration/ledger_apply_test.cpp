@@ -289,5 +289,138 @@ TEST_F(LedgerApplyTest, AWriteAtAVersionNoLongerHeldRollsBackTheWholeGroup) {
             std::to_string(std::stoll(order_version) + 1));
 }
 
+// Migration 007: a call writes each row once, whatever the number of its ops. The history must
+// not show it: the same ops applied one per call (one write each, as before 007) to a twin
+// account leave the same rows and the same revisions, in the same order, save the ids and the
+// times. The ops cover an order written four times with a reject reason set midway, two orders
+// interleaved, the account twice, a position created and changed in one call and, in a second
+// call, changed from the version held.
+TEST_F(LedgerApplyTest, ARowWrittenSeveralTimesInOneCallKeepsEveryRevision) {
+  stack.createFundedAccount("ACC-2", "10000.00");
+  struct Twin {
+    std::string account, first, second;
+  };
+  const auto placeOn = [&](const std::string& account, const std::string& body,
+                           const std::string& key) {
+    const auto placed =
+        stack.request("POST", "/v1/accounts/" + account + "/orders", stack.traderToken({account}),
+                      body, {{"Idempotency-Key", key}});
+    EXPECT_EQ(placed.status, 202) << placed.body;
+    return Json::parse(placed.body)["order_id"].get<std::string>();
+  };
+  const std::string buy_aapl =
+      R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})";
+  const std::string buy_msft =
+      R"({"symbol":"MSFT","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"50.00"})";
+  std::vector<Twin> twins;
+  for (const std::string account : {"ACC-1", "ACC-2"}) {
+    twins.push_back({account, placeOn(account, buy_aapl, account + "-a"),
+                     placeOn(account, buy_msft, account + "-m")});
+  }
+  const auto version = [&](const std::string& table, const std::string& where) {
+    return std::stoll(stack.sql("SELECT version FROM " + table + " WHERE " + where));
+  };
+  const auto orderOp = [](const std::string& id, const std::string& request, const char* status,
+                          int64_t filled, const char* notional, const char* reserved,
+                          const char* reason, int64_t held) {
+    return Json{{"row", "order"},
+                {"id", id},
+                {"actor", "test"},
+                {"request_id", request},
+                {"status", status},
+                {"filled_quantity", filled},
+                {"fill_notional", notional},
+                {"reserved_amount", reserved},
+                {"reserved_quantity", 0},
+                {"reject_reason", reason},
+                {"version", held}};
+  };
+  const auto accountOp = [](const std::string& id, const std::string& request, const char* balance,
+                            const char* reserved, int64_t held) {
+    return Json{{"row", "account"},        {"id", id},
+                {"actor", "test"},         {"request_id", request},
+                {"cash_balance", balance}, {"cash_reserved", reserved},
+                {"version", held}};
+  };
+  const auto positionOp = [](const std::string& id, const std::string& request, int64_t quantity,
+                             const char* cost, int64_t held) {
+    return Json{{"row", "position"},      {"id", id},
+                {"symbol", "AAPL"},       {"actor", "test"},
+                {"request_id", request},  {"quantity", quantity},
+                {"quantity_reserved", 0}, {"cost_basis", cost},
+                {"version", held}};
+  };
+  const auto opsOf = [&](const Twin& t) {
+    const int64_t o1 = version("orders", "order_id = '" + t.first + "'");
+    const int64_t o2 = version("orders", "order_id = '" + t.second + "'");
+    const int64_t a = version("accounts", "account_id = '" + t.account + "'");
+    const Json first_call = Json::array(
+        {orderOp(t.first, "r1", "NEW", 0, "0", "1000", "", o1),
+         orderOp(t.second, "r2", "NEW", 0, "0", "500", "", o2),
+         orderOp(t.first, "r3", "PARTIALLY_FILLED", 4, "399.9", "600", "", o1 + 1),
+         accountOp(t.account, "r3", "9600.1", "1100", a),
+         positionOp(t.account, "r3", 4, "399.9", 0),
+         orderOp(t.first, "r4", "CANCELED", 4, "399.9", "0", "canceled by the broker", o1 + 2),
+         accountOp(t.account, "r4", "9600.1", "500", a + 1),
+         positionOp(t.account, "r4", 7, "699.9", 1),
+         orderOp(t.first, "r5", "CANCELED", 4, "399.9", "0", "", o1 + 3),
+         orderOp(t.second, "r6", "FILLED", 10, "500", "0", "", o2 + 1)});
+    const Json second_call = Json::array(
+        {positionOp(t.account, "r7", 9, "899.9", 2), positionOp(t.account, "r8", 10, "999.9", 3)});
+    return std::pair{first_call, second_call};
+  };
+  pqxx::connection connection(stack.postgres.uri("ledger"));
+  pqxx::nontransaction statement(connection);
+  const auto apply = [&](const Json& ops) {
+    return statement.exec_params1("SELECT apply_row_writes($1::jsonb)", ops.dump())[0].as<int>();
+  };
+  const auto [together_first, together_second] = opsOf(twins[0]);
+  EXPECT_EQ(apply(together_first), 10);
+  EXPECT_EQ(apply(together_second), 2);
+  const auto [alone_first, alone_second] = opsOf(twins[1]);
+  for (const Json& op : alone_first) EXPECT_EQ(apply(Json::array({op})), 1);
+  for (const Json& op : alone_second) EXPECT_EQ(apply(Json::array({op})), 1);
+
+  // Everything of an account's rows and revisions but ids and times, in revision order.
+  const auto history = [&](const Twin& t) {
+    const std::string volatile_keys =
+        " - 'order_id' - 'account_id' - 'seq' - 'idempotency_key' - 'request_fingerprint'"
+        " - 'created_at' - 'updated_at'";
+    const auto orderHistory = [&](const std::string& id) {
+      return stack.sql(
+                 "SELECT string_agg(concat_ws('|', request_id, status, filled_quantity, "
+                 "reserved_amount, version, row_data" +
+                 volatile_keys +
+                 "), E'\\n' ORDER BY revision) FROM order_revisions WHERE actor = 'test' AND "
+                 "order_id = '" +
+                 id + "'") +
+             "\n" +
+             stack.sql("SELECT to_jsonb(o.*)" + volatile_keys +
+                       " FROM orders o WHERE order_id = '" + id + "'");
+    };
+    const std::string where = " WHERE account_id = '" + t.account + "'";
+    const std::string ours = where + " AND actor = 'test'";
+    return orderHistory(t.first) + "\n" + orderHistory(t.second) + "\n" +
+           stack.sql("SELECT string_agg(concat_ws('|', request_id, version, row_data" +
+                     volatile_keys + "), E'\\n' ORDER BY revision) FROM account_revisions" + ours) +
+           "\n" + stack.sql("SELECT to_jsonb(a.*)" + volatile_keys + " FROM accounts a" + where) +
+           "\n" +
+           stack.sql("SELECT string_agg(concat_ws('|', request_id, symbol, version, row_data" +
+                     volatile_keys + "), E'\\n' ORDER BY revision) FROM position_revisions" +
+                     ours) +
+           "\n" + stack.sql("SELECT to_jsonb(p.*)" + volatile_keys + " FROM positions p" + where);
+  };
+  const std::string together = history(twins[0]);
+  EXPECT_EQ(together, history(twins[1]));
+  // The comparison holds something: the last of the first order's five revisions (placed,
+  // then four ops) kept the reason set two ops before it, and the position is at version 4.
+  EXPECT_NE(together.find("r5|CANCELED|4|0.0000|5|"), std::string::npos) << together;
+  EXPECT_NE(together.find("\"reject_reason\": \"canceled by the broker\""), std::string::npos);
+  EXPECT_EQ(version("positions", "account_id = 'ACC-1' AND symbol = 'AAPL'"), 4);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM order_revisions WHERE order_id = '" +
+                           twins[0].first + "'"),
+            5);
+}
+
 }  // namespace
 }  // namespace fbg::test
