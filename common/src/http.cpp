@@ -15,6 +15,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 namespace fbg {
 namespace {
@@ -223,6 +224,26 @@ class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
   MetricsRegistry& metrics_;
 };
 
+// The listening socket, with SO_REUSEADDR (a restart binds over the old connections' TIME_WAIT)
+// and without SO_REUSEPORT: Poco's ServerSocket(address) sets both, and with SO_REUSEPORT a
+// second process on the same port (a service started twice) listens beside the first and the
+// kernel splits the connections between them, silently. Without it the second one fails here.
+// Poco says only "Net Exception" in what(); the address and the system's reason are in
+// displayText(), and they are what an operator needs.
+Poco::Net::ServerSocket listenOn(const HttpServerConfig& config) {
+  const std::string address = config.bind_address + ":" + std::to_string(config.port);
+  try {
+    Poco::Net::ServerSocket socket;
+    socket.bind(
+        Poco::Net::SocketAddress(config.bind_address, static_cast<Poco::UInt16>(config.port)),
+        /*reuseAddress=*/true, /*reusePort=*/false);
+    socket.listen(config.queue_length_max);
+    return socket;
+  } catch (const Poco::Exception& failure) {
+    throw std::runtime_error("cannot listen on " + address + ": " + failure.displayText());
+  }
+}
+
 }  // namespace
 
 struct HttpServer::Impl {
@@ -238,16 +259,14 @@ HttpServer::HttpServer(HttpServerConfig config, std::shared_ptr<const HttpRouter
   impl_->config = std::move(config);
   // The pool is ours so that threads_max bounds the request threads exactly.
   impl_->pool = std::make_unique<Poco::ThreadPool>(2, impl_->config.threads_max);
-  auto* params = new Poco::Net::HTTPServerParams;
+  // Reference-counted: a throw below (listenOn) must not leak it; HTTPServer shares it.
+  Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
   params->setMaxThreads(impl_->config.threads_max);
   params->setMaxQueued(impl_->config.queue_length_max);
   params->setKeepAlive(true);
   params->setKeepAliveTimeout(Poco::Timespan(impl_->config.keep_alive_timeout_ms * 1000L));
   params->setMaxKeepAliveRequests(0);  // unlimited requests per connection
-  Poco::Net::ServerSocket socket(
-      Poco::Net::SocketAddress(impl_->config.bind_address,
-                               static_cast<Poco::UInt16>(impl_->config.port)),
-      impl_->config.queue_length_max);
+  Poco::Net::ServerSocket socket = listenOn(impl_->config);
   impl_->port = socket.address().port();
   impl_->server = std::make_unique<Poco::Net::HTTPServer>(
       new HandlerFactory(std::move(router), impl_->config, metrics), *impl_->pool, socket, params);

@@ -196,7 +196,14 @@ int main(int argc, char** argv) {
     std::cerr << "ledger_service: " << settings.error().message << "\n";
     return 2;
   }
-  if (line->command == "serve") return serve(*settings);
+  if (line->command == "serve") {
+    try {
+      return serve(*settings);
+    } catch (const std::exception& failure) {  // a startup failure, e.g. the port is taken
+      std::cerr << "ledger_service: " << failure.what() << "\n";
+      return 1;
+    }
+  }
   if (line->command == "migrate")
     return migrateWithRetry(settings->postgres_uri, ledgerMigrations(), 1) ? 0 : 1;
   if (line->command == "reconcile") return reconcileCommand(*settings);

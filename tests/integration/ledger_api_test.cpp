@@ -2,10 +2,14 @@
 // with exact codes and no write, authentication and authorisation, cancels, reads.
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "common/auth_token.h"
 #include "ledger_stack.h"
+#include "support/process.h"
 
 namespace fbg::test {
 namespace {
@@ -432,6 +436,23 @@ TEST_F(LedgerApiTest, AuthenticationAndAuthorization) {
   EXPECT_EQ(stack_->request("GET", "/healthz", "").status, 200);
   EXPECT_EQ(stack_->request("GET", "/readyz", "").status, 200);
   EXPECT_EQ(stack_->request("GET", "/metrics", "").status, 200);
+}
+
+// A second ledger started on the port of a running one (the same config, say) must refuse to
+// start and say why. Poco's ServerSocket(address) sets SO_REUSEPORT, with which the second one
+// listened beside the first and the kernel split the connections between them.
+TEST_F(LedgerApiTest, ASecondLedgerOnTheSamePortSaysWhyAndExits) {
+  const std::string log_path = testing::TempDir() + "second-ledger.log";
+  std::remove(log_path.c_str());
+  ChildProcess second;
+  second.launch(FBG_LEDGER_BINARY, {"serve", "--config", stack_->configPath()}, {}, log_path);
+  EXPECT_EQ(second.waitForExit(30'000), std::optional<int>(1)) << logTail(log_path);
+  EXPECT_NE(
+      logTail(log_path).find("cannot listen on 127.0.0.1:" + std::to_string(stack_->port()) + ": "),
+      std::string::npos)
+      << logTail(log_path);
+  EXPECT_EQ(logTail(log_path).find("Sanitizer"), std::string::npos) << logTail(log_path);
+  EXPECT_EQ(stack_->request("GET", "/healthz", "").status, 200);
 }
 
 }  // namespace

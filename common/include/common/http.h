@@ -68,6 +68,8 @@ struct HttpServerConfig {
 
 class HttpServer {
  public:
+  // Listens at once; throws std::runtime_error naming the address when it cannot (the port is
+  // taken, by another process of ours too: no SO_REUSEPORT). Serves from start().
   HttpServer(HttpServerConfig config, std::shared_ptr<const HttpRouter> router,
              MetricsRegistry& metrics);
   ~HttpServer();
