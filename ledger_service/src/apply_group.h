@@ -4,12 +4,11 @@
 //
 //   read   1  the dedup ids already applied (executions by broker + exec_id, applied_events by
 //             id) and the group's orders joined with their account and positions, with versions
-//   write  2  (only if something changed) apply_row_writes (migrations 004, 007): an op per
-//             event and row it changes, carrying the version the group holds (+1 per earlier op
-//             of the row); each order, account and position is written once, at its last op's
-//             state, WHERE version = its first op's, with a revision row per op; then journal
-//             entries and lines, executions rows (fills, with booked / alarm), applied_events
-//             rows (the other events), from arrays in event order
+//   write  2  (only if something changed) apply_row_writes (migration 004): per event that
+//             changes rows, UPDATE order / account, upsert position, each WHERE version = the
+//             version the group holds (+1 per earlier write of the group), each with its
+//             revision row; then journal entries and lines, executions rows (fills, with booked /
+//             alarm), applied_events rows (the other events), from arrays in event order
 //
 // Between the two, the group is applied in memory in stream order (domain/order_apply.h). A row
 // that another writer changed since the read makes the write raise serialization_failure
