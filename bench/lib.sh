@@ -12,15 +12,19 @@ bench_usage() {
   exit "$2"
 }
 
-# bench_free_port VAR: sets VAR to a port no TCP socket uses, from an unusual range, and not one
-# this run took already (not run in $(...), so that BENCH_TAKEN_PORTS keeps track). Any state
-# counts, not only listening: the range overlaps the kernel's ephemeral ports, and a connection's
-# local port makes a later bind to any address fail (QuickFIX's acceptor binds 0.0.0.0).
+# bench_free_port VAR: sets VAR to a port no TCP socket uses, and not one this run took already
+# (not run in $(...), so that BENCH_TAKEN_PORTS keeps track). From 20000..31999, below the
+# kernel's ephemeral ports (32768..60999 here): the port is free when chosen, but a process binds
+# it only later, and an outgoing connection in between (the starting process's own database
+# connections, say) could take an ephemeral port as its local one. That happened in a
+# bench/ledger_apply.sh run (the ledger exited: address in use) while this range was 41000..48999.
+# Any state counts, not only listening: a connection's local port makes a later bind to any
+# address fail (QuickFIX's acceptor binds 0.0.0.0).
 BENCH_TAKEN_PORTS=()
 bench_free_port() {
   local port tries
   for ((tries = 0; tries < 200; tries++)); do
-    port=$((41000 + RANDOM % 8000))
+    port=$((20000 + RANDOM % 12000))
     [[ " ${BENCH_TAKEN_PORTS[*]} " == *" $port "* ]] && continue
     if ! ss -Htan "sport = :$port" | grep -q .; then
       BENCH_TAKEN_PORTS+=("$port")
