@@ -153,15 +153,17 @@ int serve(const GatewaySettings& s) {
                        .block_ms = s.stream_block_ms,
                        .retry_interval_ms = 500},
                       redis, store, metrics, [&] { sender.wake(); });
+  auto router = std::make_shared<HttpRouter>();
+  registerRoutes(*router, store, engine, redis, metrics);
+  // Listening comes before any write: a second gateway started on a taken port (the same config
+  // twice) stops here, before it touches the orders of the one that runs.
+  HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
   if (auto rechecked = store.recheckInFlight(); !rechecked) {
     // Not fatal: each order in flight is still retried at its own deadline, only later.
     spdlog::warn("orders in flight not rechecked at start: {}", rechecked.error().message);
   } else if (*rechecked > 0) {
     spdlog::info("{} orders were in flight at the last stop: rechecking them", *rechecked);
   }
-  auto router = std::make_shared<HttpRouter>();
-  registerRoutes(*router, store, engine, redis, metrics);
-  HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
   applier.start();
   engine.start();
   sender.start();

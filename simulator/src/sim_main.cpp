@@ -208,6 +208,13 @@ int serve(const Config& config) {
   fix::Engine drop_copy(fix::EngineRole::Initiator, settings, fixStore(config),
                         fix::EngineCallbacks{});
   broker.attach(&order_entry, &drop_copy);
+  auto router = std::make_shared<HttpRouter>();
+  registerRoutes(*router, broker, metrics);
+  // Listening first: a taken admin port must end the start before the sessions log on and before
+  // the threads below exist (a throw past a joinable std::thread terminates the process).
+  HttpServer server({config.string("http_bind_address"),
+                     static_cast<int>(config.integer("http_port")), 8, 64, 64 * 1024, 10'000},
+                    router, metrics);
   order_entry.start();
   drop_copy.start();
   std::atomic<bool> stopping{false};
@@ -236,11 +243,6 @@ int serve(const Config& config) {
       }
     }
   });
-  auto router = std::make_shared<HttpRouter>();
-  registerRoutes(*router, broker, metrics);
-  HttpServer server({config.string("http_bind_address"),
-                     static_cast<int>(config.integer("http_port")), 8, 64, 64 * 1024, 10'000},
-                    router, metrics);
   server.start();
   spdlog::info("simulator {} admin on port {}", profile, server.port());
   spdlog::info("signal {}: stopping", waitForStopSignal());

@@ -2,6 +2,11 @@
 // test acceptor as the drop-copy receiver, the admin API for faults and ground truth.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <atomic>
 #include <fstream>
@@ -9,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 
 #include "common/money.h"
@@ -184,6 +190,14 @@ class SimulatorTest : public ::testing::Test {
 
   // extra_config: more "key = value" lines for the simulator's configuration file.
   void startSimulator(const std::string& profile, const std::string& extra_config = "") {
+    launchSimulator(profile, extra_config);
+    ASSERT_TRUE(waitUntil([&] { return httpRequest(http_port, "GET", "/healthz").status == 200; },
+                          std::chrono::seconds(30)))
+        << logTail(folder / "simulator.log");
+  }
+
+  // Writes the configuration and starts the process, without waiting for it to serve.
+  void launchSimulator(const std::string& profile, const std::string& extra_config = "") {
     const std::string config = (folder / "simulator.conf").string();
     std::ofstream file(config);
     file << "profile = " << profile << "\npostgres_uri = " << postgres.uri("broker_sim")
@@ -198,9 +212,6 @@ class SimulatorTest : public ::testing::Test {
     file.close();
     simulator.launch(FBG_SIMULATOR_BINARY, {"serve", "--config", config}, {},
                      folder / "simulator.log");
-    ASSERT_TRUE(waitUntil([&] { return httpRequest(http_port, "GET", "/healthz").status == 200; },
-                          std::chrono::seconds(30)))
-        << logTail(folder / "simulator.log");
   }
 
   // The test's gateway on the profile's order session (store in database "client"): replies go
@@ -811,6 +822,29 @@ TEST_F(SimulatorRawSessionTest, GarbledMessagesAreDroppedWithoutReplyAndTheNextG
 
   EXPECT_TRUE(orders("G-SUM").empty());
   EXPECT_TRUE(orders("G-LEN").empty());
+}
+
+// A simulator whose admin port is taken ends its start with a message, before its sessions log on
+// and its threads run. It used to listen last, and the throw went past its running threads
+// (std::terminate, exit 134).
+TEST_F(SimulatorTest, ATakenAdminPortEndsTheStartWithAMessage) {
+  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(holder, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = htons(static_cast<uint16_t>(http_port));
+  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  ASSERT_EQ(::listen(holder, 1), 0);
+  launchSimulator("SIM-A");
+  const std::optional<int> exit_code = simulator.waitForExit(30'000);
+  ::close(holder);
+  const std::string log = logTail(folder / "simulator.log");
+  EXPECT_EQ(exit_code, std::optional<int>(1)) << log;
+  EXPECT_NE(log.find("cannot listen on 127.0.0.1:" + std::to_string(http_port) + ": "),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("terminate"), std::string::npos) << log;
 }
 
 }  // namespace
