@@ -155,8 +155,9 @@ int serve(const GatewaySettings& s) {
                       redis, store, metrics, [&] { sender.wake(); });
   auto router = std::make_shared<HttpRouter>();
   registerRoutes(*router, store, engine, redis, metrics);
-  // Listening comes before any write: a second gateway started on a taken port (the same config
-  // twice) stops here, before it touches the orders of the one that runs.
+  // Listening comes before the recheck below and before any session starts: a second gateway
+  // started on a taken port (the same config twice) stops here, before it touches the orders or
+  // the FIX session of the one that runs.
   HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
   if (auto rechecked = store.recheckInFlight(); !rechecked) {
     // Not fatal: each order in flight is still retried at its own deadline, only later.
