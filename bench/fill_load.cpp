@@ -551,10 +551,7 @@ int run(int argc, char** argv) {
   const auto deadline = Clock::now() + std::chrono::seconds(o.timeout_s);
   if (!o.marker_dir.empty()) std::filesystem::create_directories(o.marker_dir);
   std::filesystem::create_directories(o.store_dir);
-  const std::string run_tag =
-      std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count());
+  const std::string run_tag = std::to_string(fbg::wallClockMs());
 
   std::vector<std::unique_ptr<DropCopy>> sessions;
   for (int s = 0; s < o.sessions; ++s) {

@@ -208,12 +208,6 @@ int64_t nowNs() {
       .count();
 }
 
-int64_t wallClockMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // A group of orders issued the same way; its orders are [begin, end) of the run's.
 struct Phase {
   std::string name;
@@ -593,7 +587,7 @@ int run(int argc, char** argv) {
   }
 
   Orders orders(total);
-  const int64_t run_ms = wallClockMs();
+  const int64_t run_ms = fbg::wallClockMs();
   for (const auto& phase : phases) {
     for (int64_t i = phase->begin; i < phase->end; ++i) {
       const auto at = static_cast<std::size_t>(i);

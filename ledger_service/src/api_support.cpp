@@ -44,14 +44,14 @@ Result<ChangeContext> changeContext(const HttpRequest& request, const Principal&
   context.actor = principal.subject;
   const std::string channel = request.header("x-channel");
   if (!channel.empty()) {
-    if (!parseChannel(channel)) return invalid("X-Channel must be WTS, MTS, AUTO or API");
+    if (!parseChannel(channel)) return invalidInput("X-Channel must be WTS, MTS, AUTO or API");
     context.channel = channel;
   }
   context.request_id = request.header("x-request-id");
   if (context.request_id.empty()) {
     context.request_id = generatedRequestId();
   } else if (!isValidIdempotencyKey(context.request_id)) {
-    return invalid("X-Request-Id must be 1-64 characters of [A-Za-z0-9._:-]");
+    return invalidInput("X-Request-Id must be 1-64 characters of [A-Za-z0-9._:-]");
   }
   return context;
 }
@@ -62,10 +62,10 @@ Result<int> pageLimit(const HttpRequest& request, const LedgerSettings& settings
   const std::string* text = request.queryParam("limit");
   if (text == nullptr || text->empty()) return settings.page_size_default;
   if (text->size() > 6 || text->find_first_not_of("0123456789") != std::string::npos) {
-    return invalid(range);
+    return invalidInput(range);
   }
   const int limit = std::stoi(*text);
-  if (limit < 1 || limit > settings.page_size_max) return invalid(range);
+  if (limit < 1 || limit > settings.page_size_max) return invalidInput(range);
   return limit;
 }
 
@@ -73,7 +73,7 @@ Result<std::optional<int64_t>> pageCursor(const HttpRequest& request) {
   const std::string* text = request.queryParam("cursor");
   if (text == nullptr || text->empty()) return std::optional<int64_t>();
   if (text->size() > 18 || text->find_first_not_of("0123456789") != std::string::npos) {
-    return invalid("cursor is not one this service issued");
+    return invalidInput("cursor is not one this service issued");
   }
   return std::optional<int64_t>(std::stoll(*text));
 }

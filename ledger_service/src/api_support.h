@@ -25,8 +25,4 @@ namespace fbg::ledger {
 [[nodiscard]] Result<std::optional<int64_t>> pageCursor(const HttpRequest& request);
 [[nodiscard]] HttpResponse pageResponse(const char* items_name, const Page& page);
 
-[[nodiscard]] inline Error invalid(std::string message) {
-  return makeError(ErrorCode::InvalidRequest, std::move(message));
-}
-
 }  // namespace fbg::ledger

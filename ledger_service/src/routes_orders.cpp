@@ -38,7 +38,7 @@ HttpResponse LedgerApi::placeOrder(const HttpRequest& request) {
   const std::string key = request.header("idempotency-key");
   if (!isValidIdempotencyKey(key)) {
     return errorResponse(
-        invalid("Idempotency-Key is required: 1-64 characters of [A-Za-z0-9._:-]"));
+        invalidInput("Idempotency-Key is required: 1-64 characters of [A-Za-z0-9._:-]"));
   }
   const OrderLimits limits{settings_.order_quantity_max, settings_.order_notional_max,
                            settings_.routing_brokers, settings_.routing_default_broker};
@@ -63,7 +63,7 @@ HttpResponse LedgerApi::listOrders(const HttpRequest& request) {
   if (!principal) return errorResponse(principal.error());
   std::optional<std::string> status;
   if (const std::string* text = request.queryParam("status"); text != nullptr && !text->empty()) {
-    if (!parseOrderStatus(*text)) return errorResponse(invalid("unknown status filter"));
+    if (!parseOrderStatus(*text)) return errorResponse(invalidInput("unknown status filter"));
     status = *text;
   }
   auto limit = pageLimit(request, settings_);

@@ -40,12 +40,6 @@ using std::chrono::seconds;
 
 const std::string kBrokerSession = "FIX.4.4:SIM-A->GATEWAY";
 
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 // One line of a QuickFIX message log: "<time> : 8=FIX.4.4<SOH>9=...<SOH>10=...<SOH>".
 struct LoggedMessage {
   std::vector<std::pair<int, std::string>> fields;
@@ -339,7 +333,7 @@ class TestBroker {
     fix::Engine* engine = nullptr;
     {
       std::lock_guard lock(mutex_);
-      first = first_seen_ms_.emplace(*cl_ord_id, nowMs()).second;
+      first = first_seen_ms_.emplace(*cl_ord_id, wallClockMs()).second;
       engine = engine_.get();
     }
     // The engine outlives this call: destroying it joins the thread running it.
@@ -502,7 +496,7 @@ class GatewayResendTest : public ::testing::Test {
   void waitUntilOld(const std::vector<std::string>& order_ids) {
     const int64_t newest = broker.firstSeenMs(order_ids.back());
     ASSERT_GT(newest, 0);
-    ASSERT_TRUE(waitUntil([&] { return nowMs() - newest > resend_age_ms_max_ + 100; },
+    ASSERT_TRUE(waitUntil([&] { return wallClockMs() - newest > resend_age_ms_max_ + 100; },
                           std::chrono::milliseconds(resend_age_ms_max_ + 5000)));
   }
 

@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "common/identifiers.h"
+#include "common/time_text.h"
 #include "support/ports.h"
 #include "support/wait.h"
 
@@ -17,12 +18,6 @@ using Json = nlohmann::json;
 void writeLines(const std::filesystem::path& path, const std::vector<std::string>& lines) {
   std::ofstream file(path);
   for (const auto& line : lines) file << line << "\n";
-}
-
-int64_t nowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
 }
 
 // Sum of the series of metric `name` whose labels contain label_filter, in Prometheus text.
@@ -175,7 +170,7 @@ std::string GatewayStack::orderPayload(const std::string& order_id, const std::s
 
 std::string GatewayStack::placeOrder(int64_t quantity, const std::string& limit_price,
                                      const std::string& symbol) {
-  const std::string order_id = makeOrderId(nowMs(), ++order_sequence_);
+  const std::string order_id = makeOrderId(wallClockMs(), ++order_sequence_);
   const auto added =
       redis.command({"XADD", "orders:" + broker_, "*", "kind", "NEW", "order_id", order_id,
                      "payload", orderPayload(order_id, broker_, quantity, limit_price, symbol)});
@@ -184,7 +179,7 @@ std::string GatewayStack::placeOrder(int64_t quantity, const std::string& limit_
 }
 
 std::string GatewayStack::placeOrderFor(const std::string& broker) {
-  const std::string order_id = makeOrderId(nowMs(), ++order_sequence_);
+  const std::string order_id = makeOrderId(wallClockMs(), ++order_sequence_);
   const auto added =
       redis.command({"XADD", "orders:" + broker, "*", "kind", "NEW", "order_id", order_id,
                      "payload", orderPayload(order_id, broker, 10, "200.00", "AAPL")});
