@@ -253,6 +253,9 @@ TEST(LedgerOutage, SentOrdersWhoseStreamEntriesWereLostArePublishedAgain) {
   ASSERT_TRUE(waitUntil([&] { return streamEntries(stack, "orders:SIM-A") == healed; },
                         std::chrono::seconds(30)))
       << stack.logTail();
+  // Counted after the script's reply, so the counter may trail the entries seen above.
+  EXPECT_TRUE(waitUntil([&] { return stack.metric("ledger_outbox_republished_total") >= 3; },
+                        std::chrono::seconds(30)));
   EXPECT_EQ(stack.metric("ledger_outbox_republished_total"), 3);
   ASSERT_TRUE(waitUntil(
       [&] {
