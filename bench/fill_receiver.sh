@@ -166,8 +166,8 @@ build() {
 start_servers() {
   WORK_DIR="$(mktemp -d /tmp/fbg-fillbench.XXXXXX)"
   chmod 755 "$WORK_DIR" # the postgres user must reach its data folder inside
-  bench_free_port PG_PORT
-  bench_free_port REDIS_PORT
+  fbg_free_port PG_PORT
+  fbg_free_port REDIS_PORT
   PG_DATA_DIR="$WORK_DIR/pg/data"
   REDIS_DIR="$WORK_DIR/redis"
   mkdir -p "$WORK_DIR/pg" "$REDIS_DIR"
@@ -272,8 +272,8 @@ psql_db() {
 # start_fill_receiver NAME DATABASE: a new database and run folder; returns once /healthz answers.
 start_fill_receiver() {
   local name="$1" database="$2" dir="$WORK_DIR/$1"
-  bench_free_port FILLS_HTTP_PORT
-  bench_free_port FILLS_FIX_PORT
+  fbg_free_port FILLS_HTTP_PORT
+  fbg_free_port FILLS_FIX_PORT
   fbg_pg_createdb "$PG_PORT" "$database"
   mkdir -p "$dir"
   cat >"$dir/fill_receiver.conf" <<CONF

@@ -195,8 +195,8 @@ reference_json() {
 start_servers() {
   WORK_DIR="$(mktemp -d /tmp/fbg-gwbench.XXXXXX)"
   chmod 755 "$WORK_DIR" # the postgres user must reach its data folder inside
-  bench_free_port PG_PORT
-  bench_free_port REDIS_PORT
+  fbg_free_port PG_PORT
+  fbg_free_port REDIS_PORT
   PG_DATA_DIR="$WORK_DIR/pg/data"
   REDIS_DIR="$WORK_DIR/redis"
   mkdir -p "$WORK_DIR/pg" "$REDIS_DIR"
@@ -448,8 +448,8 @@ run_gateway() {
   redis-cli -h 127.0.0.1 -p "$REDIS_PORT" flushall >/dev/null # a new orders:$BROKER and order-events
   fbg_pg_createdb "$PG_PORT" "$database"
   local accept_port http_port
-  bench_free_port accept_port
-  bench_free_port http_port
+  fbg_free_port accept_port
+  fbg_free_port http_port
   fbg_log "gateway_load gateway ($name): broker on port $accept_port; $WARMUP_ORDERS warmup, burst of $BURST_ORDERS, paced ${PACED[*]}"
   # shellcheck disable=SC2046 # load_args prints separate words on purpose
   "$LOAD_BIN" gateway --accept-port "$accept_port" --redis-port "$REDIS_PORT" --broker "$BROKER" \
@@ -497,7 +497,7 @@ run_bare() {
   ((busy < QUIET_BUSY_PCT)) || fbg_log "warning: $name starts with the machine ${busy}% busy"
   fbg_pg_createdb "$PG_PORT" "$database"
   local accept_port
-  bench_free_port accept_port
+  fbg_free_port accept_port
   fbg_log "gateway_load bare ($name): broker on port $accept_port; $WARMUP_ORDERS warmup, burst of $BURST_ORDERS, paced ${PACED[*]}"
   # shellcheck disable=SC2046 # load_args prints separate words on purpose
   "$LOAD_BIN" bare --accept-port "$accept_port" --store-dir "$dir/broker-store" \

@@ -116,7 +116,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-free_port() { bench_free_port "$1"; }
+free_port() { fbg_free_port "$1"; }
 
 # ---------------------------------------------------------------------------------------------
 # CPU accounting from /proc: ticks per process group between two snapshots

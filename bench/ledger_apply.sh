@@ -212,10 +212,10 @@ build() {
 start_servers() {
   WORK_DIR="$(mktemp -d /tmp/fbg-ledger-apply.XXXXXX)"
   chmod 755 "$WORK_DIR"
-  bench_free_port PG_PORT
-  bench_free_port REDIS_PORT
-  bench_free_port FILLS_PORT
-  bench_free_port FIX_PORT
+  fbg_free_port PG_PORT
+  fbg_free_port REDIS_PORT
+  fbg_free_port FILLS_PORT
+  fbg_free_port FIX_PORT
   PG_DATA_DIR="$WORK_DIR/pg/data"
   REDIS_DIR="$WORK_DIR/redis"
   mkdir -p "$WORK_DIR/pg" "$REDIS_DIR" "$WORK_DIR/fills-run"
@@ -231,7 +231,7 @@ start_servers() {
 # start_ledger CONSUMERS(true|false): the ledger with its default settings, consumers on or off.
 start_ledger() {
   local consumers="$1" conf="$WORK_DIR/ledger-$1.conf"
-  bench_free_port LEDGER_PORT # a fresh port: the last process's connections may still hold the old one
+  fbg_free_port LEDGER_PORT # a fresh port: the last process's connections may still hold the old one
   (
     umask 077
     cat >"$conf" <<CONF

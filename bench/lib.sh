@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# Helpers shared by the bench/*.sh scripts: free ports, CPU accounting from /proc, the machine
+# Helpers shared by the bench/*.sh scripts: CPU accounting from /proc, the machine
 # description and the generated sections of docs/performance.md. Source it after
 # scripts/lib/stack.sh; it defines functions and two constants only.
 
@@ -10,29 +10,6 @@ BENCH_NCPU="$(nproc)"
 bench_usage() {
   awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$1" >&2
   exit "$2"
-}
-
-# bench_free_port VAR: sets VAR to a port no TCP socket uses, and not one this run took already
-# (not run in $(...), so that BENCH_TAKEN_PORTS keeps track). From 20000..31999, below the
-# kernel's ephemeral ports (32768..60999 here): the port is free when chosen, but a process binds
-# it only later, and an outgoing connection in between (the starting process's own database
-# connections, say) could take an ephemeral port as its local one. That happened in a
-# bench/ledger_apply.sh run (the ledger exited: address in use) while this range was 41000..48999.
-# Any state counts, not only listening: a connection's local port makes a later bind to any
-# address fail (QuickFIX's acceptor binds 0.0.0.0).
-BENCH_TAKEN_PORTS=()
-bench_free_port() {
-  local port tries
-  for ((tries = 0; tries < 200; tries++)); do
-    port=$((20000 + RANDOM % 12000))
-    [[ " ${BENCH_TAKEN_PORTS[*]} " == *" $port "* ]] && continue
-    if ! ss -Htan "sport = :$port" | grep -q .; then
-      BENCH_TAKEN_PORTS+=("$port")
-      printf -v "$1" '%s' "$port"
-      return 0
-    fi
-  done
-  fbg_die "no free port found"
 }
 
 # bench_machine_busy_pct SECONDS: the share of all cores that was busy over SECONDS.

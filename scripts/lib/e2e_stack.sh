@@ -32,23 +32,6 @@ E2E_GATEWAY_ACK_TIMEOUT_MS=2000
 E2E_GATEWAY_RETRY_BACKOFF_MS_MAX=8000
 
 E2E_DIR=""
-E2E_TAKEN_PORTS=()
-
-# e2e_free_port VAR: sets VAR to a loopback port no socket uses (any state) and not taken yet by
-# this stack. Not run in $(...), so E2E_TAKEN_PORTS keeps track.
-e2e_free_port() {
-  local port tries
-  for ((tries = 0; tries < 200; tries++)); do
-    port=$((20000 + RANDOM % 12000))
-    [[ " ${E2E_TAKEN_PORTS[*]} " == *" $port "* ]] && continue
-    if ! ss -Htan "sport = :$port" | grep -q .; then
-      E2E_TAKEN_PORTS+=("$port")
-      printf -v "$1" '%s' "$port"
-      return 0
-    fi
-  done
-  fbg_die "no free port found"
-}
 
 e2e_stack_init() {
   E2E_DIR="$1"
@@ -57,17 +40,17 @@ e2e_stack_init() {
   for bin in FBG_E2E_LEDGER_BIN FBG_E2E_GATEWAY_BIN FBG_E2E_FILLS_BIN FBG_E2E_SIM_BIN; do
     [[ -x "${!bin:-}" ]] || fbg_die "$bin must name a built binary (got '${!bin:-}')"
   done
-  e2e_free_port E2E_PG_PORT
-  e2e_free_port E2E_REDIS_PORT
-  e2e_free_port E2E_LEDGER_PORT
-  e2e_free_port E2E_FILLS_PORT
-  e2e_free_port E2E_FILLS_FIX_PORT
-  e2e_free_port E2E_SIM_A_ADMIN_PORT
-  e2e_free_port E2E_SIM_A_FIX_PORT
-  e2e_free_port E2E_SIM_B_ADMIN_PORT
-  e2e_free_port E2E_SIM_B_FIX_PORT
-  e2e_free_port E2E_GATEWAY_A_PORT
-  e2e_free_port E2E_GATEWAY_B_PORT
+  fbg_free_port E2E_PG_PORT
+  fbg_free_port E2E_REDIS_PORT
+  fbg_free_port E2E_LEDGER_PORT
+  fbg_free_port E2E_FILLS_PORT
+  fbg_free_port E2E_FILLS_FIX_PORT
+  fbg_free_port E2E_SIM_A_ADMIN_PORT
+  fbg_free_port E2E_SIM_A_FIX_PORT
+  fbg_free_port E2E_SIM_B_ADMIN_PORT
+  fbg_free_port E2E_SIM_B_FIX_PORT
+  fbg_free_port E2E_GATEWAY_A_PORT
+  fbg_free_port E2E_GATEWAY_B_PORT
   E2E_PG_DATA_DIR="$E2E_DIR/postgres/data"
   E2E_REDIS_DIR="$E2E_DIR/redis"
   E2E_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"

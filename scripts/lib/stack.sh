@@ -267,6 +267,46 @@ fbg_redis_stop() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Ports
+# ---------------------------------------------------------------------------------------------
+
+# The folder of port reservations, shared with the tests' freeLoopbackPort() (tests/support).
+FBG_PORT_LOCK_DIR="${FBG_PORT_LOCK_DIR:-/tmp/fbg-ports}"
+export FBG_PORT_LOCK_DIR
+FBG_PORT_FIRST=20000
+FBG_PORT_DRAW_COUNT_MAX=500
+
+# fbg_free_port VAR: sets VAR to a TCP port no socket uses and reserves it. Two things could take
+# the port between now and the bind of the process started later, and each is ruled out:
+# - an outgoing connection choosing it as its local port: ports come from 20000 up to the kernel's
+#   ephemeral range (32768.. here), never from inside it. A bench run and a CI run each lost a
+#   port that way while the ranges overlapped.
+# - a parallel test or script drawing the same port: the port is reserved by an flock on
+#   $FBG_PORT_LOCK_DIR/PORT.lock, which freeLoopbackPort() honours too. The lock's descriptor
+#   stays open in this shell (and the processes it starts) until they exit.
+# Any socket state counts as used: a connection's local port makes a later bind to 0.0.0.0 fail,
+# and QuickFIX's acceptor binds 0.0.0.0. Not to be run in $(...): the lock would die with it.
+fbg_free_port() {
+  local port_end port tries lock_fd
+  read -r port_end _ </proc/sys/net/ipv4/ip_local_port_range || port_end=32768
+  ((port_end > 32000)) && port_end=32000
+  ((port_end - FBG_PORT_FIRST >= 1000)) ||
+    fbg_die "the kernel's ephemeral ports start at $port_end: too few ports from $FBG_PORT_FIRST"
+  mkdir -p "$FBG_PORT_LOCK_DIR" && chmod 1777 "$FBG_PORT_LOCK_DIR" 2>/dev/null
+  for ((tries = 0; tries < FBG_PORT_DRAW_COUNT_MAX; tries++)); do
+    port=$((FBG_PORT_FIRST + RANDOM % (port_end - FBG_PORT_FIRST)))
+    exec {lock_fd}>>"$FBG_PORT_LOCK_DIR/$port.lock" ||
+      fbg_die "cannot open $FBG_PORT_LOCK_DIR/$port.lock"
+    if flock -n "$lock_fd" && ! ss -Htan "sport = :$port" | grep -q .; then
+      printf -v "$1" '%s' "$port"
+      return 0
+    fi
+    exec {lock_fd}>&-
+  done
+  fbg_die "no free port in $FBG_PORT_DRAW_COUNT_MAX draws from $FBG_PORT_FIRST..$((port_end - 1))"
+}
+
+# ---------------------------------------------------------------------------------------------
 # HTTP and background processes
 # ---------------------------------------------------------------------------------------------
 

@@ -2,9 +2,24 @@
 
 namespace fbg::test {
 
-// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it for a bind to port 0).
-// Another process may take it before the caller binds it; the ephemeral range makes that rare.
-// Throws std::runtime_error if no socket can be bound.
+// A TCP port that no socket on this machine uses now and that this process holds until it exits.
+//
+// Two things could take a port between this call and the caller's bind (a server started later,
+// maybe restarted on the same port several times), and each is ruled out:
+// - an outgoing connection picking it as its local port: the port is drawn from below the
+//   kernel's ephemeral range (/proc/sys/net/ipv4/ip_local_port_range), never from inside it;
+// - another test process (ctest runs several at once) or script drawing the same port: the port
+//   is reserved by an flock on `<lock folder>/<port>.lock`, held by this process until it exits
+//   and honoured by scripts/lib/stack.sh's fbg_free_port too.
+// A port counts as used if a bind to 0.0.0.0 without SO_REUSEADDR fails (any socket state,
+// TIME_WAIT included: QuickFIX's acceptor binds 0.0.0.0). Throws std::runtime_error if no port
+// can be found.
 int freeLoopbackPort();
+
+// The folder of the reservation locks: $FBG_PORT_LOCK_DIR, else /tmp/fbg-ports.
+const char* portLockFolder();
+
+// First port of the kernel's ephemeral range (32768 if it cannot be read).
+int ephemeralPortFirst();
 
 }  // namespace fbg::test
