@@ -137,7 +137,7 @@ build() {
 start_postgres() {
   WORK_DIR="$(mktemp -d /tmp/fbg-simbench.XXXXXX)"
   chmod 755 "$WORK_DIR" # the postgres user must reach its data folder inside
-  bench_free_port PG_PORT
+  fbg_free_port PG_PORT
   PG_DATA_DIR="$WORK_DIR/pg/data"
   mkdir -p "$WORK_DIR/pg"
   fbg_pg_start "$PG_DATA_DIR" "$PG_PORT"
@@ -172,9 +172,9 @@ admin() {
 # the faults and price of the run are set.
 start_simulator() {
   local name="$1" store="$2" database="broker_sim_${1//-/_}"
-  bench_free_port HTTP_PORT
-  bench_free_port ORDER_PORT
-  bench_free_port DROP_COPY_PORT
+  fbg_free_port HTTP_PORT
+  fbg_free_port ORDER_PORT
+  fbg_free_port DROP_COPY_PORT
   fbg_pg_createdb "$PG_PORT" "$database"
   mkdir -p "$WORK_DIR/$name"
   write_sim_config "$WORK_DIR/$name/simulator.conf" "$store" "$database" "$WORK_DIR/$name"
@@ -323,7 +323,7 @@ section_markdown() {
     "",
     "Measured \($m.date) on commit `\($m.commit)`\(if $m.working_tree_dirty then " (with uncommitted changes)" else "" end); raw results in `\($file)`.",
     "",
-    "What ran: the simulator (profile \($l.profile)) with `fix_store=postgres`, then with `fix_store=file`, \($l.rounds) round\(if $l.rounds == 1 then "" else "s" end) in that order, each run on a new database. One order-entry session: `sim_reports_load` sends BUY LIMIT orders far above the price, at most \($l.window) unfinished, and each gets an acknowledgement (150=0) and one fill (150=F; fill_slices 1, a market tick every \($l.fill_delay_ms) ms). Reports/s counts both kinds on that session during \($l.measure_s) s after the first \($l.warmup_orders) orders are finished; time per report is its inverse; each store'"'"'s figure is the median of its runs that no other process disturbed (others used at most \(.disturbed_when_other_core_pct_above) % of one core; of all its runs if none qualifies). The drop copy is connected to the load client, so each report is also copied through the same store. Only the FIX store (sequence numbers and sent messages of both sessions) differs between the runs: the simulator keeps its orders and executions in PostgreSQL in both. The FileStore is the reference: it writes without fsync (it survives a process crash, not a machine crash); the PostgreSQL store commits each sent message with its sequence number in one statement, with the simulator's default fix_store_synchronous_commit=false (no wait for the WAL flush: it survives a crash of the simulator, not of the database server; the runs before 2026-11-25T20:30Z in bench/results used synchronous commits and gave 2.1 to 2.2 ×).",
+    "What ran: the simulator (profile \($l.profile)) with `fix_store=postgres`, then with `fix_store=file`, \($l.rounds) round\(if $l.rounds == 1 then "" else "s" end) in that order, each run on a new database. One order-entry session: `sim_reports_load` sends BUY LIMIT orders far above the price, at most \($l.window) unfinished, and each gets an acknowledgement (150=0) and one fill (150=F; fill_slices 1, a market tick every \($l.fill_delay_ms) ms). Reports/s counts both kinds on that session during \($l.measure_s) s after the first \($l.warmup_orders) orders are finished; time per report is its inverse; each store'"'"'s figure is the median of its runs that no other process disturbed (others used at most \(.disturbed_when_other_core_pct_above) % of one core; of all its runs if none qualifies). The drop copy is connected to the load client, so each report is also copied through the same store. Only the FIX store (sequence numbers and sent messages of both sessions) differs between the runs: the simulator keeps its orders and executions in PostgreSQL in both. The FileStore is the reference: it writes without fsync (it survives a process crash, not a machine crash); the PostgreSQL store commits each sent message with its sequence number in one statement, with fix_store_synchronous_commit=false, the simulator default (no wait for the WAL flush: it survives a crash of the simulator, not of the database server; the runs before 2026-11-25T20:30Z in bench/results used synchronous commits and gave 2.1 to 2.2 ×).",
     "",
     "| Machine | |",
     "|---|---|",
