@@ -270,7 +270,11 @@ void GatewayStack::startFillReceiver(const std::vector<std::string>& extra) {
   fill_receiver_.launch(FBG_FILL_RECEIVER_BINARY,
                         {"serve", "--config", (folder_ / "fill_receiver.conf").string()}, {},
                         folder_ / "fill_receiver.log");
-  if (!waitUntil([&] { return fillsGet("/healthz").status == 200; }, std::chrono::seconds(30))) {
+  // A process that exits at start (a bad config, a taken port) fails the wait at once.
+  const bool answered =
+      waitUntil([&] { return !fill_receiver_.isRunning() || fillsGet("/healthz").status == 200; },
+                std::chrono::seconds(30));
+  if (!answered || !fill_receiver_.isRunning()) {
     throw std::runtime_error("fill receiver did not start: " + fillReceiverLogTail());
   }
 }

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -87,6 +88,9 @@ class GatewayStack {
   void killFillReceiver() { fill_receiver_.kill9(); }
   bool stopFillReceiver() { return fill_receiver_.terminate(10000); }
   [[nodiscard]] bool fillReceiverRunning() { return fill_receiver_.isRunning(); }
+  [[nodiscard]] std::optional<int> waitForFillReceiverExit(int timeout_ms) {
+    return fill_receiver_.waitForExit(timeout_ms);
+  }
   [[nodiscard]] HttpResponse fillsGet(const std::string& path) const;
   [[nodiscard]] std::string fillsSql(const std::string& query) {
     return fills_postgres.queryScalar("fills", query);

@@ -93,10 +93,15 @@ class LedgerFillsTest : public ::testing::Test {
     file.close();
     fill_receiver_.launch(FBG_FILL_RECEIVER_BINARY, {"serve", "--config", config.string()}, {},
                           folder_ / "fill_receiver.log");
-    ASSERT_TRUE(
-        waitUntil([&] { return httpRequest(fills_http_port_, "GET", "/healthz").status == 200; },
-                  seconds(30)))
+    // A process that exits at start (a taken port, say) fails the wait at once.
+    ASSERT_TRUE(waitUntil(
+        [&] {
+          return !fill_receiver_.isRunning() ||
+                 httpRequest(fills_http_port_, "GET", "/healthz").status == 200;
+        },
+        seconds(30)))
         << logTail(folder_ / "fill_receiver.log");
+    ASSERT_TRUE(fill_receiver_.isRunning()) << logTail(folder_ / "fill_receiver.log");
   }
 
   std::string place(const std::string& body, const std::string& key) {
