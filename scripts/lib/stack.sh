@@ -4,8 +4,10 @@
 
 FBG_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 FBG_RUN_DIR="${FBG_RUN_DIR:-$FBG_ROOT/.local/run}"
-FBG_PG_PORT="${FBG_PG_PORT:-55432}"       # not 5432: never collide with a system PostgreSQL
-FBG_REDIS_PORT="${FBG_REDIS_PORT:-56379}" # not 6379: never collide with a system Redis
+# Not 5432 and 6379: never collide with a system PostgreSQL or Redis. Below the kernel's
+# ephemeral range (32768..60999 on Debian): no outgoing connection takes them while a server is down.
+FBG_PG_PORT="${FBG_PG_PORT:-15432}"
+FBG_REDIS_PORT="${FBG_REDIS_PORT:-16379}"
 FBG_PG_BIN=/usr/lib/postgresql/15/bin
 FBG_PG_CTL_TIMEOUT_S=60 # pg_ctl -t: bound of a start (with crash recovery) or a stop
 FBG_REDIS_START_TIMEOUT_S=10
