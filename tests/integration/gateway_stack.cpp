@@ -8,6 +8,7 @@
 #include "common/identifiers.h"
 #include "common/time_text.h"
 #include "support/ports.h"
+#include "support/serving.h"
 #include "support/wait.h"
 
 namespace fbg::test {
@@ -96,8 +97,7 @@ void GatewayStack::startSimulator(const std::vector<std::string>& extra) {
   simulator_.launch(FBG_SIMULATOR_BINARY,
                     {"serve", "--config", (folder_ / "simulator.conf").string()}, {},
                     folder_ / "simulator.log");
-  if (!waitUntil([&] { return httpRequest(simulator_http_port_, "GET", "/healthz").status == 200; },
-                 std::chrono::seconds(30))) {
+  if (!waitUntilServing(simulator_, simulator_http_port_)) {
     throw std::runtime_error("simulator did not start: " + logTail(folder_ / "simulator.log"));
   }
 }
@@ -123,7 +123,7 @@ void GatewayStack::startGateway(const std::vector<std::string>& extra) {
   };
   lines.insert(lines.end(), extra.begin(), extra.end());
   launchGateway(gateway_, "gateway", lines);
-  if (!waitUntil([&] { return gatewayGet("/healthz").status == 200; }, std::chrono::seconds(30))) {
+  if (!waitUntilServing(gateway_, gateway_http_port_)) {
     throw std::runtime_error("gateway did not start: " + gatewayLogTail());
   }
 }
@@ -142,8 +142,7 @@ void GatewayStack::startPeerGateway(const std::string& broker) {
        std::string("fix_settings_file = ") + FBG_FIX_CONFIG_DIR + "/gateway-" + broker + ".cfg",
        std::string("fix_config_dir = ") + FBG_FIX_CONFIG_DIR, "run_dir = " + run_dir.string(),
        "fix_connect_port = " + std::to_string(freeLoopbackPort())});
-  if (!waitUntil([&] { return peerGatewayGet("/healthz").status == 200; },
-                 std::chrono::seconds(30))) {
+  if (!waitUntilServing(peer_gateway_, peer_gateway_http_port_)) {
     throw std::runtime_error("peer gateway did not start: " +
                              logTail(folder_ / "peer-gateway.log"));
   }
@@ -270,11 +269,7 @@ void GatewayStack::startFillReceiver(const std::vector<std::string>& extra) {
   fill_receiver_.launch(FBG_FILL_RECEIVER_BINARY,
                         {"serve", "--config", (folder_ / "fill_receiver.conf").string()}, {},
                         folder_ / "fill_receiver.log");
-  // A process that exits at start (a bad config, a taken port) fails the wait at once.
-  const bool answered =
-      waitUntil([&] { return !fill_receiver_.isRunning() || fillsGet("/healthz").status == 200; },
-                std::chrono::seconds(30));
-  if (!answered || !fill_receiver_.isRunning()) {
+  if (!waitUntilServing(fill_receiver_, fills_http_port_)) {
     throw std::runtime_error("fill receiver did not start: " + fillReceiverLogTail());
   }
 }

@@ -18,6 +18,7 @@
 #include "ledger_stack.h"
 #include "support/ports.h"
 #include "support/raw_fix_client.h"
+#include "support/serving.h"
 #include "support/temp_folder.h"
 #include "support/wait.h"
 
@@ -93,15 +94,8 @@ class LedgerFillsTest : public ::testing::Test {
     file.close();
     fill_receiver_.launch(FBG_FILL_RECEIVER_BINARY, {"serve", "--config", config.string()}, {},
                           folder_ / "fill_receiver.log");
-    // A process that exits at start (a taken port, say) fails the wait at once.
-    ASSERT_TRUE(waitUntil(
-        [&] {
-          return !fill_receiver_.isRunning() ||
-                 httpRequest(fills_http_port_, "GET", "/healthz").status == 200;
-        },
-        seconds(30)))
+    ASSERT_TRUE(waitUntilServing(fill_receiver_, fills_http_port_))
         << logTail(folder_ / "fill_receiver.log");
-    ASSERT_TRUE(fill_receiver_.isRunning()) << logTail(folder_ / "fill_receiver.log");
   }
 
   std::string place(const std::string& body, const std::string& key) {

@@ -7,6 +7,7 @@
 
 #include "common/auth_token.h"
 #include "support/ports.h"
+#include "support/serving.h"
 #include "support/wait.h"
 
 namespace fbg::test {
@@ -45,13 +46,7 @@ LedgerStack::~LedgerStack() {
 
 void LedgerStack::startLedger() {
   ledger_.launch(FBG_LEDGER_BINARY, {"serve", "--config", config_path_}, {}, log_path_);
-  const bool up = waitUntil(
-      [this] {
-        if (!ledger_.isRunning()) return true;
-        return httpRequest(http_port_, "GET", "/healthz", {}, {}, 500).status == 200;
-      },
-      std::chrono::seconds(30));
-  if (!up || !ledger_.isRunning()) {
+  if (!waitUntilServing(ledger_, http_port_)) {
     std::ifstream log(log_path_);
     std::stringstream text;
     text << log.rdbuf();

@@ -12,6 +12,7 @@
 #include "support/ports.h"
 #include "support/postgres_instance.h"
 #include "support/process.h"
+#include "support/serving.h"
 #include "support/temp_folder.h"
 #include "support/wait.h"
 
@@ -79,9 +80,7 @@ class SimulatorFixStoreTest : public ::testing::Test {
 
 TEST_F(SimulatorFixStoreTest, FileStoreServesTheOrderSessionAndLeavesPostgresWithoutFixTables) {
   launch("file");
-  ASSERT_TRUE(waitUntil([&] { return httpRequest(http_port, "GET", "/healthz").status == 200; },
-                        std::chrono::seconds(30)))
-      << logTail(folder / "simulator.log");
+  ASSERT_TRUE(waitUntilServing(simulator, http_port)) << logTail(folder / "simulator.log");
   std::atomic<int> acks{0}, fills{0};
   fix::EngineCallbacks callbacks;
   callbacks.on_app_message = [&](const std::string&, const fix::Message& message) {

@@ -24,6 +24,7 @@
 #include "support/postgres_instance.h"
 #include "support/process.h"
 #include "support/raw_fix_client.h"
+#include "support/serving.h"
 #include "support/temp_folder.h"
 #include "support/wait.h"
 
@@ -191,9 +192,7 @@ class SimulatorTest : public ::testing::Test {
   // extra_config: more "key = value" lines for the simulator's configuration file.
   void startSimulator(const std::string& profile, const std::string& extra_config = "") {
     launchSimulator(profile, extra_config);
-    ASSERT_TRUE(waitUntil([&] { return httpRequest(http_port, "GET", "/healthz").status == 200; },
-                          std::chrono::seconds(30)))
-        << logTail(folder / "simulator.log");
+    ASSERT_TRUE(waitUntilServing(simulator, http_port)) << logTail(folder / "simulator.log");
   }
 
   // Writes the configuration and starts the process, without waiting for it to serve.
