@@ -23,6 +23,7 @@ namespace fbg::test {
 namespace {
 
 constexpr int kPortFirst = 20000;       // as FBG_PORT_FIRST in scripts/lib/stack.sh
+constexpr int kPortEndMax = 32000;      // ports from kPortFirst up to here (not included)
 constexpr int kPortCountMin = 1000;     // fewer candidates than this: refuse, say why
 constexpr int kPortDrawCountMax = 500;  // bound of draws before giving up
 constexpr int kEphemeralFirstDefault = 32768;
@@ -87,7 +88,7 @@ int freeLoopbackPort() {
   static std::mt19937 generator{std::random_device{}()};
   const std::lock_guard<std::mutex> lock(mutex);
 
-  const int port_end = std::min(32000, ephemeralPortFirst());
+  const int port_end = std::min(kPortEndMax, ephemeralPortFirst());
   if (port_end - kPortFirst < kPortCountMin) {
     throw std::runtime_error("freeLoopbackPort: the kernel's ephemeral ports start at " +
                              std::to_string(port_end) + ", leaving fewer than " +

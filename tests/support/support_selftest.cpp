@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -24,6 +25,7 @@
 #include "support/process.h"
 #include "support/raw_fix_client.h"
 #include "support/redis_instance.h"
+#include "support/serving.h"
 #include "support/temp_folder.h"
 #include "support/wait.h"
 
@@ -96,6 +98,16 @@ TEST(ChildProcess, PassesArgumentsAndEnvironmentAndLogsOutput) {
                {{"FBG_SELFTEST_GREETING", "hello"}}, log_path);
   EXPECT_EQ(child.waitForExit(kProcessTimeoutMs), 3);
   EXPECT_EQ(readFile(log_path), "hello argument\n");
+}
+
+TEST(WaitUntilServing, GivesUpAsSoonAsTheProcessHasExitedNotAtTheDeadline) {
+  ScratchFolder scratch;
+  ChildProcess child;
+  child.launch("sh", {"-c", "echo cannot listen; exit 1"}, {}, scratch.path() / "child.log");
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_FALSE(waitUntilServing(child, freeLoopbackPort(), std::chrono::minutes(5)));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::minutes(1));
+  EXPECT_EQ(child.exitCode(), std::optional<int>(1));
 }
 
 TEST(ChildProcess, ReportsABinaryThatCannotRun) {
