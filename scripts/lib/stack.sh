@@ -297,7 +297,9 @@ fbg_free_port() {
   mkdir -p "$FBG_PORT_LOCK_DIR" && chmod 1777 "$FBG_PORT_LOCK_DIR" 2>/dev/null
   for ((tries = 0; tries < FBG_PORT_DRAW_COUNT_MAX; tries++)); do
     port=$((FBG_PORT_FIRST + RANDOM % (port_end - FBG_PORT_FIRST)))
-    exec {lock_fd}>>"$FBG_PORT_LOCK_DIR/$port.lock" ||
+    # Opened for reading: flock needs no write access, so another user's lock file serves too.
+    [[ -e "$FBG_PORT_LOCK_DIR/$port.lock" ]] || : >>"$FBG_PORT_LOCK_DIR/$port.lock"
+    exec {lock_fd}<"$FBG_PORT_LOCK_DIR/$port.lock" ||
       fbg_die "cannot open $FBG_PORT_LOCK_DIR/$port.lock"
     if flock -n "$lock_fd" && ! ss -Htan "sport = :$port" | grep -q .; then
       printf -v "$1" '%s' "$port"

@@ -50,7 +50,8 @@ bool portUnused(int port) {
 // inherit it) holds the reservation until the process exits; closing it releases the port.
 int reservePort(int port) {
   const std::string path = std::string(portLockFolder()) + "/" + std::to_string(port) + ".lock";
-  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+  // Read-only: flock needs no write access, so another user's lock file serves as well.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CREAT | O_CLOEXEC, 0666);
   if (fd < 0) throw portError("open " + path);
   if (::flock(fd, LOCK_EX | LOCK_NB) == 0) return fd;
   const int flock_errno = errno;
