@@ -276,38 +276,56 @@ fbg_redis_stop() {
 FBG_PORT_LOCK_DIR="${FBG_PORT_LOCK_DIR:-/tmp/fbg-ports}"
 export FBG_PORT_LOCK_DIR
 FBG_PORT_FIRST=20000
+FBG_PORT_LAST_MAX=31999 # below Linux's default ephemeral range (32768..60999)
+FBG_PORT_COUNT_MIN=1000
 FBG_PORT_DRAW_COUNT_MAX=500
+
+# fbg_port_draw_range EPHEMERAL_FIRST EPHEMERAL_LAST: prints "FIRST LAST", where fbg_free_port
+# draws given the kernel's ephemeral range (as portDrawRange() in tests/support/ports.h):
+# 20000..31999 below the ephemeral range, cut at its start; if that leaves fewer than 1000 ports,
+# the ports above it; if neither has 1000 (a kernel that hands out nearly every port),
+# 20000..31999 anyway, with the race the ranges avoid.
+fbg_port_draw_range() {
+  local ephemeral_first="$1" ephemeral_last="$2" last
+  last=$((ephemeral_first - 1 < FBG_PORT_LAST_MAX ? ephemeral_first - 1 : FBG_PORT_LAST_MAX))
+  if ((last - FBG_PORT_FIRST + 1 >= FBG_PORT_COUNT_MIN)); then
+    echo "$FBG_PORT_FIRST $last"
+  elif ((65535 - ephemeral_last >= FBG_PORT_COUNT_MIN)); then
+    echo "$((ephemeral_last + 1)) 65535"
+  else
+    echo "$FBG_PORT_FIRST $FBG_PORT_LAST_MAX"
+  fi
+}
 
 # fbg_free_port VAR: sets VAR to a TCP port no socket uses and reserves it. Two things could take
 # the port between now and the bind of the process started later, and each is ruled out:
-# - an outgoing connection choosing it as its local port: ports come from 20000 up to the kernel's
-#   ephemeral range (32768.. here), never from inside it. A bench run and a CI run each lost a
-#   port that way while the ranges overlapped.
+# - an outgoing connection choosing it as its local port: ports come from outside the kernel's
+#   ephemeral range (fbg_port_draw_range). A bench run and a CI run each lost a port that way
+#   while they were drawn from inside it.
 # - a parallel test or script drawing the same port: the port is reserved by an flock on
 #   $FBG_PORT_LOCK_DIR/PORT.lock, which freeLoopbackPort() honours too. The lock's descriptor
 #   stays open in this shell (and the processes it starts) until they exit.
 # Any socket state counts as used: a connection's local port makes a later bind to 0.0.0.0 fail,
 # and QuickFIX's acceptor binds 0.0.0.0. Not to be run in $(...): the lock would die with it.
+# VAR must not be one of the function's own locals (draw_first, draw_last, candidate, ...).
 fbg_free_port() {
-  local port_end port tries lock_fd
-  read -r port_end _ </proc/sys/net/ipv4/ip_local_port_range || port_end=32768
-  ((port_end > 32000)) && port_end=32000
-  ((port_end - FBG_PORT_FIRST >= 1000)) ||
-    fbg_die "the kernel's ephemeral ports start at $port_end: too few ports from $FBG_PORT_FIRST"
+  local ephemeral_first=32768 ephemeral_last=60999 draw_first draw_last candidate tries lock_fd
+  read -r ephemeral_first ephemeral_last </proc/sys/net/ipv4/ip_local_port_range || true
+  read -r draw_first draw_last < <(fbg_port_draw_range "$ephemeral_first" "$ephemeral_last")
   mkdir -p "$FBG_PORT_LOCK_DIR" && chmod 1777 "$FBG_PORT_LOCK_DIR" 2>/dev/null
   for ((tries = 0; tries < FBG_PORT_DRAW_COUNT_MAX; tries++)); do
-    port=$((FBG_PORT_FIRST + RANDOM % (port_end - FBG_PORT_FIRST)))
+    candidate=$((draw_first + (RANDOM * 32768 + RANDOM) % (draw_last - draw_first + 1)))
     # Opened for reading: flock needs no write access, so another user's lock file serves too.
-    [[ -e "$FBG_PORT_LOCK_DIR/$port.lock" ]] || : >>"$FBG_PORT_LOCK_DIR/$port.lock"
-    exec {lock_fd}<"$FBG_PORT_LOCK_DIR/$port.lock" ||
-      fbg_die "cannot open $FBG_PORT_LOCK_DIR/$port.lock"
-    if flock -n "$lock_fd" && ! ss -Htan "sport = :$port" | grep -q .; then
-      printf -v "$1" '%s' "$port"
+    [[ -e "$FBG_PORT_LOCK_DIR/$candidate.lock" ]] || : >>"$FBG_PORT_LOCK_DIR/$candidate.lock"
+    exec {lock_fd}<"$FBG_PORT_LOCK_DIR/$candidate.lock" ||
+      fbg_die "cannot open $FBG_PORT_LOCK_DIR/$candidate.lock"
+    if flock -n "$lock_fd" && ! ss -Htan "sport = :$candidate" | grep -q .; then
+      printf -v "$1" '%s' "$candidate"
       return 0
     fi
     exec {lock_fd}>&-
   done
-  fbg_die "no free port in $FBG_PORT_DRAW_COUNT_MAX draws from $FBG_PORT_FIRST..$((port_end - 1))"
+  fbg_die "no free port in $FBG_PORT_DRAW_COUNT_MAX draws from $draw_first..$draw_last"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -23,10 +23,15 @@ namespace fbg::test {
 namespace {
 
 constexpr int kPortFirst = 20000;       // as FBG_PORT_FIRST in scripts/lib/stack.sh
-constexpr int kPortEndMax = 32000;      // ports from kPortFirst up to here (not included)
-constexpr int kPortCountMin = 1000;     // fewer candidates than this: refuse, say why
+constexpr int kPortLastMax = 31999;     // below Linux's default ephemeral range (32768..60999)
+constexpr int kPortCountMin = 1000;     // fewer candidates than this: look elsewhere
 constexpr int kPortDrawCountMax = 500;  // bound of draws before giving up
-constexpr int kEphemeralFirstDefault = 32768;
+constexpr PortRange kEphemeralDefault{32768, 60999};
+constexpr int kPortMax = 65535;
+
+int countOf(PortRange range) {
+  return range.last - range.first + 1;
+}
 
 std::runtime_error portError(const std::string& what) {
   return std::runtime_error("freeLoopbackPort: " + what + ": " + std::strerror(errno));
@@ -76,12 +81,21 @@ const char* portLockFolder() {
   return folder != nullptr && folder[0] != '\0' ? folder : "/tmp/fbg-ports";
 }
 
-int ephemeralPortFirst() {
-  std::ifstream range("/proc/sys/net/ipv4/ip_local_port_range");
-  int first = 0;
-  int last = 0;
-  if (range >> first >> last && first > 0) return first;
-  return kEphemeralFirstDefault;
+PortRange ephemeralPortRange() {
+  std::ifstream file("/proc/sys/net/ipv4/ip_local_port_range");
+  PortRange range{};
+  if (file >> range.first >> range.last && 0 < range.first && range.first <= range.last) {
+    return range;
+  }
+  return kEphemeralDefault;
+}
+
+PortRange portDrawRange(PortRange ephemeral) {
+  const PortRange below{kPortFirst, std::min(kPortLastMax, ephemeral.first - 1)};
+  if (countOf(below) >= kPortCountMin) return below;
+  const PortRange above{std::max(kPortFirst, ephemeral.last + 1), kPortMax};
+  if (countOf(above) >= kPortCountMin) return above;
+  return PortRange{kPortFirst, kPortLastMax};  // nearly every port is ephemeral: draw anyway
 }
 
 int freeLoopbackPort() {
@@ -89,15 +103,9 @@ int freeLoopbackPort() {
   static std::mt19937 generator{std::random_device{}()};
   const std::lock_guard<std::mutex> lock(mutex);
 
-  const int port_end = std::min(kPortEndMax, ephemeralPortFirst());
-  if (port_end - kPortFirst < kPortCountMin) {
-    throw std::runtime_error("freeLoopbackPort: the kernel's ephemeral ports start at " +
-                             std::to_string(port_end) + ", leaving fewer than " +
-                             std::to_string(kPortCountMin) + " ports from " +
-                             std::to_string(kPortFirst));
-  }
+  const PortRange range = portDrawRange(ephemeralPortRange());
   ensureLockFolder();
-  std::uniform_int_distribution<int> draw(kPortFirst, port_end - 1);
+  std::uniform_int_distribution<int> draw(range.first, range.last);
   for (int attempt = 0; attempt < kPortDrawCountMax; ++attempt) {
     const int port = draw(generator);
     const int lock_fd = reservePort(port);
@@ -107,7 +115,7 @@ int freeLoopbackPort() {
   }
   throw std::runtime_error("freeLoopbackPort: no unused port in " +
                            std::to_string(kPortDrawCountMax) + " draws from " +
-                           std::to_string(kPortFirst) + ".." + std::to_string(port_end - 1));
+                           std::to_string(range.first) + ".." + std::to_string(range.last));
 }
 
 }  // namespace fbg::test

@@ -69,12 +69,29 @@ TEST(WaitUntil, ReturnsFalseAfterTheDeadline) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, milliseconds(50));
 }
 
-TEST(FreeLoopbackPort, GivesAPortBelowTheEphemeralRangeThatAServerCanBind) {
+TEST(FreeLoopbackPort, GivesAPortOutsideTheEphemeralRangeThatAServerCanBind) {
   const int port = freeLoopbackPort();
-  EXPECT_GE(port, 20000);
-  EXPECT_LT(port, ephemeralPortFirst());  // an outgoing connection never takes it
+  const PortRange ephemeral = ephemeralPortRange();
+  const PortRange drawn_from = portDrawRange(ephemeral);
+  EXPECT_GE(port, drawn_from.first);
+  EXPECT_LE(port, drawn_from.last);
+  const bool apart = drawn_from.last < ephemeral.first || drawn_from.first > ephemeral.last;
+  if (apart) {
+    EXPECT_TRUE(port < ephemeral.first || port > ephemeral.last) << port;
+  }
   Poco::Net::ServerSocket server;
   EXPECT_NO_THROW(server.bind(Poco::Net::SocketAddress("0.0.0.0", static_cast<uint16_t>(port))));
+}
+
+TEST(PortDrawRange, KeepsOutOfTheEphemeralRangeWhereverItLies) {
+  const auto range = [](int first, int last) {
+    const PortRange drawn = portDrawRange(PortRange{first, last});
+    return std::to_string(drawn.first) + ".." + std::to_string(drawn.last);
+  };
+  EXPECT_EQ(range(32768, 60999), "20000..31999");  // Debian's default
+  EXPECT_EQ(range(25000, 60999), "20000..24999");  // cut at the range's start
+  EXPECT_EQ(range(1024, 60999), "61000..65535");   // nothing below: above it
+  EXPECT_EQ(range(1024, 65000), "20000..31999");   // nothing free of it: draw anyway
 }
 
 TEST(FreeLoopbackPort, HoldsItsReservationAgainstOtherProcessesUntilItExits) {
