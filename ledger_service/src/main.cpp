@@ -180,6 +180,23 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   return 0;
 }
 
+// The commands that need the settings: serve, migrate, reconcile, mint-token.
+int runCommand(const CommandLine& line, const fbg::ledger::LedgerSettings& settings) {
+  if (line.command == "serve") return serve(settings);
+  if (line.command == "migrate")
+    return migrateWithRetry(settings.postgres_uri, ledgerMigrations(), 1) ? 0 : 1;
+  if (line.command == "reconcile") return reconcileCommand(settings);
+  if (line.command == "mint-token") {
+    if (line.role != "trader" && line.role != "admin") return usage();
+    const fbg::Principal principal{
+        line.subject, line.role == "admin" ? fbg::Role::Admin : fbg::Role::Trader, line.accounts};
+    const int64_t now = std::time(nullptr);
+    std::cout << fbg::mintToken(principal, settings.jwt_secret, now + line.ttl_s) << "\n";
+    return 0;
+  }
+  return usage();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -196,25 +213,12 @@ int main(int argc, char** argv) {
     std::cerr << "ledger_service: " << settings.error().message << "\n";
     return 2;
   }
-  if (line->command == "serve") {
-    try {
-      return serve(*settings);
-    } catch (const std::exception& failure) {  // a startup failure, e.g. the port is taken
-      std::cerr << "ledger_service: " << failure.what() << "\n";
-      return 1;
-    }
+  // One catch for every command: an exception (the port is taken, the database refuses a
+  // connection) ends the process with its message and exit 1, never std::terminate.
+  try {
+    return runCommand(*line, *settings);
+  } catch (const std::exception& failure) {
+    std::cerr << "ledger_service: " << failure.what() << "\n";
+    return 1;
   }
-  if (line->command == "migrate")
-    return migrateWithRetry(settings->postgres_uri, ledgerMigrations(), 1) ? 0 : 1;
-  if (line->command == "reconcile") return reconcileCommand(*settings);
-  if (line->command == "mint-token") {
-    if (line->role != "trader" && line->role != "admin") return usage();
-    const fbg::Principal principal{line->subject,
-                                   line->role == "admin" ? fbg::Role::Admin : fbg::Role::Trader,
-                                   line->accounts};
-    const int64_t now = std::time(nullptr);
-    std::cout << fbg::mintToken(principal, settings->jwt_secret, now + line->ttl_s) << "\n";
-    return 0;
-  }
-  return usage();
 }
