@@ -2,10 +2,7 @@
 // test acceptor as the drop-copy receiver, the admin API for faults and ground truth.
 #include <gtest/gtest.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+#include <Poco/Net/ServerSocket.h>
 
 #include <algorithm>
 #include <atomic>
@@ -827,17 +824,12 @@ TEST_F(SimulatorRawSessionTest, GarbledMessagesAreDroppedWithoutReplyAndTheNextG
 // and its threads run. It used to listen last, and the throw went past its running threads
 // (std::terminate, exit 134).
 TEST_F(SimulatorTest, ATakenAdminPortEndsTheStartWithAMessage) {
-  const int holder = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(holder, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = htons(static_cast<uint16_t>(http_port));
-  ASSERT_EQ(::bind(holder, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  ASSERT_EQ(::listen(holder, 1), 0);
+  Poco::Net::ServerSocket holder;
+  holder.bind(Poco::Net::SocketAddress("127.0.0.1", static_cast<uint16_t>(http_port)),
+              /*reuseAddress=*/false);
+  holder.listen(1);
   launchSimulator("SIM-A");
   const std::optional<int> exit_code = simulator.waitForExit(30'000);
-  ::close(holder);
   const std::string log = logTail(folder / "simulator.log");
   EXPECT_EQ(exit_code, std::optional<int>(1)) << log;
   EXPECT_NE(log.find("cannot listen on 127.0.0.1:" + std::to_string(http_port) + ": "),

@@ -104,7 +104,8 @@ int freeLoopbackPort() {
   const std::lock_guard<std::mutex> lock(mutex);
 
   const PortRange range = portDrawRange(ephemeralPortRange());
-  ensureLockFolder();
+  static const bool lock_folder_ready = (ensureLockFolder(), true);  // once per process
+  (void)lock_folder_ready;
   std::uniform_int_distribution<int> draw(range.first, range.last);
   for (int attempt = 0; attempt < kPortDrawCountMax; ++attempt) {
     const int port = draw(generator);
