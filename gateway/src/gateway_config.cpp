@@ -49,7 +49,15 @@ const ConfigSchema& gatewayConfigSchema() {
        "orders sent and not yet answered at most; more wait as RECEIVED (a broker's throttle, "
        "and what keeps the reply timeout meaningful under load)",
        1, 1000000},
-      {"sender_poll_interval_ms", T::Integer, "50", "sender wake-up for due retries", 1, 60000},
+      {"sender_poll_interval_ms", T::Integer, "50",
+       "sender's wait after a round while more work may be right behind it (it claimed some, "
+       "orders wait for in-flight room, or a due retry is held back)",
+       1, 60000},
+      {"sender_idle_wait_ms_max", T::Integer, "1000",
+       "sender's longest wait: with orders in flight it sleeps until the earliest reply or "
+       "cancel deadline, at most this long; nothing in flight, this long (it is woken for new "
+       "orders, resends and logons); at least sender_poll_interval_ms",
+       1, 60000},
       {"event_batch_size_max", T::Integer, "256", "order events published per round", 1, 10000},
       {"event_poll_interval_ms", T::Integer, "100", "event relay wake-up", 1, 60000},
       {"event_stream_length_max", T::Integer, "1000000", "approximate MAXLEN of order-events", 1000,
@@ -137,6 +145,12 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.resend_age_ms_max = c.integer("resend_age_ms_max");
   s.sender_batch_size_max = asInt(c, "sender_batch_size_max");
   s.sender_poll_interval_ms = asInt(c, "sender_poll_interval_ms");
+  s.sender_idle_wait_ms_max = asInt(c, "sender_idle_wait_ms_max");
+  if (s.sender_idle_wait_ms_max < s.sender_poll_interval_ms) {
+    return makeError(ErrorCode::InvalidRequest,
+                     "config key 'sender_idle_wait_ms_max' must be at least "
+                     "'sender_poll_interval_ms'");
+  }
   s.in_flight_orders_max = asInt(c, "in_flight_orders_max");
   s.event_batch_size_max = asInt(c, "event_batch_size_max");
   s.event_poll_interval_ms = asInt(c, "event_poll_interval_ms");

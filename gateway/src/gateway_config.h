@@ -33,6 +33,7 @@ struct GatewaySettings {
   int sender_batch_size_max = 256;
   int in_flight_orders_max = 1000;
   int sender_poll_interval_ms = 50;
+  int sender_idle_wait_ms_max = 1000;
   int event_batch_size_max = 256;
   int event_poll_interval_ms = 100;
   int64_t event_stream_length_max = 1'000'000;

@@ -189,7 +189,10 @@ void prepareGatewayStatements(pqxx::connection& c) {
   // SENT (attempt 1) with a send_attempts row each. $3 (bigint[]): the reply wait of the n-th
   // claimed order, one element per order that may be claimed. Rows: each claimed order
   // (kOrderColumns, then received_seq) in received_seq order, then whether a retry (column 18)
-  // or a cancel (column 19) is due; when none is claimed, one row of nulls with those two.
+  // or a cancel (column 19) is due, whether orders are RECEIVED (20), and the milliseconds from
+  // now to the earliest reply or cancel deadline (21; negative once passed, null when nothing
+  // is in flight: the sender's wait, domain/sender_wait.h); when none is claimed, one row of
+  // nulls with those four. The four see the table as it was before this statement's claim.
   // $4: the send_seq before the first claimed order's (the n-th gets $4 + n, in send order);
   // $5..$7: the retry gate (retryGate() above).
   c.prepare("claim_new",
@@ -212,8 +215,15 @@ void prepareGatewayStatements(pqxx::connection& c) {
                 "due AS (SELECT EXISTS (SELECT FROM broker_orders WHERE state = 'SENT' "
                 "AND next_attempt_at <= clock_timestamp() AND {RETRY_GATE_5}) AS retry_due, "
                 "EXISTS (SELECT FROM broker_orders WHERE cancel_state IN ('PENDING', 'SENT') "
-                "AND cancel_next_attempt_at <= clock_timestamp()) AS cancel_due) "
-                "SELECT sent.*, due.retry_due, due.cancel_due FROM due LEFT JOIN sent ON true "
+                "AND cancel_next_attempt_at <= clock_timestamp()) AS cancel_due, "
+                "EXISTS (SELECT FROM broker_orders WHERE state = 'RECEIVED') AS received_waiting, "
+                "ceil(extract(epoch FROM least("
+                "(SELECT min(next_attempt_at) FROM broker_orders WHERE state = 'SENT'), "
+                "(SELECT min(cancel_next_attempt_at) FROM broker_orders "
+                "WHERE cancel_state IN ('PENDING', 'SENT'))) - clock_timestamp()) * 1000)::bigint "
+                "AS next_deadline_ms) "
+                "SELECT sent.*, due.retry_due, due.cancel_due, due.received_waiting, "
+                "due.next_deadline_ms FROM due LEFT JOIN sent ON true "
                 "ORDER BY sent.seq"));
   // $2..$4: the retry gate (retryGate() above).
   c.prepare("claim_due", sql("SELECT {ORDER_COLUMNS} FROM broker_orders WHERE state = 'SENT' "

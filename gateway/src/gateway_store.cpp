@@ -161,7 +161,8 @@ int64_t GatewayStore::reserveSendSeqs(int64_t count) {
 }
 
 Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_max,
-                                                       const RetryGate& gate, RetryCounts& counts) {
+                                                       const RetryGate& gate, RetryCounts& counts,
+                                                       SenderOutlook& outlook) {
   using Items = std::vector<SendItem>;
   // The sender runs on every wake-up, and each round trip costs both sides a context switch:
   // new orders are claimed by one autocommit statement, and a transaction for retries and
@@ -171,7 +172,10 @@ Result<std::vector<SendItem>> GatewayStore::claimRound(int limit, int in_flight_
     pqxx::nontransaction work(connection);
     return claimNewOrders(work, limit, in_flight_max, gate, due);
   });
-  if (!items || (!due.retries && !due.cancels)) return items;
+  if (!items) return items;
+  outlook = SenderOutlook{!items->empty() || due.retries || due.cancels, due.received_waiting,
+                          due.next_deadline_in_ms};
+  if (!due.retries && !due.cancels) return items;
   auto more = claimDue(limit, due, gate, counts);
   if (!more) {
     // The new orders' claim is committed: send them now; the due ones stay due.
@@ -198,7 +202,8 @@ std::vector<SendItem> GatewayStore::claimNewOrders(pqxx::nontransaction& work, i
   for (const auto& raw : work.exec_prepared("claim_new", limit, in_flight_max,
                                             pgArrayLiteral(waits), base, gate.answered_send_seq,
                                             gate.broker_silent, settings_.retry_hold_ms_max)) {
-    due = Due{raw[18].as<bool>(), raw[19].as<bool>()};
+    due = Due{raw[18].as<bool>(), raw[19].as<bool>(), raw[20].as<bool>(),
+              raw[21].is_null() ? std::nullopt : std::optional(raw[21].as<int64_t>())};
     if (raw[0].is_null()) continue;  // nothing claimed: the row only says what is due
     const OrderRow row = readOrderRow(raw);
     items.push_back(SendItem{SendItem::Kind::New, row.record, 0, row.received_at_ms});

@@ -20,6 +20,7 @@
 #include "domain/broker_order.h"
 #include "domain/broker_progress.h"
 #include "domain/retry_policy.h"
+#include "domain/sender_wait.h"
 #include "fix_orders.h"
 
 namespace fbg::gateway {
@@ -80,10 +81,12 @@ class GatewayStore {
   // (CANCEL_REJECTED after the last attempt). New orders are claimed by one statement, which
   // also says whether anything else is due; only then does a transaction claim the rest.
   // A retry is due only if `gate` lets it through (broker_progress.h). Each message claimed
-  // gets the next send_seq, in sending order.
+  // gets the next send_seq, in sending order. `outlook`: what the claim saw, for the sender's
+  // wait (domain/sender_wait.h); left as it was when the claim failed.
   [[nodiscard]] Result<std::vector<SendItem>> claimRound(int limit, int in_flight_max,
                                                          const RetryGate& gate,
-                                                         RetryCounts& counts);
+                                                         RetryCounts& counts,
+                                                         SenderOutlook& outlook);
   // Broker replies in arrival order, written by one all-or-nothing statement.
   [[nodiscard]] Result<ReplyCounts> applyReplies(const std::vector<InboundReply>& replies);
   // At start: every order in flight is rechecked at once rather than at its old deadline.
@@ -104,6 +107,8 @@ class GatewayStore {
   struct Due {
     bool retries = false;
     bool cancels = false;
+    bool received_waiting = false;
+    std::optional<int64_t> next_deadline_in_ms;
   };
 
   double unitRandom();

@@ -143,6 +143,7 @@ int serve(const GatewaySettings& s) {
                       .batch_size_max = s.sender_batch_size_max,
                       .in_flight_orders_max = s.in_flight_orders_max,
                       .poll_interval_ms = s.sender_poll_interval_ms,
+                      .idle_wait_ms_max = s.sender_idle_wait_ms_max,
                       .retry_interval_ms = 500},
                      store, progress, engine, metrics);
   sender_ref = &sender;

@@ -32,6 +32,9 @@ OrderSender::OrderSender(SenderSettings settings, GatewayStore& store,
       store_(store),
       progress_(progress),
       engine_(engine),
+      rounds_(metrics.counter("gateway_sender_rounds_total",
+                              "Claim rounds of the sender (each one claim statement, and one "
+                              "transaction more when retries or cancels are due).")),
       orders_sent_(metrics.counter("gateway_orders_sent_total",
                                    "NewOrderSingle messages sent for the first time.")),
       status_requests_(metrics.counter("gateway_retries_total",
@@ -98,16 +101,25 @@ void OrderSender::run() {
     }
     if (sent >= settings_.batch_size_max) continue;  // more may be waiting
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_interval_ms),
+    wake_.wait_for(lock, std::chrono::milliseconds(waitMs()),
                    [this] { return woken_ || stopping_.load(); });
     woken_ = false;
   }
 }
 
+int OrderSender::waitMs() const {
+  // Logged off, nothing was claimed and the database was not asked: the logon wakes the
+  // sender, and the short poll keeps the in-memory check as it was.
+  if (!loggedOn()) return settings_.poll_interval_ms;
+  return senderWaitMs(outlook_, {settings_.poll_interval_ms, settings_.idle_wait_ms_max});
+}
+
 int OrderSender::round() {
   RetryCounts counts;
+  rounds_.add();
+  outlook_ = SenderOutlook{};
   auto items = store_.claimRound(settings_.batch_size_max, settings_.in_flight_orders_max,
-                                 progress_.gate(BrokerProgress::Clock::now()), counts);
+                                 progress_.gate(BrokerProgress::Clock::now()), counts, outlook_);
   if (!items) return failed(items.error());
   timeouts_.add(counts.status_requests + counts.resends + counts.unconfirmed);
   status_requests_.add(counts.status_requests);

@@ -16,6 +16,7 @@
 
 #include "common/metrics.h"
 #include "domain/broker_progress.h"
+#include "domain/sender_wait.h"
 #include "fix_engine.h"
 #include "gateway_store.h"
 
@@ -25,7 +26,8 @@ struct SenderSettings {
   std::string session_id;           // FIX.4.4:GATEWAY->SIM-A
   int batch_size_max = 256;         // orders claimed per round
   int in_flight_orders_max = 1000;  // SENT and unanswered at most
-  int poll_interval_ms = 50;        // wake-up for due retries when nothing signalled
+  int poll_interval_ms = 50;        // wait while work may be right behind (sender_wait.h)
+  int idle_wait_ms_max = 1000;      // wait with nothing in flight (sender_wait.h)
   int retry_interval_ms = 500;      // after the database failed
 };
 
@@ -47,8 +49,11 @@ class OrderSender {
 
  private:
   void run();
-  // One round; returns the number of messages sent, or -1 after a database failure.
+  // One round; returns the number of messages sent, or -1 after a database failure. Sets
+  // outlook_ from what the claim saw.
   int round();
+  // How long to wait for a wake-up after a round that sent fewer than a batch.
+  [[nodiscard]] int waitMs() const;
   int send(const std::vector<SendItem>& items);
   int failed(const Error& error);  // logs, returns -1
 
@@ -60,7 +65,9 @@ class OrderSender {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool woken_ = false;
+  SenderOutlook outlook_;  // the sender thread's
   std::atomic<bool> stopping_{false};
+  Counter& rounds_;
   Counter& orders_sent_;
   Counter& status_requests_;
   Counter& resends_;

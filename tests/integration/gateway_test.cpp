@@ -6,6 +6,7 @@
 #include <pqxx/pqxx>
 #include <random>
 #include <set>
+#include <thread>
 
 #include "common/pg_pool.h"
 #include "gateway_rows.h"
@@ -145,6 +146,32 @@ TEST(Gateway, SimBSilentBrokerGetsPossResendRetriesAtTheConfiguredSpacingThenUnc
 
 TEST(Gateway, SimASilentBrokerGetsStatusRequestsAtTheConfiguredSpacingThenUnconfirmed) {
   expectRetriesThenUnconfirmed("SIM-A", "STATUS");
+}
+
+// With nothing in flight the sender is told about new work (stream entries, resends, a logon)
+// and otherwise sleeps sender_idle_wait_ms_max: it used to claim every 50 ms, 20 statements a
+// second per gateway with nothing to do. With an order in flight it sleeps to the reply
+// deadline (the retry spacing tests above fail if it sleeps the idle bound instead).
+TEST(Gateway, AnIdleSenderSleepsToItsIdleBoundAndANewOrderStillGoesAtOnce) {
+  GatewayStack stack("SIM-A");
+  stack.startSimulator();
+  stack.startGateway({"sender_poll_interval_ms = 50", "sender_idle_wait_ms_max = 10000"});
+  const std::string first = stack.placeOrder(10, "50.00");
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED", first) == 1; }, seconds(30)))
+      << stack.gatewayLogTail();
+  const double rounds_before = stack.gatewayMetric("gateway_sender_rounds_total");
+  // A measurement window, not a synchronisation: the 50 ms poll made about 60 rounds in it;
+  // now at most the one at the first order's reply deadline.
+  std::this_thread::sleep_for(seconds(3));
+  EXPECT_LE(stack.gatewayMetric("gateway_sender_rounds_total") - rounds_before, 3)
+      << "the sender polled while nothing was in flight";
+  const auto placed = std::chrono::steady_clock::now();
+  const std::string second = stack.placeOrder(10, "50.00");
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED", second) == 1; }, seconds(30)))
+      << stack.gatewayLogTail();
+  // Woken by the stream entry: the idle bound would have held it up to 10 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - placed, seconds(5));
+  EXPECT_EQ(attemptsOf(stack, second).size(), 1u);
 }
 
 // SIM-B answers no status request, so an unanswered order is retried with PossResend. Once the

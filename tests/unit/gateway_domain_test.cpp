@@ -7,6 +7,7 @@
 #include "domain/broker_progress.h"
 #include "domain/order_ticket.h"
 #include "domain/retry_policy.h"
+#include "domain/sender_wait.h"
 
 namespace fbg::gateway {
 namespace {
@@ -272,6 +273,34 @@ TEST(OrderTicket, CancelClOrdIdsRoundTripAndForeignOnesAreRefused) {
   EXPECT_FALSE(parseClOrdId(id + "-C0"));
   EXPECT_FALSE(parseClOrdId(id + "-C100"));
   EXPECT_LE((id + "-C99").size(), 20u);
+}
+
+TEST(SenderWait, PollsWhileWorkMayBeRightBehindAndSleepsToTheNextDeadlineOtherwise) {
+  const SenderWaitLimits limits{50, 1000};
+  EXPECT_EQ(senderWaitMs({true, false, 700}, limits), 50);       // claimed: more may follow
+  EXPECT_EQ(senderWaitMs({false, true, std::nullopt}, limits), 50);  // RECEIVED, room full
+  EXPECT_EQ(senderWaitMs({false, false, -30}, limits), 50);      // due, held by the gate
+  EXPECT_EQ(senderWaitMs({false, false, 0}, limits), 50);
+  EXPECT_EQ(senderWaitMs({false, false, 20}, limits), 50);       // never below the poll
+  EXPECT_EQ(senderWaitMs({false, false, 700}, limits), 700);     // to the deadline
+  EXPECT_EQ(senderWaitMs({false, false, 5000}, limits), 1000);   // at most the idle bound
+  EXPECT_EQ(senderWaitMs({false, false, std::nullopt}, limits), 1000);  // nothing in flight
+}
+
+RC_GTEST_PROP(SenderWait, NeverWaitsPastADeadlineOrTheBounds,
+              (bool claimed, bool received, int64_t deadline_ms, bool none_in_flight)) {
+  const int poll = *rc::gen::inRange(1, 500);
+  const SenderWaitLimits limits{poll, *rc::gen::inRange(poll, 60001)};
+  const SenderOutlook outlook{claimed, received,
+                              none_in_flight ? std::nullopt : std::optional(deadline_ms)};
+  const int wait = senderWaitMs(outlook, limits);
+  RC_ASSERT(wait >= limits.poll_interval_ms);
+  RC_ASSERT(wait <= limits.idle_wait_ms_max);
+  // Sleeping past a known deadline would delay a retry; only the poll floor may do that.
+  if (outlook.next_deadline_in_ms) {
+    RC_ASSERT(wait <= std::max<int64_t>(*outlook.next_deadline_in_ms, limits.poll_interval_ms));
+  }
+  if (claimed || received) RC_ASSERT(wait == limits.poll_interval_ms);
 }
 
 }  // namespace
