@@ -13,6 +13,9 @@ ExecutionRelay::ExecutionRelay(RelaySettings settings, PgPool& pool, RedisPool& 
     : settings_(std::move(settings)),
       pool_(pool),
       redis_(redis),
+      rounds_(metrics.counter("fills_relay_rounds_total",
+                              "Rounds of the relay (one statement each, a script call more when "
+                              "it publishes).")),
       published_(metrics.counter("fills_relay_published_total",
                                  "Execution reports published to the executions stream.")),
       already_present_(metrics.counter("fills_relay_already_in_stream_total",
@@ -62,13 +65,16 @@ void ExecutionRelay::run() {
   while (!stopping_) {
     int relayed = -1;
     try {
+      rounds_.add();
       relayed = relayBatch();
     } catch (const std::exception& failure) {
       spdlog::warn("execution relay: {}", failure.what());
     }
     if (relayed >= settings_.batch_size_max) continue;
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_interval_ms),
+    // A round that published marks its rows in the next one; one that failed retries soon.
+    const int wait_ms = relayed == 0 ? settings_.idle_wait_ms_max : settings_.poll_interval_ms;
+    wake_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                    [this] { return woken_ || stopping_.load(); });
     woken_ = false;
   }

@@ -28,7 +28,10 @@ namespace fbg::fills {
 struct RelaySettings {
   std::string stream = "executions";
   int batch_size_max = 256;
-  int poll_interval_ms = 100;
+  int poll_interval_ms = 100;  // wait after a round that published something (to mark it)
+  // Wait after a round that found nothing to publish: the report writer, the only writer of
+  // executions, wakes the relay after each batch it stores; this only bounds the fallback.
+  int idle_wait_ms_max = 1000;
   int64_t stream_length_max = 1'000'000;
 };
 
@@ -72,6 +75,7 @@ class ExecutionRelay {
   // Published by the last round and not yet marked (first, last seq); relay thread only.
   std::optional<std::pair<int64_t, int64_t>> unmarked_;
   std::atomic<bool> stopping_{false};
+  Counter& rounds_;
   Counter& published_;
   Counter& already_present_;
   Counter& stream_ahead_;

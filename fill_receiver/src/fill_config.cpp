@@ -55,7 +55,13 @@ const ConfigSchema& fillConfigSchema() {
       {"store_stop_wait_ms", T::Integer, "5000",
        "at shutdown, how long a failing commit of the remaining reports is retried", 0, 600000},
       {"relay_batch_size_max", T::Integer, "256", "reports published per relay round", 1, 10000},
-      {"relay_poll_interval_ms", T::Integer, "100", "relay wake-up", 1, 60000},
+      {"relay_poll_interval_ms", T::Integer, "100",
+       "relay's wait after a round that published (its rows are marked by the next) or failed", 1,
+       60000},
+      {"relay_idle_wait_ms_max", T::Integer, "1000",
+       "relay's wait after a round that found nothing (the report writer wakes it after each "
+       "batch stored); at least relay_poll_interval_ms",
+       1, 60000},
       {"stream_length_max", T::Integer, "1000000", "approximate MAXLEN of executions", 1000,
        1000000000},
       {"page_size_max", T::Integer, "1000", "largest limit of GET /v1/executions", 1, 100000},
@@ -92,6 +98,11 @@ Result<FillSettings> loadFillSettings(const std::string& path,
   s.store_stop_wait_ms = asInt("store_stop_wait_ms");
   s.relay_batch_size_max = asInt("relay_batch_size_max");
   s.relay_poll_interval_ms = asInt("relay_poll_interval_ms");
+  s.relay_idle_wait_ms_max = asInt("relay_idle_wait_ms_max");
+  if (s.relay_idle_wait_ms_max < s.relay_poll_interval_ms) {
+    return makeError(ErrorCode::InvalidRequest,
+                     "config key 'relay_idle_wait_ms_max' must be at least 'relay_poll_interval_ms'");
+  }
   s.stream_length_max = c.integer("stream_length_max");
   s.page_size_max = asInt("page_size_max");
   return s;

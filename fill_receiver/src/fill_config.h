@@ -30,6 +30,7 @@ struct FillSettings {
   int store_stop_wait_ms = 5000;
   int relay_batch_size_max = 256;
   int relay_poll_interval_ms = 100;
+  int relay_idle_wait_ms_max = 1000;
   int64_t stream_length_max = 1'000'000;
   int page_size_max = 1000;
 };

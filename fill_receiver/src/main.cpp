@@ -173,6 +173,7 @@ int serve(const FillSettings& s) {
   ExecutionRelay relay({.stream = "executions",
                         .batch_size_max = s.relay_batch_size_max,
                         .poll_interval_ms = s.relay_poll_interval_ms,
+                        .idle_wait_ms_max = s.relay_idle_wait_ms_max,
                         .stream_length_max = s.stream_length_max},
                        pool, redis, metrics);
   ReportWriter writer({.queue_reports_max = s.store_queue_reports_max,

@@ -9,6 +9,8 @@ EventRelay::EventRelay(EventRelaySettings settings, PgPool& pool, RedisPool& red
     : settings_(std::move(settings)),
       pool_(pool),
       redis_(redis),
+      rounds_(metrics.counter("gateway_event_relay_rounds_total",
+                              "Rounds of the event relay (one statement each).")),
       published_(
           metrics.counter("gateway_events_published_total", "order-events entries published.")),
       backlog_(metrics.gauge("gateway_event_backlog", "order_events rows not yet published.")) {}
@@ -53,13 +55,16 @@ void EventRelay::run() {
   while (!stopping_) {
     int relayed = -1;
     try {
+      rounds_.add();
       relayed = relayBatch();
     } catch (const std::exception& failure) {
       spdlog::warn("event relay: {}", failure.what());
     }
     if (relayed >= settings_.batch_size_max) continue;
     std::unique_lock lock(mutex_);
-    wake_.wait_for(lock, std::chrono::milliseconds(settings_.poll_interval_ms),
+    // A round that published marks its rows in the next one; one that failed retries soon.
+    const int wait_ms = relayed == 0 ? settings_.idle_wait_ms_max : settings_.poll_interval_ms;
+    wake_.wait_for(lock, std::chrono::milliseconds(wait_ms),
                    [this] { return woken_ || stopping_.load(); });
     if (woken_ && settings_.batch_linger_ms > 0) {
       wake_.wait_for(lock, std::chrono::milliseconds(settings_.batch_linger_ms),

@@ -26,7 +26,10 @@ namespace fbg::gateway {
 struct EventRelaySettings {
   std::string stream = "order-events";
   int batch_size_max = 256;
-  int poll_interval_ms = 100;
+  int poll_interval_ms = 100;  // wait after a round that published something (to mark it)
+  // Wait after a round that found nothing to publish: every writer of order_events in this
+  // process wakes the relay, so this only bounds how late an event nobody announced goes out.
+  int idle_wait_ms_max = 1000;
   // After a wake-up, how long to let more events commit before a round: fewer, fuller rounds.
   int batch_linger_ms = 2;
   int64_t stream_length_max = 1'000'000;
@@ -63,6 +66,7 @@ class EventRelay {
   };
   Unmarked unmarked_;
   std::atomic<bool> stopping_{false};
+  Counter& rounds_;
   Counter& published_;
   Gauge& backlog_;
 };

@@ -59,7 +59,14 @@ const ConfigSchema& gatewayConfigSchema() {
        "orders, resends and logons); at least sender_poll_interval_ms",
        1, 60000},
       {"event_batch_size_max", T::Integer, "256", "order events published per round", 1, 10000},
-      {"event_poll_interval_ms", T::Integer, "100", "event relay wake-up", 1, 60000},
+      {"event_poll_interval_ms", T::Integer, "100",
+       "event relay's wait after a round that published (its rows are marked by the next) or "
+       "failed",
+       1, 60000},
+      {"event_idle_wait_ms_max", T::Integer, "1000",
+       "event relay's wait after a round that found nothing (every writer of order_events wakes "
+       "it); at least event_poll_interval_ms",
+       1, 60000},
       {"event_stream_length_max", T::Integer, "1000000", "approximate MAXLEN of order-events", 1000,
        1000000000},
       {"event_sweep_interval_ms", T::Integer, "5000",
@@ -154,6 +161,11 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.in_flight_orders_max = asInt(c, "in_flight_orders_max");
   s.event_batch_size_max = asInt(c, "event_batch_size_max");
   s.event_poll_interval_ms = asInt(c, "event_poll_interval_ms");
+  s.event_idle_wait_ms_max = asInt(c, "event_idle_wait_ms_max");
+  if (s.event_idle_wait_ms_max < s.event_poll_interval_ms) {
+    return makeError(ErrorCode::InvalidRequest,
+                     "config key 'event_idle_wait_ms_max' must be at least 'event_poll_interval_ms'");
+  }
   s.event_stream_length_max = c.integer("event_stream_length_max");
   s.event_sweep_interval_ms = asInt(c, "event_sweep_interval_ms");
   s.event_sweep_grace_ms = asInt(c, "event_sweep_grace_ms");

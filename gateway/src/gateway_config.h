@@ -36,6 +36,7 @@ struct GatewaySettings {
   int sender_idle_wait_ms_max = 1000;
   int event_batch_size_max = 256;
   int event_poll_interval_ms = 100;
+  int event_idle_wait_ms_max = 1000;
   int64_t event_stream_length_max = 1'000'000;
   int event_sweep_interval_ms = 5000;
   int event_sweep_grace_ms = 30000;

@@ -219,7 +219,7 @@ Result<std::vector<SendItem>> GatewayStore::claimDue(int limit, Due due, const R
       pqxx::work work(connection);
       Items items;
       if (due.retries) claimDueRetries(work, limit, gate, counts, items);
-      if (due.cancels) claimDueCancels(work, limit, items);
+      if (due.cancels) claimDueCancels(work, limit, counts, items);
       work.commit();
       return items;
     });
@@ -241,6 +241,7 @@ void GatewayStore::claimDueRetries(pqxx::work& work, int limit, const RetryGate&
       const Outcome outcome = giveUp(row.snapshot);
       writeOutcome(work, row, outcome, row.record.broker_order_id);
       writeEvents(work, settings_.broker, row, outcome.events);
+      counts.events += static_cast<int>(outcome.events.size());
       ++counts.unconfirmed;
       continue;
     }
@@ -255,13 +256,15 @@ void GatewayStore::claimDueRetries(pqxx::work& work, int limit, const RetryGate&
   }
 }
 
-void GatewayStore::claimDueCancels(pqxx::work& work, int limit, std::vector<SendItem>& items) {
+void GatewayStore::claimDueCancels(pqxx::work& work, int limit, RetryCounts& counts,
+                                   std::vector<SendItem>& items) {
   for (const auto& raw : work.exec_prepared("claim_cancels", limit)) {
     const OrderRow row = readOrderRow(raw);
     if (row.cancel_attempts > settings_.retry.retry_count_max) {
       const Outcome outcome = giveUpCancel(row.snapshot);
       writeOutcome(work, row, outcome, row.record.broker_order_id);
       writeEvents(work, settings_.broker, row, outcome.events);
+      counts.events += static_cast<int>(outcome.events.size());
       continue;
     }
     const int attempt = row.cancel_attempts + 1;

@@ -37,14 +37,15 @@ struct SendItem {
 struct IntakeCounts {
   int recorded = 0;    // new orders written
   int duplicates = 0;  // redelivered entries that found their row
-  int cancels = 0;     // cancel requests taken
-  int refused = 0;     // entries that could not be understood
+  int cancels = 0;     // cancel requests taken (may write order_events)
+  int refused = 0;     // entries that could not be understood (may write order_events)
 };
 
 struct RetryCounts {
   int status_requests = 0;
   int resends = 0;
   int unconfirmed = 0;
+  int events = 0;  // order_events rows written (UNCONFIRMED, CANCEL_REJECTED)
 };
 
 struct ReplyCounts {
@@ -124,7 +125,8 @@ class GatewayStore {
                                                        RetryCounts& counts);
   void claimDueRetries(pqxx::work& work, int limit, const RetryGate& gate, RetryCounts& counts,
                        std::vector<SendItem>& items);
-  void claimDueCancels(pqxx::work& work, int limit, std::vector<SendItem>& items);
+  void claimDueCancels(pqxx::work& work, int limit, RetryCounts& counts,
+                       std::vector<SendItem>& items);
   // One attempt of applyReplies: nullopt when a row changed since it was read (rolled back).
   [[nodiscard]] Result<std::optional<ReplyCounts>> applyRepliesOnce(
       pqxx::connection& connection, const std::vector<InboundReply>& replies);

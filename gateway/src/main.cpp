@@ -98,6 +98,7 @@ int serve(const GatewaySettings& s) {
   EventRelay relay({.stream = "order-events",
                     .batch_size_max = s.event_batch_size_max,
                     .poll_interval_ms = s.event_poll_interval_ms,
+                    .idle_wait_ms_max = s.event_idle_wait_ms_max,
                     .batch_linger_ms = s.event_batch_linger_ms,
                     .stream_length_max = s.event_stream_length_max},
                    pool, redis, metrics);
@@ -145,7 +146,7 @@ int serve(const GatewaySettings& s) {
                       .poll_interval_ms = s.sender_poll_interval_ms,
                       .idle_wait_ms_max = s.sender_idle_wait_ms_max,
                       .retry_interval_ms = 500},
-                     store, progress, engine, metrics);
+                     store, progress, engine, metrics, [&] { relay.wake(); });
   sender_ref = &sender;
   StreamReader reader({.stream = "orders:" + s.broker,
                        .group = s.stream_consumer_group,
@@ -153,7 +154,11 @@ int serve(const GatewaySettings& s) {
                        .batch_size_max = s.stream_batch_size_max,
                        .block_ms = s.stream_block_ms,
                        .retry_interval_ms = 500},
-                      redis, store, metrics, [&] { sender.wake(); });
+                      redis, store, metrics, [&](const IntakeCounts& counts) {
+                        sender.wake();
+                        // A refused NEW entry or a cancel may have written an order event.
+                        if (counts.refused > 0 || counts.cancels > 0) relay.wake();
+                      });
   auto router = std::make_shared<HttpRouter>();
   registerRoutes(*router, store, engine, redis, metrics);
   // Listening comes before the recheck below and before any session starts: a second gateway

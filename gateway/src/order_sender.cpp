@@ -27,11 +27,12 @@ fix::Message encode(const SendItem& item) {
 
 OrderSender::OrderSender(SenderSettings settings, GatewayStore& store,
                          const BrokerProgress& progress, fix::Engine& engine,
-                         MetricsRegistry& metrics)
+                         MetricsRegistry& metrics, std::function<void()> on_events)
     : settings_(std::move(settings)),
       store_(store),
       progress_(progress),
       engine_(engine),
+      on_events_(std::move(on_events)),
       rounds_(metrics.counter("gateway_sender_rounds_total",
                               "Claim rounds of the sender (each one claim statement, and one "
                               "transaction more when retries or cancels are due).")),
@@ -126,6 +127,7 @@ int OrderSender::round() {
   resends_.add(counts.resends);
   unconfirmed_.add(counts.unconfirmed);
   if (counts.unconfirmed > 0) spdlog::warn("{} orders UNCONFIRMED", counts.unconfirmed);
+  if (counts.events > 0 && on_events_) on_events_();
   return send(*items);
 }
 

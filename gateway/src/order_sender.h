@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -34,8 +35,9 @@ struct SenderSettings {
 class OrderSender {
  public:
   // progress: the gate on due retries (broker_progress.h), read each round.
+  // on_events: called after a claim that wrote order_events (UNCONFIRMED, CANCEL_REJECTED).
   OrderSender(SenderSettings settings, GatewayStore& store, const BrokerProgress& progress,
-              fix::Engine& engine, MetricsRegistry& metrics);
+              fix::Engine& engine, MetricsRegistry& metrics, std::function<void()> on_events);
   ~OrderSender();
   OrderSender(const OrderSender&) = delete;
   OrderSender& operator=(const OrderSender&) = delete;
@@ -61,6 +63,7 @@ class OrderSender {
   GatewayStore& store_;
   const BrokerProgress& progress_;
   fix::Engine& engine_;
+  std::function<void()> on_events_;
   std::thread thread_;
   std::mutex mutex_;
   std::condition_variable wake_;

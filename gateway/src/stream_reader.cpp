@@ -5,7 +5,8 @@
 namespace fbg::gateway {
 
 StreamReader::StreamReader(StreamReaderSettings settings, RedisPool& redis, GatewayStore& store,
-                           MetricsRegistry& metrics, std::function<void()> on_recorded)
+                           MetricsRegistry& metrics,
+                           std::function<void(const IntakeCounts&)> on_recorded)
     : store_(store),
       on_recorded_(std::move(on_recorded)),
       entries_(metrics.counter("gateway_stream_entries_total", "Stream entries recorded.")),
@@ -42,7 +43,7 @@ std::vector<bool> StreamReader::record(const std::vector<StreamMessage>& message
   entries_.add(counts.recorded + counts.cancels);
   duplicates_.add(counts.duplicates);
   refused_.add(counts.refused);
-  if (on_recorded_) on_recorded_();
+  if (on_recorded_) on_recorded_(counts);
   return std::vector<bool>(messages.size(), true);
 }
 

@@ -30,7 +30,7 @@ struct StreamReaderSettings {
 class StreamReader {
  public:
   StreamReader(StreamReaderSettings settings, RedisPool& redis, GatewayStore& store,
-               MetricsRegistry& metrics, std::function<void()> on_recorded);
+               MetricsRegistry& metrics, std::function<void(const IntakeCounts&)> on_recorded);
 
   void start() { consumer_.start(); }
   void stop() { consumer_.stop(); }
@@ -40,7 +40,7 @@ class StreamReader {
   std::vector<bool> record(const std::vector<StreamMessage>& messages);
 
   GatewayStore& store_;
-  std::function<void()> on_recorded_;
+  std::function<void(const IntakeCounts&)> on_recorded_;
   Counter& entries_;
   Counter& duplicates_;
   Counter& refused_;

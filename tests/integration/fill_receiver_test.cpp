@@ -35,12 +35,13 @@ constexpr auto kBurstDeadline = seconds(300);  // sanitizer builds run 2-3 times
 
 // SIM-A simulator (4 fill slices, `faults` on top), its gateway and the fill receiver, the drop
 // copy logged on.
-void startStack(GatewayStack& stack, const std::string& faults = "{}") {
+void startStack(GatewayStack& stack, const std::string& faults = "{}",
+                const std::vector<std::string>& fill_receiver_config = {}) {
   stack.startSimulator();
   stack.simulatorAdmin("PUT", "/v1/faults", R"({"fill_slices": 4})");
   stack.simulatorAdmin("PUT", "/v1/faults", faults);
   stack.startGateway();
-  stack.startFillReceiver();
+  stack.startFillReceiver(fill_receiver_config);
   ASSERT_TRUE(waitUntil([&] { return stack.dropCopyLoggedOn(); }, kLogonDeadline))
       << stack.fillReceiverLogTail();
 }
@@ -559,6 +560,30 @@ TEST(FillReceiver, AStreamPastTheStoredRowsGetsEveryReportAfterItsLastEntry) {
   EXPECT_EQ(streamed.size(), seq_of.size());
   EXPECT_EQ(stack.fillsMetric("fills_relay_stream_ahead_total"), total);
   EXPECT_EQ(stack.fillsMetric("fills_relay_published_total"), total);
+}
+
+// The relay runs when the report writer wakes it after a stored batch, and otherwise only at
+// relay_idle_wait_ms_max: it used to run every 100 ms with nothing to publish.
+TEST(FillReceiver, AnIdleRelaySleepsToItsIdleBoundAndNewReportsStillStreamAtOnce) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(
+      startStack(stack, "{}", {"relay_poll_interval_ms = 100", "relay_idle_wait_ms_max = 60000"}));
+  placeOrders(stack, 1);
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kReportsPerOrder));
+  ASSERT_TRUE(waitUntil([&] { return streamLength(stack) == kReportsPerOrder; }, seconds(20)))
+      << streamLength(stack) << " in the stream\n"
+      << stack.fillReceiverLogTail();
+  const double rounds_before = stack.fillsMetric("fills_relay_rounds_total");
+  // A measurement window, not a synchronisation: the 100 ms poll made about 30 rounds in it;
+  // now at most the one that marks the last published rows.
+  std::this_thread::sleep_for(seconds(3));
+  EXPECT_LE(stack.fillsMetric("fills_relay_rounds_total") - rounds_before, 2)
+      << "the relay polled while nothing was unpublished";
+  placeOrders(stack, 1);
+  // Woken by the writer: the idle bound would have held the reports for up to 60 s.
+  EXPECT_TRUE(waitUntil([&] { return streamLength(stack) == 2 * kReportsPerOrder; }, seconds(20)))
+      << streamLength(stack) << " in the stream\n"
+      << stack.fillReceiverLogTail();
 }
 
 TEST(FillReceiver, PausedDropCopyStoresNothingNewAndResumedCatchesUp) {

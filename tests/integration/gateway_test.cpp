@@ -115,10 +115,13 @@ void expectRetriesThenUnconfirmed(const std::string& broker, const std::string& 
   GatewayStack stack(broker);
   stack.startSimulator();
   stack.simulatorAdmin("PUT", "/v1/faults", R"({"drop_ack_rate": 1})");
-  stack.startGateway(kQuickRetries);
+  std::vector<std::string> config = kQuickRetries;
+  // The relay's idle wait far past the wait below: the sender's UNCONFIRMED must wake it.
+  config.push_back("event_idle_wait_ms_max = 60000");
+  stack.startGateway(config);
   const std::string order_id = stack.placeOrder(10, "50.00");  // under the market: never fills
   ASSERT_TRUE(
-      waitUntil([&] { return stack.eventCount("UNCONFIRMED", order_id) == 1; }, seconds(30)))
+      waitUntil([&] { return stack.eventCount("UNCONFIRMED", order_id) == 1; }, seconds(20)))
       << stack.gatewayLogTail();
   const std::vector<Attempt> attempts = attemptsOf(stack, order_id);
   ASSERT_EQ(attempts.size(), 4u);
@@ -152,24 +155,30 @@ TEST(Gateway, SimASilentBrokerGetsStatusRequestsAtTheConfiguredSpacingThenUnconf
 // and otherwise sleeps sender_idle_wait_ms_max: it used to claim every 50 ms, 20 statements a
 // second per gateway with nothing to do. With an order in flight it sleeps to the reply
 // deadline (the retry spacing tests above fail if it sleeps the idle bound instead).
-TEST(Gateway, AnIdleSenderSleepsToItsIdleBoundAndANewOrderStillGoesAtOnce) {
+TEST(Gateway, AnIdleSenderAndRelaySleepToTheirIdleBoundAndANewOrderStillGoesAtOnce) {
   GatewayStack stack("SIM-A");
   stack.startSimulator();
-  stack.startGateway({"sender_poll_interval_ms = 50", "sender_idle_wait_ms_max = 10000"});
+  stack.startGateway({"sender_poll_interval_ms = 50", "sender_idle_wait_ms_max = 10000",
+                      "event_poll_interval_ms = 100", "event_idle_wait_ms_max = 10000"});
   const std::string first = stack.placeOrder(10, "50.00");
   ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED", first) == 1; }, seconds(30)))
       << stack.gatewayLogTail();
   const double rounds_before = stack.gatewayMetric("gateway_sender_rounds_total");
-  // A measurement window, not a synchronisation: the 50 ms poll made about 60 rounds in it;
-  // now at most the one at the first order's reply deadline.
+  const double relay_rounds_before = stack.gatewayMetric("gateway_event_relay_rounds_total");
+  // A measurement window, not a synchronisation: the 50 ms poll made about 60 rounds in it,
+  // and the relay's 100 ms poll 30; now at most the sender's one at the first order's reply
+  // deadline and the relay's one that marks the ACKED event.
   std::this_thread::sleep_for(seconds(3));
   EXPECT_LE(stack.gatewayMetric("gateway_sender_rounds_total") - rounds_before, 3)
       << "the sender polled while nothing was in flight";
+  EXPECT_LE(stack.gatewayMetric("gateway_event_relay_rounds_total") - relay_rounds_before, 3)
+      << "the relay polled while nothing was unpublished";
   const auto placed = std::chrono::steady_clock::now();
   const std::string second = stack.placeOrder(10, "50.00");
   ASSERT_TRUE(waitUntil([&] { return stack.eventCount("ACKED", second) == 1; }, seconds(30)))
       << stack.gatewayLogTail();
-  // Woken by the stream entry: the idle bound would have held it up to 10 s.
+  // The sender woken by the stream entry, the relay by the reply: either idle bound would have
+  // held the ACKED event up to 10 s.
   EXPECT_LT(std::chrono::steady_clock::now() - placed, seconds(5));
   EXPECT_EQ(attemptsOf(stack, second).size(), 1u);
 }
@@ -367,13 +376,16 @@ TEST(Gateway, SimBDownDoesNotHoldUpTheSimAGateway) {
 
 TEST(Gateway, CancelsOfALiveAFilledAndANeverSentOrder) {
   GatewayStack stack("SIM-A");
-  stack.startGateway();
+  // Idle waits far past the waits below: the events written by the intake (the never-sent
+  // order's CANCELED) must wake the relay.
+  stack.startGateway({"event_idle_wait_ms_max = 60000", "sender_idle_wait_ms_max = 60000"});
   // Never sent: the broker is down, so the cancel completes without it.
   const std::string unsent = stack.placeOrder();
   ASSERT_TRUE(waitUntil(
       [&] { return stack.gatewayCount("SELECT count(*) FROM broker_orders") == 1; }, seconds(30)));
   stack.requestCancel(unsent, 1);
-  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("CANCELED", unsent) == 1; }, seconds(30)));
+  ASSERT_TRUE(waitUntil([&] { return stack.eventCount("CANCELED", unsent) == 1; }, seconds(20)))
+      << "the intake's event waited for the relay's idle bound";
   stack.startSimulator();
   // Live: a limit under the market price (100.00) rests; filled: over it fills at once.
   const std::string live = stack.placeOrder(10, "50.00");
