@@ -9,7 +9,8 @@
 #     ledger, fill_receiver, simulator-SIM-A, simulator-SIM-B, gateway-SIM-A, gateway-SIM-B, redis
 # Binaries: FBG_E2E_LEDGER_BIN, FBG_E2E_GATEWAY_BIN, FBG_E2E_FILLS_BIN, FBG_E2E_SIM_BIN (the
 # caller sets them). Each process has DIR/NAME.conf, DIR/NAME.log and DIR/NAME.pid.
-# FBG_E2E_LEDGER_EXTRA_CONF: lines added to the ledger's file (an A/B bench of one setting).
+# FBG_E2E_LEDGER_EXTRA_CONF, FBG_E2E_FILLS_EXTRA_CONF, FBG_E2E_GATEWAY_EXTRA_CONF: lines added
+# to the ledger's, the fill receiver's and both gateways' files (an A/B bench of one setting).
 
 E2E_BROKERS=(SIM-A SIM-B)
 # shellcheck disable=SC2034 # for the scripts that source this file
@@ -116,6 +117,7 @@ fix_settings_file = $FBG_ROOT/fix_config/fill_receiver.cfg
 fix_config_dir = $FBG_ROOT/fix_config
 run_dir = $E2E_DIR
 fix_accept_port = $E2E_FILLS_FIX_PORT
+${FBG_E2E_FILLS_EXTRA_CONF:-}
 CONF
         ;;
       simulator-*)
@@ -151,6 +153,7 @@ run_dir = $E2E_DIR
 fix_connect_port = $(e2e_sim_fix_port "$broker")
 ack_timeout_ms = $E2E_GATEWAY_ACK_TIMEOUT_MS
 retry_backoff_ms_max = $E2E_GATEWAY_RETRY_BACKOFF_MS_MAX
+${FBG_E2E_GATEWAY_EXTRA_CONF:-}
 CONF
         ;;
       *) fbg_die "e2e_write_conf: unknown component $name" ;;
