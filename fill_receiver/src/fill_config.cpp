@@ -100,8 +100,9 @@ Result<FillSettings> loadFillSettings(const std::string& path,
   s.relay_poll_interval_ms = asInt("relay_poll_interval_ms");
   s.relay_idle_wait_ms_max = asInt("relay_idle_wait_ms_max");
   if (s.relay_idle_wait_ms_max < s.relay_poll_interval_ms) {
-    return makeError(ErrorCode::InvalidRequest,
-                     "config key 'relay_idle_wait_ms_max' must be at least 'relay_poll_interval_ms'");
+    return makeError(
+        ErrorCode::InvalidRequest,
+        "config key 'relay_idle_wait_ms_max' must be at least 'relay_poll_interval_ms'");
   }
   s.stream_length_max = c.integer("stream_length_max");
   s.page_size_max = asInt("page_size_max");

@@ -163,8 +163,9 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.event_poll_interval_ms = asInt(c, "event_poll_interval_ms");
   s.event_idle_wait_ms_max = asInt(c, "event_idle_wait_ms_max");
   if (s.event_idle_wait_ms_max < s.event_poll_interval_ms) {
-    return makeError(ErrorCode::InvalidRequest,
-                     "config key 'event_idle_wait_ms_max' must be at least 'event_poll_interval_ms'");
+    return makeError(
+        ErrorCode::InvalidRequest,
+        "config key 'event_idle_wait_ms_max' must be at least 'event_poll_interval_ms'");
   }
   s.event_stream_length_max = c.integer("event_stream_length_max");
   s.event_sweep_interval_ms = asInt(c, "event_sweep_interval_ms");

@@ -85,8 +85,7 @@ class GatewayStore {
   // gets the next send_seq, in sending order. `outlook`: what the claim saw, for the sender's
   // wait (domain/sender_wait.h); left as it was when the claim failed.
   [[nodiscard]] Result<std::vector<SendItem>> claimRound(int limit, int in_flight_max,
-                                                         const RetryGate& gate,
-                                                         RetryCounts& counts,
+                                                         const RetryGate& gate, RetryCounts& counts,
                                                          SenderOutlook& outlook);
   // Broker replies in arrival order, written by one all-or-nothing statement.
   [[nodiscard]] Result<ReplyCounts> applyReplies(const std::vector<InboundReply>& replies);

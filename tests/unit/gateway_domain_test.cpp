@@ -277,13 +277,13 @@ TEST(OrderTicket, CancelClOrdIdsRoundTripAndForeignOnesAreRefused) {
 
 TEST(SenderWait, PollsWhileWorkMayBeRightBehindAndSleepsToTheNextDeadlineOtherwise) {
   const SenderWaitLimits limits{50, 1000};
-  EXPECT_EQ(senderWaitMs({true, false, 700}, limits), 50);       // claimed: more may follow
+  EXPECT_EQ(senderWaitMs({true, false, 700}, limits), 50);           // claimed: more may follow
   EXPECT_EQ(senderWaitMs({false, true, std::nullopt}, limits), 50);  // RECEIVED, room full
-  EXPECT_EQ(senderWaitMs({false, false, -30}, limits), 50);      // due, held by the gate
+  EXPECT_EQ(senderWaitMs({false, false, -30}, limits), 50);          // due, held by the gate
   EXPECT_EQ(senderWaitMs({false, false, 0}, limits), 50);
-  EXPECT_EQ(senderWaitMs({false, false, 20}, limits), 50);       // never below the poll
-  EXPECT_EQ(senderWaitMs({false, false, 700}, limits), 700);     // to the deadline
-  EXPECT_EQ(senderWaitMs({false, false, 5000}, limits), 1000);   // at most the idle bound
+  EXPECT_EQ(senderWaitMs({false, false, 20}, limits), 50);              // never below the poll
+  EXPECT_EQ(senderWaitMs({false, false, 700}, limits), 700);            // to the deadline
+  EXPECT_EQ(senderWaitMs({false, false, 5000}, limits), 1000);          // at most the idle bound
   EXPECT_EQ(senderWaitMs({false, false, std::nullopt}, limits), 1000);  // nothing in flight
 }
 
