@@ -106,10 +106,12 @@ int EventRelay::relayBatch() {
       }
     }
     backlog_.set(static_cast<int64_t>(rows.size()) - count);
-    return count;
+    // Rows waiting and none published (Redis down) is a failure: the next round comes after
+    // the short poll, not the idle wait.
+    return rows.empty() || count > 0 ? count : -1;
   });
   if (!relayed) return -1;
-  published_.add(*relayed);
+  if (*relayed > 0) published_.add(*relayed);
   return *relayed;
 }
 

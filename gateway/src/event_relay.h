@@ -48,7 +48,8 @@ class EventRelay {
 
  private:
   void run();
-  // Publishes one batch; returns rows marked, or -1 after a failure.
+  // Publishes one batch; returns the rows published (0: none was waiting), or -1 after a
+  // failure (the database, or Redis refusing every row waiting).
   int relayBatch();
 
   EventRelaySettings settings_;

@@ -353,6 +353,37 @@ TEST(Gateway, RedisDownIsDegradedAndOrdersFlowAgainAfterIt) {
   expectEachOnceAtTheBroker(stack, {before, after});
 }
 
+// An event written while Redis is down waits in order_events; the relay's failed rounds come
+// at the short poll, so it goes out soon after Redis is back even with nothing new to wake the
+// relay (a failed round once counted as "nothing to publish" and waited the idle bound).
+TEST(Gateway, AnEventWrittenWhileRedisIsDownIsPublishedSoonAfterItReturns) {
+  GatewayStack stack;
+  stack.startSimulator();
+  // The acknowledgement comes 3 s after the order (under the 5 s reply timeout): Redis is down
+  // by then.
+  stack.simulatorAdmin("PUT", "/v1/faults", R"({"ack_delay_ms": 3000})");
+  stack.startGateway({"event_poll_interval_ms = 100", "event_idle_wait_ms_max = 60000"});
+  const std::string order_id = stack.placeOrder(10, "50.00");  // rests: one event, ACKED
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.gatewayCount("SELECT count(*) FROM broker_orders WHERE state = 'SENT'") == 1;
+      },
+      seconds(30)))
+      << stack.gatewayLogTail();
+  stack.redis.stop();
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.gatewayCount("SELECT count(*) FROM order_events WHERE kind = 'ACKED' "
+                                  "AND published_at IS NULL") == 1;
+      },
+      seconds(30)))
+      << stack.gatewayLogTail();
+  stack.redis.start();
+  EXPECT_TRUE(waitUntil([&] { return stack.eventCount("ACKED", order_id) == 1; }, seconds(10)))
+      << "the event waited for the relay's idle bound\n"
+      << stack.gatewayLogTail();
+}
+
 TEST(Gateway, SimBDownDoesNotHoldUpTheSimAGateway) {
   GatewayStack stack("SIM-A");
   stack.startSimulator();
