@@ -373,8 +373,9 @@ TEST(Gateway, AnEventWrittenWhileRedisIsDownIsPublishedSoonAfterItReturns) {
   stack.redis.stop();
   ASSERT_TRUE(waitUntil(
       [&] {
-        return stack.gatewayCount("SELECT count(*) FROM order_events WHERE kind = 'ACKED' "
-                                  "AND published_at IS NULL") == 1;
+        return stack.gatewayCount(
+                   "SELECT count(*) FROM order_events WHERE kind = 'ACKED' "
+                   "AND published_at IS NULL") == 1;
       },
       seconds(30)))
       << stack.gatewayLogTail();
