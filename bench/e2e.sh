@@ -323,6 +323,22 @@ db_stats() {
                                     'broker_sim_a', 'broker_sim_b')"
 }
 
+# The server's checkpoints so far (started by time or by WAL volume, and asked for: one inside a
+# phase makes it pay for the writes and the full-page images that follow) and its WAL: records,
+# full-page images, bytes, and the flushes to disk (each a synchronous commit's wait, several
+# commits sharing one when they come together).
+server_stats() {
+  pg postgres -c "select json_build_object('checkpoints', checkpoints_timed + checkpoints_req,
+                    'wal_records', wal_records, 'wal_fpi', wal_fpi, 'wal_bytes', wal_bytes,
+                    'wal_syncs', wal_sync) from pg_stat_bgwriter, pg_stat_wal"
+}
+
+# server_delta_json DIR: the change of server_stats between DIR/server-start and DIR/server-end.
+server_delta_json() {
+  jq -n --slurpfile a "$1/server-start" --slurpfile b "$1/server-end" \
+    '$b[0] | with_entries(.key as $k | .value |= (. - $a[0][$k]))'
+}
+
 # db_delta_json DIR: per database, the change of db_stats between DIR/db-start and DIR/db-end.
 db_delta_json() {
   [[ -s "$1/db-start" && -s "$1/db-end" ]] || {
@@ -376,13 +392,14 @@ phase_json() {
     --argjson driver_cpu "${driver_cpu:-null}" --argjson open "$open" --argjson status "$status" \
     --argjson cpu "$cpu" --argjson disturbed "$DISTURBED_OTHER_PCT" --argjson db "$(db_delta_json "$dir")" \
     --argjson backlog "$(<"$dir/backlog-at-start")" --slurpfile statements "$dir/statements.json" \
+    --argjson server "$(server_delta_json "$dir")" \
     --argjson others "$(bench_others_json "$dir/procs-start" "$dir/procs-end" "$window" "$E2E_PG_DATA_DIR" "$@")" '
     {name: $name, round: $round, rate: $rate, seconds: $seconds, load_exit_status: $status,
      placed: $placed, placed_per_s: (if $placed == null or $load_s == null or $load_s == 0 then null
                                      else ($placed / $load_s * 10 | round / 10) end),
      backlog_at_start: $backlog, load_cpu_ms: $driver_cpu, open_after_drain: $open, cpu: $cpu,
      other_processes: $others,
-     databases: $db, statements: $statements[0],
+     databases: $db, statements: $statements[0], server: $server,
      disturbed: ($others == null or $others.core_pct > $disturbed)}' >"$dir/phase.json"
 }
 
@@ -396,6 +413,7 @@ run_phase() {
   fbg_log "phase $name: $rate orders/s for ${seconds}s from $CLIENTS clients"
   cp "$WORK_DIR/backlog" "$dir/backlog-at-start" 2>/dev/null || echo 0 >"$dir/backlog-at-start"
   db_stats >"$dir/db-start"
+  server_stats >"$dir/server-start"
   pg postgres -c "select pg_stat_statements_reset()" >/dev/null
   bench_processes_snapshot >"$dir/procs-start"
   bench_cpu_snapshot "$E2E_PG_DATA_DIR" "${pids[@]}" >"$dir/phase.cpu-start"
@@ -413,6 +431,7 @@ run_phase() {
   bench_processes_snapshot >"$dir/procs-end"
   db_stats >"$dir/db-end"
   statements_json >"$dir/statements.json"
+  server_stats >"$dir/server-end"
   ((OPEN_COUNT == 0)) || fbg_log "phase $name: $OPEN_COUNT orders still not filled after ${DRAIN_DEADLINE_S}s"
   head -n 1 "$dir/load.log" >&2 || true
   phase_json "$dir" "$name" "$round" "$rate" "$seconds" "$OPEN_COUNT" "$status" "${pids[@]}" "$load_pid"
@@ -451,6 +470,10 @@ run_phases() {
   PHASE_NAMES=()
   run_phase warmup 0 "$WARMUP_RATE" "$WARMUP_S" 1
   analyze_databases
+  # pgbench -i and the warmup wrote hundreds of MB of WAL: the server's next checkpoint would
+  # start on that volume inside one of the phases (whichever the swing put it in). Taken here,
+  # the next one comes by time (checkpoint_timeout, 5 min), after most runs' last phase.
+  pg postgres -c "CHECKPOINT" >/dev/null
   run_idle
   local round rate seed=100
   for ((round = 1; round <= ROUNDS; round++)); do

@@ -157,6 +157,9 @@ autovacuum_naptime = 5s
 autovacuum_vacuum_scale_factor = 0.05
 autovacuum_analyze_scale_factor = 0.05
 CONF
+  # Settings lines for a diagnostic run (e.g. "commit_delay = 1000"); later lines win.
+  [[ -z "${FBG_PG_EXTRA_CONF:-}" ]] ||
+    printf '%s\n' "$FBG_PG_EXTRA_CONF" | fbg_pg_as_owner tee -a "$data_dir/postgresql.auto.conf" >/dev/null
 }
 
 # fbg_pg_start DATA_DIR PORT
