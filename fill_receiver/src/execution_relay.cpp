@@ -1,9 +1,11 @@
 #include "execution_relay.h"
 
 #include "common/redis_scripts.h"
+#include "common/time_text.h"
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cassert>
 
 namespace fbg::fills {
@@ -13,9 +15,12 @@ ExecutionRelay::ExecutionRelay(RelaySettings settings, PgPool& pool, RedisPool& 
     : settings_(std::move(settings)),
       pool_(pool),
       redis_(redis),
+      handoff_(static_cast<std::size_t>(settings_.handoff_rows_max)),
       rounds_(metrics.counter("fills_relay_rounds_total",
-                              "Rounds of the relay (one statement each, a script call more when "
-                              "it publishes).")),
+                              "Rounds of the relay (a script call each when it publishes).")),
+      table_reads_(metrics.counter("fills_relay_table_reads_total",
+                                   "Rounds that read the executions table (one statement each, "
+                                   "marking what was published since the last).")),
       published_(metrics.counter("fills_relay_published_total",
                                  "Execution reports published to the executions stream.")),
       already_present_(metrics.counter("fills_relay_already_in_stream_total",
@@ -41,16 +46,25 @@ void ExecutionRelay::stop() {
   if (thread_.joinable()) thread_.join();
   // Best effort: left unmarked, the rows are offered to the stream again at the next start,
   // which refuses them by id.
-  if (!unmarked_) return;
+  if (unmarked_.empty()) return;
   try {
-    if (FillsStore(pool_).markPublished(unmarked_->first, unmarked_->second)) unmarked_.reset();
+    if (FillsStore(pool_).markThenUnpublished(unmarked_, 0)) unmarked_.clear();
   } catch (const std::exception& failure) {
     spdlog::warn("execution relay: {}", failure.what());
   }
-  if (unmarked_) {
-    spdlog::warn("execution relay: seq {}..{} published but left unmarked", unmarked_->first,
-                 unmarked_->second);
+  if (!unmarked_.empty()) {
+    spdlog::warn("execution relay: {} rows published but left unmarked", unmarked_.size());
   }
+}
+
+void ExecutionRelay::offer(std::vector<StoredExecution> rows) {
+  if (rows.empty()) return;
+  {
+    std::lock_guard lock(mutex_);
+    handoff_.offer(std::move(rows));
+    woken_ = true;
+  }
+  wake_.notify_one();
 }
 
 void ExecutionRelay::wake() {
@@ -61,6 +75,11 @@ void ExecutionRelay::wake() {
   wake_.notify_one();
 }
 
+void ExecutionRelay::requireTableRead() {
+  std::lock_guard lock(mutex_);
+  handoff_.requireTableRead();
+}
+
 void ExecutionRelay::run() {
   while (!stopping_) {
     int relayed = -1;
@@ -69,15 +88,25 @@ void ExecutionRelay::run() {
       relayed = relayBatch();
     } catch (const std::exception& failure) {
       spdlog::warn("execution relay: {}", failure.what());
+      requireTableRead();
     }
     if (relayed >= settings_.batch_size_max) continue;
     std::unique_lock lock(mutex_);
-    // A round that published marks its rows in the next one; one that failed retries soon.
-    const int wait_ms = relayed == 0 ? settings_.idle_wait_ms_max : settings_.poll_interval_ms;
-    wake_.wait_for(lock, std::chrono::milliseconds(wait_ms),
+    wake_.wait_for(lock, std::chrono::milliseconds(waitMs(relayed)),
                    [this] { return woken_ || stopping_.load(); });
     woken_ = false;
   }
+}
+
+// After a failure, soon; with rows published and not marked, until the table read that marks
+// them is due; else the idle bound. The writer's offers wake the relay before any of these.
+int ExecutionRelay::waitMs(int relayed) const {
+  if (relayed < 0) return settings_.poll_interval_ms;
+  if (unmarked_.empty()) return settings_.idle_wait_ms_max;
+  const auto since = std::chrono::steady_clock::now() - last_table_read_;
+  const auto left = std::chrono::milliseconds(settings_.table_read_interval_ms) -
+                    std::chrono::duration_cast<std::chrono::milliseconds>(since);
+  return static_cast<int>(std::clamp<int64_t>(left.count(), 1, settings_.idle_wait_ms_max));
 }
 
 // A batch's XADDs as one script, so that Redis runs all of them or none. A pipeline of XADDs
@@ -160,23 +189,46 @@ std::optional<ExecutionRelay::Published> ExecutionRelay::publishedOf(const Redis
   return Published{e[0].integer, e[1].integer, e[2].integer, e[3].text};
 }
 
-// One statement: mark what the last round published, read what is still unpublished.
-Result<std::vector<StoredExecution>> ExecutionRelay::readRound(FillsStore& store) {
-  if (!unmarked_) return store.unpublished(settings_.batch_size_max);
-  auto rows =
-      store.markThenUnpublished(unmarked_->first, unmarked_->second, settings_.batch_size_max);
-  if (rows) unmarked_.reset();
+// The table: one statement, marking every row published since the last read and reading the
+// oldest unpublished ones (those not handed over included).
+Result<std::vector<StoredExecution>> ExecutionRelay::readTable(FillsStore& store) {
+  table_reads_.add();
+  auto rows = store.markThenUnpublished(unmarked_, settings_.batch_size_max);
+  if (!rows) return rows;
+  unmarked_.clear();
+  last_table_read_ = std::chrono::steady_clock::now();
+  // A full batch: more may wait in the table, read it again before memory.
+  if (static_cast<int>(rows->size()) >= settings_.batch_size_max) requireTableRead();
   return rows;
 }
 
-// One round: one statement (marking the previous round's rows, reading this round's), one
-// script for the batch. The published prefix is marked by the next round, at the latest one poll
-// interval later, and at stop: a mark costs no round trip of its own. A crash before the mark
-// offers those rows again, which the script finds in the stream by id.
+Result<std::vector<StoredExecution>> ExecutionRelay::roundRows(FillsStore& store,
+                                                               bool& from_table) {
+  const bool due = std::chrono::steady_clock::now() - last_table_read_ >=
+                       std::chrono::milliseconds(settings_.table_read_interval_ms) ||
+                   unmarked_.size() >= static_cast<std::size_t>(settings_.handoff_rows_max);
+  RelayRound round;
+  {
+    std::lock_guard lock(mutex_);
+    round = handoff_.next(static_cast<std::size_t>(settings_.batch_size_max),
+                          published_through_seq_, due);
+  }
+  from_table = round.source == RelaySource::Table;
+  if (from_table) return readTable(store);
+  return std::move(round.rows);
+}
+
+// One round: the rows from memory or from the table (one statement), one script for the batch.
+// A publication that failed or stopped short sends the next round to the table, which holds
+// the rows memory dropped.
 int ExecutionRelay::relayBatch() {
   FillsStore store(pool_);
-  auto rows = readRound(store);
-  if (!rows) return -1;
+  bool from_table = false;
+  auto rows = roundRows(store, from_table);
+  if (!rows) {
+    requireTableRead();
+    return -1;
+  }
   if (rows->empty()) {
     backlog_.set(0);
     return 0;
@@ -187,19 +239,35 @@ int ExecutionRelay::relayBatch() {
       reply ? publishedOf(*reply, rows->size()) : std::optional<Published>();
   const int count = published ? static_cast<int>(published->in_stream) : 0;
   assert(count >= 0 && static_cast<std::size_t>(count) <= rows->size());
-  if (count > 0) {
-    unmarked_.emplace(rows->front().seq, (*rows)[static_cast<std::size_t>(count - 1)].seq);
-    published_.add(count);
+  const int64_t now_us = wallClockUs();
+  for (int i = 0; i < count; ++i) {
+    const int64_t seq = (*rows)[static_cast<std::size_t>(i)].seq;
+    unmarked_.push_back(PublishedRow{seq, now_us});
+    published_through_seq_ = std::max(published_through_seq_, seq);
   }
+  published_.add(count);
   if (published) noteAnomalies(*published, *rows);
-  // Exact unless the batch was full; only then is the count worth its scan.
-  const bool full = static_cast<int>(rows->size()) >= settings_.batch_size_max;
-  if (!full) {
-    backlog_.set(static_cast<int64_t>(rows->size()) - count);
-  } else if (auto backlog = store.unpublishedCount(); backlog) {
-    backlog_.set(*backlog);
+  const bool complete =
+      published && published->refusal.empty() && static_cast<std::size_t>(count) == rows->size();
+  if (!complete) requireTableRead();
+  noteBacklog(store, rows->size() - static_cast<std::size_t>(count), from_table);
+  return complete ? count : -1;
+}
+
+// Exact unless a table read was full; only then is the count worth its scan.
+void ExecutionRelay::noteBacklog(FillsStore& store, std::size_t left_in_round, bool from_table) {
+  std::size_t held = 0;
+  bool table_again = false;
+  {
+    std::lock_guard lock(mutex_);
+    held = handoff_.held();
+    table_again = handoff_.tableReadRequired();
   }
-  return published && published->refusal.empty() ? count : -1;
+  if (!(from_table && table_again)) {
+    backlog_.set(static_cast<int64_t>(held + left_in_round));
+  } else if (auto backlog = store.unpublishedCount(); backlog) {
+    backlog_.set(*backlog - static_cast<int64_t>(unmarked_.size()));
+  }
 }
 
 void ExecutionRelay::noteAnomalies(const Published& published,

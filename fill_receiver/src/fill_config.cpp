@@ -55,12 +55,19 @@ const ConfigSchema& fillConfigSchema() {
       {"store_stop_wait_ms", T::Integer, "5000",
        "at shutdown, how long a failing commit of the remaining reports is retried", 0, 600000},
       {"relay_batch_size_max", T::Integer, "256", "reports published per relay round", 1, 10000},
-      {"relay_poll_interval_ms", T::Integer, "100",
-       "relay's wait after a round that published (its rows are marked by the next) or failed", 1,
+      {"relay_poll_interval_ms", T::Integer, "100", "relay's wait after a round that failed", 1,
        60000},
       {"relay_idle_wait_ms_max", T::Integer, "1000",
-       "relay's wait after a round that found nothing (the report writer wakes it after each "
-       "batch stored); at least relay_poll_interval_ms",
+       "relay's wait after a round that found nothing (the report writer hands it each batch "
+       "stored); at least relay_poll_interval_ms",
+       1, 60000},
+      {"relay_handoff_rows_max", T::Integer, "4096",
+       "stored reports held in memory for the relay, and published ones not yet marked in the "
+       "table; past it the relay reads the table. 0: every round reads the table",
+       0, 1000000},
+      {"relay_table_read_interval_ms", T::Integer, "500",
+       "while reports flow, the relay reads the table (marking what it published) at least "
+       "this often; at most relay_idle_wait_ms_max",
        1, 60000},
       {"stream_length_max", T::Integer, "1000000", "approximate MAXLEN of executions", 1000,
        1000000000},
@@ -99,10 +106,17 @@ Result<FillSettings> loadFillSettings(const std::string& path,
   s.relay_batch_size_max = asInt("relay_batch_size_max");
   s.relay_poll_interval_ms = asInt("relay_poll_interval_ms");
   s.relay_idle_wait_ms_max = asInt("relay_idle_wait_ms_max");
+  s.relay_handoff_rows_max = asInt("relay_handoff_rows_max");
+  s.relay_table_read_interval_ms = asInt("relay_table_read_interval_ms");
   if (s.relay_idle_wait_ms_max < s.relay_poll_interval_ms) {
     return makeError(
         ErrorCode::InvalidRequest,
         "config key 'relay_idle_wait_ms_max' must be at least 'relay_poll_interval_ms'");
+  }
+  if (s.relay_table_read_interval_ms > s.relay_idle_wait_ms_max) {
+    return makeError(
+        ErrorCode::InvalidRequest,
+        "config key 'relay_table_read_interval_ms' must be at most 'relay_idle_wait_ms_max'");
   }
   s.stream_length_max = c.integer("stream_length_max");
   s.page_size_max = asInt("page_size_max");

@@ -31,6 +31,8 @@ struct FillSettings {
   int relay_batch_size_max = 256;
   int relay_poll_interval_ms = 100;
   int relay_idle_wait_ms_max = 1000;
+  int relay_handoff_rows_max = 4096;
+  int relay_table_read_interval_ms = 500;
   int64_t stream_length_max = 1'000'000;
   int page_size_max = 1000;
 };

@@ -47,24 +47,29 @@ StoredExecution readRow(const pqxx::row& row) {
 void FillsStore::prepareStatements(pqxx::connection& c) {
   c.prepare("executions_after", std::string("SELECT ") + kColumns +
                                     " FROM executions WHERE seq > $1 ORDER BY seq LIMIT $2");
-  // The relay's read: executions_unpublished (a partial index on seq) holds exactly these rows.
-  c.prepare("executions_unpublished", std::string("SELECT ") + kColumns +
-                                          " FROM executions WHERE published_at IS NULL "
-                                          "ORDER BY seq LIMIT $1");
-  // The same after marking the previous round's rows. The read sees the rows as they were
-  // before the update (one snapshot), so it skips the marked range by seq.
+  // The relay's round: marks the rows earlier rounds published, each with its publication
+  // time, and reads what is still unpublished (executions_unpublished, a partial index on seq,
+  // holds exactly those rows). The read sees the rows as they were before the update (one
+  // snapshot), so it leaves the marked rows out by seq.
+  //   $1 limit  $2, $3: the published rows' seqs and publication times (µs since the epoch)
   c.prepare("executions_mark_then_unpublished",
-            std::string("WITH marked AS (UPDATE executions SET published_at = clock_timestamp() "
-                        "WHERE seq BETWEEN $2 AND $3 AND published_at IS NULL) SELECT ") +
+            std::string("WITH m AS (SELECT * FROM unnest($2::bigint[], $3::bigint[]) "
+                        "AS m(seq, published_us)), "
+                        "marked AS (UPDATE executions e SET published_at = timestamptz 'epoch' "
+                        "+ m.published_us * interval '1 microsecond' FROM m "
+                        "WHERE e.seq = m.seq AND e.published_at IS NULL) SELECT ") +
                 kColumns +
-                " FROM executions WHERE published_at IS NULL AND seq > $3 ORDER BY seq LIMIT $1");
+                " FROM executions e WHERE published_at IS NULL AND NOT EXISTS (SELECT 1 FROM m "
+                "WHERE m.seq = e.seq) ORDER BY seq LIMIT $1");
 }
 
 // Not prepared: it names fix_sessions, which the FIX store creates when the engine starts, after
 // the pool's first connections. One parse per batch is nothing next to its commit.
 // $1: the reports as a JSON array (n: position in the batch, so seq follows the batch order);
 // $2: [{session_id, next_target_seq}]. ON CONFLICT DO NOTHING also skips the second of two
-// reports with one (broker, exec_id) inside the batch.
+// reports with one (broker, exec_id) inside the batch. Returns the stored rows in seq order, as
+// the relay's read returns them (%COLUMNS%: kColumns), then the sessions acknowledged; one row
+// of NULLs before that count when nothing was stored.
 constexpr const char* kStoreBatchSql =
     "WITH reports AS ("
     "  SELECT * FROM json_to_recordset($1::json) AS r(n int, broker text, exec_id text, "
@@ -79,12 +84,22 @@ constexpr const char* kStoreBatchSql =
     "  SELECT broker, exec_id, order_id, cl_ord_id, broker_order_id, exec_type, ord_status, "
     "    symbol, side, order_qty, last_qty, last_px, cum_qty, leaves_qty, avg_px, "
     "    transact_time, text, raw_message FROM reports ORDER BY n "
-    "  ON CONFLICT (broker, exec_id) DO NOTHING RETURNING 1), "
+    "  ON CONFLICT (broker, exec_id) DO NOTHING RETURNING %COLUMNS%), "
     "acknowledged AS ("
     "  UPDATE fix_sessions f SET next_target_seq = GREATEST(f.next_target_seq, a.next_target_seq) "
     "  FROM json_to_recordset($2::json) AS a(session_id text, next_target_seq int) "
     "  WHERE f.session_id = a.session_id RETURNING 1) "
-    "SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM acknowledged)";
+    "SELECT inserted.*, (SELECT count(*) FROM acknowledged) "
+    "FROM (SELECT 1) AS one LEFT JOIN inserted ON true ORDER BY inserted.seq";
+
+namespace {
+std::string storeBatchSql() {
+  std::string sql = kStoreBatchSql;
+  const std::string placeholder = "%COLUMNS%";
+  sql.replace(sql.find(placeholder), placeholder.size(), kColumns);
+  return sql;
+}
+}  // namespace
 
 Result<BatchOutcome> FillsStore::storeBatch(const std::vector<PendingReport>& batch) {
   using Json = nlohmann::json;
@@ -129,9 +144,14 @@ Result<BatchOutcome> FillsStore::storeBatch(const std::vector<PendingReport>& ba
   return withConnection<BatchOutcome>(
       pool_, [&](pqxx::connection& connection) -> Result<BatchOutcome> {
         pqxx::nontransaction work(connection);  // one statement: its own transaction
-        const auto row = work.exec_params1(kStoreBatchSql, reports_text, acknowledged_text);
-        const int stored = row[0].as<int>();
-        return BatchOutcome{stored, size - stored};
+        static const std::string sql = storeBatchSql();
+        BatchOutcome outcome;
+        for (const auto& row : work.exec_params(sql, reports_text, acknowledged_text)) {
+          if (!row[0].is_null()) outcome.rows.push_back(readRow(row));
+        }
+        outcome.stored = static_cast<int>(outcome.rows.size());
+        outcome.duplicates = size - outcome.stored;
+        return outcome;
       });
 }
 
@@ -155,40 +175,22 @@ Status FillsStore::ping() {
   });
 }
 
-Result<std::vector<StoredExecution>> FillsStore::unpublished(int limit) {
+Result<std::vector<StoredExecution>> FillsStore::markThenUnpublished(
+    const std::vector<PublishedRow>& marks, int limit) {
+  std::vector<std::string> seqs, published_us;
+  for (const auto& mark : marks) {
+    seqs.push_back(std::to_string(mark.seq));
+    published_us.push_back(std::to_string(mark.published_at_us));
+  }
   using Rows = std::vector<StoredExecution>;
   return withConnection<Rows>(pool_, [&](pqxx::connection& connection) -> Result<Rows> {
-    pqxx::nontransaction work(connection);
+    pqxx::nontransaction work(connection);  // one statement: its own transaction
     Rows rows;
-    for (const auto& row : work.exec_prepared("executions_unpublished", limit)) {
+    for (const auto& row : work.exec_prepared("executions_mark_then_unpublished", limit,
+                                              pgArrayLiteral(seqs), pgArrayLiteral(published_us))) {
       rows.push_back(readRow(row));
     }
     return rows;
-  });
-}
-
-Result<std::vector<StoredExecution>> FillsStore::markThenUnpublished(int64_t from_seq,
-                                                                     int64_t to_seq, int limit) {
-  using Rows = std::vector<StoredExecution>;
-  return withConnection<Rows>(pool_, [&](pqxx::connection& connection) -> Result<Rows> {
-    pqxx::nontransaction work(connection);
-    Rows rows;
-    for (const auto& row :
-         work.exec_prepared("executions_mark_then_unpublished", limit, from_seq, to_seq)) {
-      rows.push_back(readRow(row));
-    }
-    return rows;
-  });
-}
-
-Status FillsStore::markPublished(int64_t from_seq, int64_t to_seq) {
-  return withConnection<Ok>(pool_, [&](pqxx::connection& connection) -> Status {
-    pqxx::nontransaction work(connection);
-    work.exec_params(
-        "UPDATE executions SET published_at = clock_timestamp() "
-        "WHERE seq BETWEEN $1 AND $2 AND published_at IS NULL",
-        from_seq, to_seq);
-    return Ok{};
   });
 }
 

@@ -24,13 +24,16 @@ struct PendingReport {
 
 struct BatchOutcome {
   int stored = 0;
-  int duplicates = 0;  // (broker, exec_id) already stored, or twice in the batch
+  int duplicates = 0;                 // (broker, exec_id) already stored, or twice in the batch
+  std::vector<StoredExecution> rows;  // the stored ones, in seq order (for the relay)
 };
 
-struct StoredExecution {
+// A row the relay published, to be marked (published_at) by a later statement. By seq, not by
+// range: a gap between two published seqs may hold a row committed but never handed to the
+// relay (relay_handoff.h), which a range would mark unpublished.
+struct PublishedRow {
   int64_t seq = 0;
-  ExecutionRecord record;
-  std::string received_at;  // RFC 3339
+  int64_t published_at_us = 0;  // wall clock, µs since the epoch
 };
 
 class FillsStore {
@@ -46,14 +49,11 @@ class FillsStore {
   [[nodiscard]] Result<BatchOutcome> storeBatch(const std::vector<PendingReport>& batch);
   [[nodiscard]] Result<std::vector<StoredExecution>> after(int64_t seq, int limit);
   [[nodiscard]] Status ping();
-  // The relay's bookkeeping (execution_relay.h).
-  // The oldest `limit` rows not yet published, in seq order.
-  [[nodiscard]] Result<std::vector<StoredExecution>> unpublished(int limit);
-  // One statement: marks seq from_seq..to_seq published, then returns the unpublished rows
-  // after to_seq (the relay's round, marking the previous round's rows).
-  [[nodiscard]] Result<std::vector<StoredExecution>> markThenUnpublished(int64_t from_seq,
-                                                                         int64_t to_seq, int limit);
-  [[nodiscard]] Status markPublished(int64_t from_seq, int64_t to_seq);
+  // The relay's bookkeeping (execution_relay.h). One statement: marks the rows published, then
+  // returns the oldest `limit` rows still unpublished but those, in seq order (limit 0: only
+  // marks).
+  [[nodiscard]] Result<std::vector<StoredExecution>> markThenUnpublished(
+      const std::vector<PublishedRow>& marks, int limit);
   [[nodiscard]] Result<int64_t> unpublishedCount();
 
  private:

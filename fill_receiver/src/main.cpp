@@ -174,6 +174,8 @@ int serve(const FillSettings& s) {
                         .batch_size_max = s.relay_batch_size_max,
                         .poll_interval_ms = s.relay_poll_interval_ms,
                         .idle_wait_ms_max = s.relay_idle_wait_ms_max,
+                        .handoff_rows_max = s.relay_handoff_rows_max,
+                        .table_read_interval_ms = s.relay_table_read_interval_ms,
                         .stream_length_max = s.stream_length_max},
                        pool, redis, metrics);
   ReportWriter writer({.queue_reports_max = s.store_queue_reports_max,

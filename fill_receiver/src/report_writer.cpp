@@ -124,7 +124,7 @@ bool ReportWriter::commit(const std::vector<PendingReport>& batch) {
   while (true) {
     auto outcome = store_.storeBatch(batch);
     if (outcome) {
-      settle(batch, *outcome);
+      settle(batch, std::move(*outcome));
       return true;
     }
     failures_.add();
@@ -138,7 +138,7 @@ bool ReportWriter::commit(const std::vector<PendingReport>& batch) {
   }
 }
 
-void ReportWriter::settle(const std::vector<PendingReport>& batch, const BatchOutcome& outcome) {
+void ReportWriter::settle(const std::vector<PendingReport>& batch, BatchOutcome outcome) {
   {
     std::lock_guard lock(mutex_);
     for (const auto& report : batch) horizon_.remove(report.session_id, report.msg_seq_num);
@@ -153,7 +153,7 @@ void ReportWriter::settle(const std::vector<PendingReport>& batch, const BatchOu
     store_latency_.observeMicros(
         std::chrono::duration_cast<std::chrono::microseconds>(now - report.handed_over).count());
   }
-  if (outcome.stored > 0) relay_.wake();
+  relay_.offer(std::move(outcome.rows));  // wakes it when there are rows
 }
 
 }  // namespace fbg::fills

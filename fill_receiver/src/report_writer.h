@@ -75,7 +75,7 @@ class ReportWriter {
   void run();
   // Commits the batch, retrying until it commits or (stopping) the stop deadline passes.
   bool commit(const std::vector<PendingReport>& batch);
-  void settle(const std::vector<PendingReport>& batch, const BatchOutcome& outcome);
+  void settle(const std::vector<PendingReport>& batch, BatchOutcome outcome);
 
   WriterSettings settings_;
   FillsStore& store_;

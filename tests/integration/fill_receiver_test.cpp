@@ -586,6 +586,84 @@ TEST(FillReceiver, AnIdleRelaySleepsToItsIdleBoundAndNewReportsStillStreamAtOnce
       << stack.fillReceiverLogTail();
 }
 
+// While reports flow, the relay publishes what the writer hands it and reads the table only to
+// mark: at most one read per relay_table_read_interval_ms. It used to read the table once per
+// stored batch. What memory publishes is what the table holds: each entry's payload is the
+// GET /v1/executions item of its seq, and every row is marked published.
+TEST(FillReceiver, FlowingReportsArePublishedFromMemoryAndTheTableIsReadOnlyToMarkThem) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack, "{}", {"relay_table_read_interval_ms = 1000"}));
+  constexpr int kRounds = 8;
+  constexpr int kOrdersPerRound = 5;
+  const double reads_before = stack.fillsMetric("fills_relay_table_reads_total");
+  const auto started = std::chrono::steady_clock::now();
+  for (int round = 1; round <= kRounds; ++round) {
+    placeOrders(stack, kOrdersPerRound);
+    const long long expected = static_cast<long long>(round) * kOrdersPerRound * kReportsPerOrder;
+    ASSERT_TRUE(waitUntil([&] { return streamLength(stack) >= expected; }, seconds(60)))
+        << streamLength(stack) << " in the stream\n"
+        << stack.fillReceiverLogTail();
+  }
+  const double reads = stack.fillsMetric("fills_relay_table_reads_total") - reads_before;
+  const double elapsed_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  const double published = stack.fillsMetric("fills_relay_published_total");
+  const long long total = kRounds * kOrdersPerRound * kReportsPerOrder;
+  EXPECT_EQ(published, total);
+  // One read a second, and the reads that end an idle wait (1 s too): at most one per second
+  // and one more; a read per stored batch made about one per report here.
+  EXPECT_LE(reads, elapsed_s + 2) << "over " << elapsed_s << " s";
+  EXPECT_LT(reads, total / 4.0);
+
+  expectStreamHoldsEveryStoredReportOnceInSeqOrder(stack);
+  std::map<int64_t, Json> item_by_seq;
+  for (const auto& item : stack.storedExecutions()) item_by_seq[item["seq"]] = item;
+  for (const auto& entry : executionsStream(stack)) {
+    const int64_t seq = std::stoll(entry.fields.at("seq"));
+    EXPECT_EQ(Json::parse(entry.fields.at("payload"), nullptr, false), item_by_seq[seq])
+        << entry.id;
+  }
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return stack.fillsCount("SELECT count(*) FROM executions WHERE published_at IS NULL") == 0;
+      },
+      seconds(10)))
+      << stack.fillsCount("SELECT count(*) FROM executions WHERE published_at IS NULL")
+      << " rows unmarked";
+  EXPECT_EQ(stack.fillsCount("SELECT count(*) FROM executions WHERE published_at < received_at"),
+            0);
+  EXPECT_EQ(stack.fillsMetric("fills_relay_already_in_stream_total"), 0);
+  EXPECT_EQ(stack.fillsMetric("fills_relay_stream_ahead_total"), 0);
+}
+
+// A row committed without being handed to the relay (the writer's commit whose answer was
+// lost: it retries, finds a duplicate and hands nothing over) is published by a table read all
+// the same, within the idle bound.
+TEST(FillReceiver, ARowCommittedWithoutBeingHandedOverIsPublishedByATableRead) {
+  GatewayStack stack("SIM-A");
+  ASSERT_NO_FATAL_FAILURE(startStack(stack));
+  placeOrders(stack, 1);
+  ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kReportsPerOrder));
+  ASSERT_TRUE(waitUntil([&] { return streamLength(stack) == kReportsPerOrder; }, seconds(20)));
+  (void)stack.fillsSql(
+      "INSERT INTO executions (broker, exec_id, order_id, cl_ord_id, broker_order_id, "
+      "exec_type, ord_status, symbol, side, order_qty, last_qty, last_px, cum_qty, leaves_qty, "
+      "avg_px, transact_time, text, raw_message) VALUES ('SIM-A', 'not-handed-over', 'O-1', "
+      "'O-1', 'B-1', 'F', '2', 'AAPL', 'BUY', 10, 10, 100, 10, 0, 100, "
+      "'20261127-03:00:00.000', '', '8=FIX.4.4|') RETURNING seq");
+  EXPECT_TRUE(waitUntil([&] { return streamLength(stack) == kReportsPerOrder + 1; }, seconds(10)))
+      << streamLength(stack) << " in the stream\n"
+      << stack.fillReceiverLogTail();
+  const std::vector<StreamEntry> stream = executionsStream(stack);
+  ASSERT_FALSE(stream.empty());
+  EXPECT_EQ(stream.back().fields.at("exec_id"), "not-handed-over");
+  EXPECT_TRUE(waitUntil(
+      [&] {
+        return stack.fillsCount("SELECT count(*) FROM executions WHERE published_at IS NULL") == 0;
+      },
+      seconds(10)));
+}
+
 TEST(FillReceiver, PausedDropCopyStoresNothingNewAndResumedCatchesUp) {
   GatewayStack stack("SIM-A");
   ASSERT_NO_FATAL_FAILURE(startStack(stack));

@@ -33,6 +33,13 @@ struct ExecutionRecord {
   std::string text;             // 58
 };
 
+// A report as committed: its place in the executions table (seq: arrival order) and when.
+struct StoredExecution {
+  int64_t seq = 0;
+  ExecutionRecord record;
+  std::string received_at;  // RFC 3339
+};
+
 struct FixField {
   int tag;
   std::string value;
