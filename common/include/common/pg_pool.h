@@ -24,7 +24,8 @@ class PgPool {
   using Prepare = std::function<void(pqxx::connection&)>;
   using Lease = BoundedPool<pqxx::connection>::Lease;
 
-  // prepare runs on every new connection (prepared statements).
+  // prepare runs on every new connection (prepared statements). Every connection plans its
+  // prepared statements once (plan_cache_mode = force_generic_plan): pg_pool.cpp says why.
   PgPool(PgPoolConfig config, Prepare prepare);
 
   // Unavailable when no connection can be opened or none is free within the timeout.
