@@ -250,23 +250,26 @@ int ExecutionRelay::relayBatch() {
   const bool complete =
       published && published->refusal.empty() && static_cast<std::size_t>(count) == rows->size();
   if (!complete) requireTableRead();
-  noteBacklog(store, rows->size() - static_cast<std::size_t>(count), from_table);
+  const bool full_table_read =
+      from_table && static_cast<int>(rows->size()) >= settings_.batch_size_max;
+  noteBacklog(store, rows->size() - static_cast<std::size_t>(count), full_table_read);
   return complete ? count : -1;
 }
 
-// Exact unless a table read was full; only then is the count worth its scan.
-void ExecutionRelay::noteBacklog(FillsStore& store, std::size_t left_in_round, bool from_table) {
-  std::size_t held = 0;
-  bool table_again = false;
-  {
-    std::lock_guard lock(mutex_);
-    held = handoff_.held();
-    table_again = handoff_.tableReadRequired();
-  }
-  if (!(from_table && table_again)) {
+// What is held in memory and what this round left, exact unless a table read was full (more
+// wait in the table): only then is the count worth its scan. The rows this round published are
+// not marked yet, so the count still holds them.
+void ExecutionRelay::noteBacklog(FillsStore& store, std::size_t left_in_round,
+                                 bool full_table_read) {
+  if (!full_table_read) {
+    std::size_t held = 0;
+    {
+      std::lock_guard lock(mutex_);
+      held = handoff_.held();
+    }
     backlog_.set(static_cast<int64_t>(held + left_in_round));
   } else if (auto backlog = store.unpublishedCount(); backlog) {
-    backlog_.set(*backlog - static_cast<int64_t>(unmarked_.size()));
+    backlog_.set(std::max<int64_t>(0, *backlog - static_cast<int64_t>(unmarked_.size())));
   }
 }
 

@@ -82,7 +82,7 @@ class ExecutionRelay {
   [[nodiscard]] static std::optional<Published> publishedOf(const RedisReply& reply,
                                                             std::size_t batch_size);
   void noteAnomalies(const Published& published, const std::vector<StoredExecution>& rows);
-  void noteBacklog(FillsStore& store, std::size_t left_in_round, bool from_table);
+  void noteBacklog(FillsStore& store, std::size_t left_in_round, bool full_table_read);
 
   RelaySettings settings_;
   PgPool& pool_;

@@ -47,7 +47,6 @@ class RelayHandoff {
   [[nodiscard]] RelayRound next(std::size_t limit, int64_t published_through_seq,
                                 bool table_read_due);
   [[nodiscard]] std::size_t held() const { return rows_.size(); }
-  [[nodiscard]] bool tableReadRequired() const { return table_read_required_; }
 
  private:
   std::size_t rows_max_;
