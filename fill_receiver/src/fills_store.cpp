@@ -46,8 +46,8 @@ StoredExecution readRow(const pqxx::row& row) {
 // $1: the reports as a JSON array (n: position in the batch, so seq follows the batch order);
 // $2: [{session_id, next_target_seq}]. ON CONFLICT DO NOTHING also skips the second of two
 // reports with one (broker, exec_id) inside the batch. Returns the stored rows in seq order, as
-// the relay's read returns them (%COLUMNS%: kColumns), then the sessions acknowledged; one row
-// of NULLs before that count when nothing was stored.
+// the relay's read returns them (%COLUMNS%: kColumns). `acknowledged` runs whether or not the
+// query reads it: PostgreSQL carries out every data-modifying WITH statement to completion.
 constexpr const char* kStoreBatchSql =
     "WITH reports AS ("
     "  SELECT * FROM json_to_recordset($1::json) AS r(n int, broker text, exec_id text, "
@@ -67,8 +67,7 @@ constexpr const char* kStoreBatchSql =
     "  UPDATE fix_sessions f SET next_target_seq = GREATEST(f.next_target_seq, a.next_target_seq) "
     "  FROM json_to_recordset($2::json) AS a(session_id text, next_target_seq int) "
     "  WHERE f.session_id = a.session_id RETURNING 1) "
-    "SELECT inserted.*, (SELECT count(*) FROM acknowledged) "
-    "FROM (SELECT 1) AS one LEFT JOIN inserted ON true ORDER BY inserted.seq";
+    "SELECT * FROM inserted ORDER BY seq";
 
 std::string storeBatchSql() {
   std::string sql = kStoreBatchSql;
@@ -149,7 +148,7 @@ Result<BatchOutcome> FillsStore::storeBatch(const std::vector<PendingReport>& ba
         pqxx::nontransaction work(connection);  // one statement: its own transaction
         BatchOutcome outcome;
         for (const auto& row : work.exec_prepared("store_batch", reports_text, acknowledged_text)) {
-          if (!row[0].is_null()) outcome.rows.push_back(readRow(row));
+          outcome.rows.push_back(readRow(row));
         }
         outcome.stored = static_cast<int>(outcome.rows.size());
         outcome.duplicates = size - outcome.stored;
