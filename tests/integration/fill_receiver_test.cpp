@@ -637,8 +637,10 @@ TEST(FillReceiver, FlowingReportsArePublishedFromMemoryAndTheTableIsReadOnlyToMa
 }
 
 // A row committed without being handed to the relay (the writer's commit whose answer was
-// lost: it retries, finds a duplicate and hands nothing over) is published by a table read all
-// the same, within the idle bound.
+// lost: it retries, finds a duplicate and hands nothing over) has a seq below rows the relay has
+// published since. A table read publishes it all the same, within the idle bound, after the
+// stream's last entry (counted in fills_relay_stream_ahead_total), and marks it. Seq 0 stands in
+// for "below every published row".
 TEST(FillReceiver, ARowCommittedWithoutBeingHandedOverIsPublishedByATableRead) {
   GatewayStack stack("SIM-A");
   ASSERT_NO_FATAL_FAILURE(startStack(stack));
@@ -646,9 +648,9 @@ TEST(FillReceiver, ARowCommittedWithoutBeingHandedOverIsPublishedByATableRead) {
   ASSERT_NO_FATAL_FAILURE(waitForAllStored(stack, kReportsPerOrder));
   ASSERT_TRUE(waitUntil([&] { return streamLength(stack) == kReportsPerOrder; }, seconds(20)));
   (void)stack.fillsSql(
-      "INSERT INTO executions (broker, exec_id, order_id, cl_ord_id, broker_order_id, "
+      "INSERT INTO executions (seq, broker, exec_id, order_id, cl_ord_id, broker_order_id, "
       "exec_type, ord_status, symbol, side, order_qty, last_qty, last_px, cum_qty, leaves_qty, "
-      "avg_px, transact_time, text, raw_message) VALUES ('SIM-A', 'not-handed-over', 'O-1', "
+      "avg_px, transact_time, text, raw_message) VALUES (0, 'SIM-A', 'not-handed-over', 'O-1', "
       "'O-1', 'B-1', 'F', '2', 'AAPL', 'BUY', 10, 10, 100, 10, 0, 100, "
       "'20261127-03:00:00.000', '', '8=FIX.4.4|') RETURNING seq");
   EXPECT_TRUE(waitUntil([&] { return streamLength(stack) == kReportsPerOrder + 1; }, seconds(10)))
@@ -657,6 +659,9 @@ TEST(FillReceiver, ARowCommittedWithoutBeingHandedOverIsPublishedByATableRead) {
   const std::vector<StreamEntry> stream = executionsStream(stack);
   ASSERT_FALSE(stream.empty());
   EXPECT_EQ(stream.back().fields.at("exec_id"), "not-handed-over");
+  EXPECT_EQ(stream.back().fields.at("seq"), "0");
+  EXPECT_EQ(stack.fillsMetric("fills_relay_stream_ahead_total"), 1);
+  EXPECT_EQ(stack.fillsMetric("fills_relay_published_total"), kReportsPerOrder + 1);
   EXPECT_TRUE(waitUntil(
       [&] {
         return stack.fillsCount("SELECT count(*) FROM executions WHERE published_at IS NULL") == 0;
