@@ -422,5 +422,29 @@ TEST_F(LedgerApplyTest, ARowWrittenSeveralTimesInOneCallKeepsEveryRevision) {
             5);
 }
 
+// Migrations 007 and 008 (docs/performance.md, "Autovacuum at 150/s"): autoanalyze skips the
+// wide columns no statement filters on, and rfc3339() is inlined into the statements that call
+// it. Declared IMMUTABLE, it ran as a function call of its own (EXPLAIN shows "rfc3339(").
+TEST_F(LedgerApplyTest, WideColumnsHaveNoStatisticsAndRfc3339IsInlined) {
+  EXPECT_EQ(
+      stack.sql(
+          "SELECT string_agg(attrelid::regclass || '.' || attname, ',' ORDER BY "
+          "attrelid::regclass::text) FROM pg_attribute WHERE attnum > 0 AND attstattarget = 0 AND "
+          "attrelid::regclass::text IN ('order_revisions', 'account_revisions', "
+          "'position_revisions', 'outbox')"),
+      "account_revisions.row_data,order_revisions.row_data,outbox.payload,"
+      "position_revisions.row_data");
+  pqxx::connection connection(stack.postgres.uri("ledger"));
+  pqxx::nontransaction statement(connection);
+  std::string explained;
+  for (const auto& row :
+       statement.exec("EXPLAIN (VERBOSE, COSTS OFF) SELECT rfc3339(created_at) FROM orders"))
+    explained += row[0].as<std::string>() + "\n";
+  EXPECT_NE(explained.find("to_char("), std::string::npos) << explained;
+  EXPECT_EQ(explained.find("rfc3339("), std::string::npos) << explained;
+  EXPECT_EQ(stack.sql("SELECT rfc3339('2026-11-27 05:00:00.123456+00')"),
+            "2026-11-27T05:00:00.123456Z");
+}
+
 }  // namespace
 }  // namespace fbg::test
