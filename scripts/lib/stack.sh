@@ -153,7 +153,7 @@ fsync = on
 # second. With the default 60 s naptime, dead index entries pile up for a minute between
 # vacuums, and a table created empty keeps the plans made while it was empty (sequential
 # scans) until its first ANALYZE. A short naptime and small scale factors keep both bounded.
-# Not shorter: every naptime starts a worker process for each database (nine here), and at
+# Not shorter: every naptime starts a worker process for each database (eight or nine), and at
 # 5 s their starts and analyzes were 7.6 % of the machine at 150 orders/s, 2.8 % at 15 s
 # (perf, docs/performance.md).
 autovacuum_naptime = 15s
