@@ -62,11 +62,17 @@ AccountLocks::AccountLocks(RedisPool& redis, AccountLockSettings settings, Metri
                                "outcome=\"skipped_redis_down\"")) {}
 
 Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) {
+  if (auto held = acquireAny({account_id}); !held.accountIds().empty()) return held;
+  busy_.add();
+  return makeError(ErrorCode::AccountBusy, "account " + account_id + " is busy; retry the request");
+}
+
+AccountLocks::Held AccountLocks::acquireAny(const std::vector<std::string>& account_ids) {
   const auto started = std::chrono::steady_clock::now();
   const auto deadline = started + std::chrono::milliseconds(settings_.wait_ms_max);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (int attempt = 0;; ++attempt) {
-    if (auto held = tryAcquire({account_id}); !held.accountIds().empty()) {
+    if (auto held = tryAcquire(account_ids); !held.accountIds().empty() || account_ids.empty()) {
       wait_seconds_.observeSeconds(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       return held;
@@ -74,11 +80,9 @@ Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) 
     const auto sleep = std::chrono::milliseconds(
         lockBackoffMs(attempt, settings_.backoff_ms_min, settings_.backoff_ms_max,
                       std::min(unit(randomEngine()), 0.999999)));
-    if (std::chrono::steady_clock::now() + sleep > deadline) break;
+    if (std::chrono::steady_clock::now() + sleep > deadline) return Held();
     std::this_thread::sleep_for(sleep);
   }
-  busy_.add();
-  return makeError(ErrorCode::AccountBusy, "account " + account_id + " is busy; retry the request");
 }
 
 AccountLocks::Held AccountLocks::tryAcquire(const std::vector<std::string>& account_ids) {

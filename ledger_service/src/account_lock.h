@@ -54,6 +54,9 @@ class AccountLocks {
   // One try each, no wait, one round trip: the locks of `account_ids` that are free now (with
   // Redis down, each one degraded).
   [[nodiscard]] Held tryAcquire(const std::vector<std::string>& account_ids);
+  // The locks of `account_ids` that are free now; while none is, tries again with acquire()'s
+  // jittered backoff, up to wait_ms_max. Empty when none came free in time.
+  [[nodiscard]] Held acquireAny(const std::vector<std::string>& account_ids);
 
  private:
   RedisPool& redis_;

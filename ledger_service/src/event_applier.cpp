@@ -1,5 +1,7 @@
 #include "event_applier.h"
 
+#include <cassert>
+
 #include "consumer_cursors.h"
 
 #include <spdlog/spdlog.h>
@@ -25,8 +27,9 @@ EventApplier::EventApplier(PgPool& pool, GuardedWriter& writer, MetricsRegistry&
       accounts_(order_account_cache_entries_max),
       cursor_write_interval_ms_(cursor_write_interval_ms),
       across_accounts_(metrics.counter("ledger_event_batches_across_accounts_total",
-                                       "Stream reads with events of several accounts applied by "
-                                       "one read and one write, all their locks held.")),
+                                       "Rounds of a stream read that applied the events of "
+                                       "several accounts with one read and one write, all their "
+                                       "locks held.")),
       applied_(
           metrics.counter("ledger_events_applied_total", "Order events and executions applied.")),
       duplicates_(metrics.counter("ledger_events_duplicate_total",
@@ -139,19 +142,31 @@ void EventApplier::count(const IncomingEvent& e, ApplyOutcome outcome) {
   }
 }
 
-// Round trips, not rows, cost the server most (docs/performance.md): the groups whose account
-// locks are free now go in one read and one write; their entries leave `groups`. The others,
-// and all of them if that write could not be done, stay for the caller's per-account path,
-// after these locks are released.
-void EventApplier::applyFreeAccountsTogether(const std::vector<IncomingEvent>& events,
-                                             AccountGroups& groups,
-                                             std::vector<Result<ApplyOutcome>>& outcomes,
-                                             int64_t& applied_seq_max) {
-  std::vector<std::string> account_ids;
-  for (const auto& group : groups) account_ids.push_back(group.first);
-  const auto held = writer_.takeFree(std::move(account_ids));
-  if (held.accountIds().size() < 2) return;  // one account: the usual path
-  const std::set<std::string> locked(held.accountIds().begin(), held.accountIds().end());
+// Round trips, not rows, cost the server most (docs/performance.md), and a request holding one
+// account's lock must not hold up the other accounts' events. Each round takes every lock of the
+// remaining accounts that is free (waiting only while none is) and applies those accounts' events
+// with one read and one write; their groups leave `groups`. It stops when every group is applied,
+// when no lock came free within lock_wait_ms_max, or when a write could not be done (nothing of
+// it was written); what is left goes to the caller's per-account path.
+void EventApplier::applyAsLocksComeFree(const std::vector<IncomingEvent>& events,
+                                        AccountGroups& groups,
+                                        std::vector<Result<ApplyOutcome>>& outcomes,
+                                        int64_t& applied_seq_max) {
+  while (!groups.empty()) {
+    std::vector<std::string> account_ids;
+    for (const auto& group : groups) account_ids.push_back(group.first);
+    const auto held = writer_.takeAny(std::move(account_ids));
+    if (held.accountIds().empty()) return;
+    if (!applyHeldGroups(events, held.accountIds(), groups, outcomes, applied_seq_max)) return;
+  }
+}
+
+bool EventApplier::applyHeldGroups(const std::vector<IncomingEvent>& events,
+                                   const std::vector<std::string>& held_account_ids,
+                                   AccountGroups& groups,
+                                   std::vector<Result<ApplyOutcome>>& outcomes,
+                                   int64_t& applied_seq_max) {
+  const std::set<std::string> locked(held_account_ids.begin(), held_account_ids.end());
   Group together;
   std::vector<std::size_t> index_of;
   for (const auto& [account, indexes] : groups) {
@@ -161,14 +176,16 @@ void EventApplier::applyFreeAccountsTogether(const std::vector<IncomingEvent>& e
       index_of.push_back(i);
     }
   }
+  assert(!together.empty());  // every lock taken is of a group still here
   const auto applied = applyAcrossAccounts({locked.begin(), locked.end()}, together);
-  if (!applied) return;
+  if (!applied) return false;
   for (std::size_t k = 0; k < index_of.size(); ++k) {
     outcomes[index_of[k]] = (*applied)[k];
     applied_seq_max = std::max(applied_seq_max, events[index_of[k]].fill_receiver_seq);
   }
   std::erase_if(groups, [&](const auto& group) { return locked.count(group.first) > 0; });
-  across_accounts_.add();
+  if (locked.size() > 1) across_accounts_.add();
+  return true;
 }
 
 std::vector<Result<ApplyOutcome>> EventApplier::applyBatch(
@@ -194,7 +211,7 @@ std::vector<Result<ApplyOutcome>> EventApplier::applyBatch(
     groups[it->second].second.push_back(i);
   }
   int64_t applied_seq_max = 0;
-  if (groups.size() > 1) applyFreeAccountsTogether(events, groups, outcomes, applied_seq_max);
+  applyAsLocksComeFree(events, groups, outcomes, applied_seq_max);
   for (const auto& [account, indexes] : groups) {
     Group group;
     for (const std::size_t i : indexes) group.push_back(&events[i]);

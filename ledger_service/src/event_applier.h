@@ -3,19 +3,21 @@
 // it, so at-least-once delivery counts each event exactly once.
 //
 // A batch (one stream read) is grouped by account, after one lookup of the orders' accounts
-// (those not remembered from an earlier event: order_account_cache.h). With several accounts,
-// those whose locks are free right now (one try each, one round trip, no wait) go together in
-// two statements, each account's events in stream order; the rest, and all of them when that
-// write cannot be done (a unique violation, conflicts past the bound, a database error: nothing
-// was written), are applied account by account: its lock (waited for) and two statements. The two
-// statements (apply_group.h): one read with the dedup ids, the domain's decisions in memory, then
-// one write of the version-guarded rows with their revisions, the journal and the dedup rows,
-// atomic by itself; a version conflict, a deadlock or a serialization failure writes nothing and
-// the events are read again. A unique violation (the other source applied an event between check
-// and insert) writes nothing; the account's events are then applied one at a time. After the writes
-// the executions cursor (polling path) moves to the highest seq applied (not by reconcile), at most
-// once per cursor_write_interval_ms and when the stream is quiet: apart from the group writes,
-// so fills of different accounts do not queue on its row.
+// (those not remembered from an earlier event: order_account_cache.h). Then in rounds: the
+// accounts whose locks are free (one try each, one round trip; waited for only while none is) go
+// together in two statements, each account's events in stream order, and the next round asks for
+// the locks of the accounts left. So a request holding one account's lock holds up that account's
+// events only. What is left when a write cannot be done (a unique violation, conflicts past the
+// bound, a database error: nothing was written) or no lock came free in time is applied account
+// by account: its lock (waited for) and two statements. The two statements (apply_group.h): one
+// read with the dedup ids, the domain's decisions in memory, then one write of the version-guarded
+// rows with their revisions, the journal and the dedup rows, atomic by itself; a version conflict,
+// a deadlock or a serialization failure writes nothing and the events are read again. A unique
+// violation (the other source applied an event between check and insert) writes nothing; the
+// account's events are then applied one at a time. After the writes the executions cursor (polling
+// path) moves to the highest seq applied (not by reconcile), at most once per
+// cursor_write_interval_ms and when the stream is quiet: apart from the group writes, so fills of
+// different accounts do not queue on its row.
 #pragma once
 
 #include <pqxx/pqxx>
@@ -69,13 +71,20 @@ class EventApplier {
   // The account of each event's order ("" when the ledger does not hold it).
   Result<std::vector<std::string>> accountsOf(const std::vector<IncomingEvent>& events);
   Result<std::vector<ApplyOutcome>> applyGroup(const std::string& account_id, const Group& group);
-  // Groups of a batch at once, their accounts' locks held: one read and one write. nullopt
-  // when that could not be done (a lock not had in time, conflicts past the retry bound,
-  // another source's unique violation, a database error): nothing was written, and the caller
-  // applies the groups one by one, which deals with each of those for its own account.
-  void applyFreeAccountsTogether(const std::vector<IncomingEvent>& events, AccountGroups& groups,
-                                 std::vector<Result<ApplyOutcome>>& outcomes,
-                                 int64_t& applied_seq_max);
+  // The batch's groups as their accounts' locks come free, those free together in one read and
+  // one write (event_applier.cpp says when it stops); the groups applied leave `groups`.
+  void applyAsLocksComeFree(const std::vector<IncomingEvent>& events, AccountGroups& groups,
+                            std::vector<Result<ApplyOutcome>>& outcomes, int64_t& applied_seq_max);
+  // The groups of `held_account_ids` in one read and one write; false when that could not be
+  // done (nothing was written, the groups stay).
+  [[nodiscard]] bool applyHeldGroups(const std::vector<IncomingEvent>& events,
+                                     const std::vector<std::string>& held_account_ids,
+                                     AccountGroups& groups,
+                                     std::vector<Result<ApplyOutcome>>& outcomes,
+                                     int64_t& applied_seq_max);
+  // nullopt when the write could not be done (conflicts past the retry bound, another source's
+  // unique violation, a database error): nothing was written, and the caller applies the groups
+  // one by one, which deals with each of those for its own account.
   std::optional<std::vector<ApplyOutcome>> applyAcrossAccounts(
       const std::vector<std::string>& account_ids, const Group& events);
   Attempt<std::vector<ApplyOutcome>> tryApplyGroup(const Group& group);
@@ -91,7 +100,7 @@ class EventApplier {
   int64_t cursor_applied_ = 0;  // the highest seq applied by this process
   int64_t cursor_written_ = 0;  // the highest seq it wrote
   std::chrono::steady_clock::time_point cursor_written_at_{};
-  Counter& across_accounts_;  // batches applied with one read and one write
+  Counter& across_accounts_;  // rounds that applied several accounts with one read and one write
   Counter& applied_;
   Counter& duplicates_;
   Counter& unknown_;

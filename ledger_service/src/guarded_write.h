@@ -40,16 +40,16 @@ class GuardedWriter {
     return writeHeld<T>({account_id}, attempt);
   }
 
-  // Of `account_ids`, the locks that are free right now, one try each (one round trip), in
-  // account id order, no wait. The caller writes those accounts together (writeHeld) and the
-  // others one by one (write): a writer that held some locks while it waited for more would
-  // hold up every request of those accounts meanwhile.
-  [[nodiscard]] AccountLocks::Held takeFree(std::vector<std::string> account_ids) {
+  // Of `account_ids`, the locks that are free now (one try each, one round trip), in account id
+  // order; while none is, waits for one (the backoff of write(), up to lock_wait_ms_max). Empty
+  // when none came free in time. The caller writes the accounts held together (writeHeld) and
+  // asks again for the others: a writer that held some locks while it waited for more would hold
+  // up every request of those accounts meanwhile.
+  [[nodiscard]] AccountLocks::Held takeAny(std::vector<std::string> account_ids) {
     std::sort(account_ids.begin(), account_ids.end());
     account_ids.erase(std::unique(account_ids.begin(), account_ids.end()), account_ids.end());
-    return locks_.tryAcquire(account_ids);
+    return locks_.acquireAny(account_ids);
   }
-
   // The version-guarded write of `account_ids`, whose locks the caller holds.
   template <typename T>
   [[nodiscard]] Result<T> writeHeld(const std::vector<std::string>& account_ids,

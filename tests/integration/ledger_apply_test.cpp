@@ -17,6 +17,8 @@ using std::chrono::seconds;
 
 class LedgerApplyTest : public ::testing::Test {
  protected:
+  explicit LedgerApplyTest(std::vector<std::string> extra_config = {})
+      : stack(std::move(extra_config)) {}
   void SetUp() override { stack.createFundedAccount("ACC-1", "10000.00"); }
 
   std::string place(const std::string& body, const std::string& key) {
@@ -238,6 +240,44 @@ TEST_F(LedgerApplyTest, OneReadOfTwoAccountsWithARepeatAppliesEachReportOnce) {
   EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM journal_entries WHERE account_id = 'ACC-2' "
                            "AND exec_id IS NOT NULL"),
             2);
+  EXPECT_TRUE(stack.invariantViolations().empty());
+}
+
+// Waits for an account lock for up to 20 s, so that a lock held elsewhere (as by an intake
+// request) would hold up the whole read for that long if the applier waited for it first.
+class LedgerApplyLongLockWaitTest : public LedgerApplyTest {
+ protected:
+  LedgerApplyLongLockWaitTest() : LedgerApplyTest({"lock_wait_ms_max = 20000"}) {}
+};
+
+// A lock held elsewhere holds up that account's events only (event_applier.h): in one read, the
+// other account's fill is applied while the lock is held, and the held account's once it is
+// released. Before the applier took locks in rounds, the held account came first in this read
+// and its lock was waited for before anything else.
+TEST_F(LedgerApplyLongLockWaitTest, ALockHeldElsewhereHoldsUpOnlyThatAccountsEvents) {
+  stack.createFundedAccount("ACC-2", "10000.00");
+  const std::string first =
+      place(R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
+            "held-1");
+  const auto placed = stack.request(
+      "POST", "/v1/accounts/ACC-2/orders", stack.traderToken({"ACC-2"}),
+      R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
+      {{"Idempotency-Key", "held-2"}});
+  ASSERT_EQ(placed.status, 202) << placed.body;
+  const std::string second = Json::parse(placed.body)["order_id"];
+  stack.killLedger();  // the entries below wait in the stream and come in one read
+  execution(first, "F", 10, "100.00", 10, 0);  // seq 1: the held account first
+  execution(second, "F", 10, "99.00", 10, 0);  // seq 2
+  stack.redis.command({"SET", "lock:account:ACC-1", "held-by-the-test", "PX", "60000"});
+  stack.startLedger();
+  ASSERT_TRUE(waitUntil([&] { return order(second)["status"] == "FILLED"; }, seconds(10)))
+      << order(second).dump();
+  EXPECT_EQ(stack.redis.command({"EXISTS", "lock:account:ACC-1"}).integer, 1);
+  EXPECT_EQ(order(first)["status"], "PENDING_NEW") << order(first).dump();
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM executions WHERE order_id = '" + first + "'"), 0);
+  stack.redis.command({"DEL", "lock:account:ACC-1"});
+  ASSERT_TRUE(waitForStatus(first, "FILLED")) << order(first).dump();
+  EXPECT_EQ(account()["cash_balance"], "9000.00");
   EXPECT_TRUE(stack.invariantViolations().empty());
 }
 
