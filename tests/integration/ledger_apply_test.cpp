@@ -74,6 +74,18 @@ class LedgerApplyTest : public ::testing::Test {
   Json account() {
     return Json::parse(stack.request("GET", "/v1/accounts/ACC-1", stack.adminToken()).body);
   }
+  // A BUY of 10 AAPL at 100.00 on ACC-1 and one on a new ACC-2 (funded like ACC-1); their ids.
+  std::pair<std::string, std::string> buyOnTwoAccounts(const std::string& key_prefix) {
+    stack.createFundedAccount("ACC-2", "10000.00");
+    const std::string body =
+        R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})";
+    const std::string first = place(body, key_prefix + "-1");
+    const auto placed =
+        stack.request("POST", "/v1/accounts/ACC-2/orders", stack.traderToken({"ACC-2"}), body,
+                      {{"Idempotency-Key", key_prefix + "-2"}});
+    EXPECT_EQ(placed.status, 202) << placed.body;
+    return {first, Json::parse(placed.body).value("order_id", "")};
+  }
   bool waitForStatus(const std::string& order_id, const std::string& status) {
     return waitUntil([&] { return order(order_id)["status"] == status; }, seconds(30));
   }
@@ -198,16 +210,7 @@ TEST_F(LedgerApplyTest, LedgerKilledMidBatchAppliesEachFillOnceAfterRestart) {
 // a report for an order the ledger does not hold: grouped by account, each applied once, in
 // order, and the polling cursor at the highest seq after the commits.
 TEST_F(LedgerApplyTest, OneReadOfTwoAccountsWithARepeatAppliesEachReportOnce) {
-  stack.createFundedAccount("ACC-2", "10000.00");
-  const std::string first =
-      place(R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
-            "batch-1");
-  const auto placed = stack.request(
-      "POST", "/v1/accounts/ACC-2/orders", stack.traderToken({"ACC-2"}),
-      R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
-      {{"Idempotency-Key", "batch-2"}});
-  ASSERT_EQ(placed.status, 202) << placed.body;
-  const std::string second = Json::parse(placed.body)["order_id"];
+  const auto [first, second] = buyOnTwoAccounts("batch");
   stack.killLedger();  // the entries below wait in the stream and come in one read
   execution(first, "F", 4, "100.00", 4, 6);        // seq 1, E1
   execution(second, "F", 5, "99.00", 5, 5);        // seq 2
@@ -255,16 +258,7 @@ class LedgerApplyLongLockWaitTest : public LedgerApplyTest {
 // released. Before the applier took locks in rounds, the held account came first in this read
 // and its lock was waited for before anything else.
 TEST_F(LedgerApplyLongLockWaitTest, ALockHeldElsewhereHoldsUpOnlyThatAccountsEvents) {
-  stack.createFundedAccount("ACC-2", "10000.00");
-  const std::string first =
-      place(R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
-            "held-1");
-  const auto placed = stack.request(
-      "POST", "/v1/accounts/ACC-2/orders", stack.traderToken({"ACC-2"}),
-      R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,"limit_price":"100.00"})",
-      {{"Idempotency-Key", "held-2"}});
-  ASSERT_EQ(placed.status, 202) << placed.body;
-  const std::string second = Json::parse(placed.body)["order_id"];
+  const auto [first, second] = buyOnTwoAccounts("held");
   stack.killLedger();  // the entries below wait in the stream and come in one read
   execution(first, "F", 10, "100.00", 10, 0);  // seq 1: the held account first
   execution(second, "F", 10, "99.00", 10, 0);  // seq 2
