@@ -17,8 +17,14 @@ const char* const kSchema =
     "  message text NOT NULL,"
     "  PRIMARY KEY (session_id, seq));"
     // Never filtered or sorted on: no planner statistics, so autoanalyze does not sort a sample
-    // of whole messages (ledger_service/migrations/007 says why). Idempotent.
-    "ALTER TABLE fix_messages ALTER COLUMN message SET STATISTICS 0";
+    // of whole messages (ledger_service/migrations/007 says why). Only when not yet so: the
+    // ALTER writes the catalog and takes a lock that waits for autovacuum, on every open.
+    "DO $$ BEGIN"
+    "  IF (SELECT attstattarget FROM pg_attribute WHERE attrelid = 'fix_messages'::regclass"
+    "      AND attname = 'message') <> 0 THEN"
+    "    ALTER TABLE fix_messages ALTER COLUMN message SET STATISTICS 0;"
+    "  END IF;"
+    "END $$";
 
 // The statements of every message (set, and the sequence numbers of incr*), prepared on each
 // connection: the server parses and plans them once, not once per message. pqxx prepares them

@@ -4,6 +4,7 @@
 #include <quickfix/SessionID.h>
 #include <algorithm>
 #include <memory>
+#include <pqxx/pqxx>
 
 #include "fix_store_env.h"
 #include "pg_message_store.h"
@@ -19,6 +20,25 @@ FIX::SessionID sessionId(const std::string& target) {
 std::unique_ptr<PgMessageStore> openStore(const std::string& target) {
   return std::unique_ptr<PgMessageStore>(
       new PgMessageStore(fixStoreDatabaseUri(), sessionId(target)));
+}
+
+// The messages' column has no planner statistics, set by the first open only: a later open
+// leaves the catalog row as it was (same xmin), so it neither writes it nor waits for its lock.
+TEST(PgMessageStore, MessagesHaveNoPlannerStatisticsSetByTheFirstOpenOnly) {
+  const auto statistics = [] {
+    pqxx::connection connection(fixStoreDatabaseUri());
+    pqxx::nontransaction read(connection);
+    return read
+        .exec1(
+            "SELECT xmin::text || ':' || attstattarget FROM pg_attribute WHERE attrelid = "
+            "'fix_messages'::regclass AND attname = 'message'")[0]
+        .as<std::string>();
+  };
+  auto first = openStore("STATISTICS-1");
+  const std::string after_first = statistics();
+  EXPECT_EQ(after_first.substr(after_first.find(':')), ":0");
+  auto second = openStore("STATISTICS-2");
+  EXPECT_EQ(statistics(), after_first);
 }
 
 TEST(PgMessageStore, NewSessionStartsAtOneAndOne) {
