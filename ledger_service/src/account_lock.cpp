@@ -68,11 +68,12 @@ Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) 
 }
 
 AccountLocks::Held AccountLocks::acquireAny(const std::vector<std::string>& account_ids) {
+  if (account_ids.empty()) return Held();
   const auto started = std::chrono::steady_clock::now();
   const auto deadline = started + std::chrono::milliseconds(settings_.wait_ms_max);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (int attempt = 0;; ++attempt) {
-    if (auto held = tryAcquire(account_ids); !held.accountIds().empty() || account_ids.empty()) {
+    if (auto held = tryAcquire(account_ids); !held.accountIds().empty()) {
       wait_seconds_.observeSeconds(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       return held;
