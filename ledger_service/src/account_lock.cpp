@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <chrono>
 #include <random>
+#include <thread>
 
 #include "domain/reservation.h"
 
@@ -33,25 +34,20 @@ std::string lockKey(const std::string& account_id) {
   return "lock:account:" + account_id;
 }
 
-void releaseInRedis(RedisPool& redis, const std::vector<std::string>& account_ids,
-                    const std::vector<std::string>& tokens) {
-  std::vector<std::vector<std::string>> releases;
-  for (std::size_t i = 0; i < account_ids.size(); ++i) {
-    if (tokens[i].empty()) continue;
-    releases.push_back({"EVAL", kReleaseScript, "1", lockKey(account_ids[i]), tokens[i]});
-  }
-  if (releases.empty()) return;
-  if (auto released = redis.pipeline(releases); !released) {
-    spdlog::warn("{} account locks not released ({}); they expire by TTL", releases.size(),
-                 released.error().message);
-  }
-}
-
 }  // namespace
 
 AccountLocks::Held::~Held() {
-  if (redis_ != nullptr) releaseInRedis(*redis_, account_ids_, tokens_);
-  if (local_ != nullptr) local_->release(account_ids_);
+  if (redis_ == nullptr) return;
+  std::vector<std::vector<std::string>> releases;
+  for (std::size_t i = 0; i < account_ids_.size(); ++i) {
+    if (tokens_[i].empty()) continue;
+    releases.push_back({"EVAL", kReleaseScript, "1", lockKey(account_ids_[i]), tokens_[i]});
+  }
+  if (releases.empty()) return;
+  if (auto released = redis_->pipeline(releases); !released) {
+    spdlog::warn("{} account locks not released ({}); they expire by TTL", releases.size(),
+                 released.error().message);
+  }
 }
 
 AccountLocks::AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics)
@@ -63,10 +59,7 @@ AccountLocks::AccountLocks(RedisPool& redis, AccountLockSettings settings, Metri
       busy_(metrics.counter("ledger_lock_total", "Account lock attempts by outcome.",
                             "outcome=\"busy\"")),
       skipped_(metrics.counter("ledger_lock_total", "Account lock attempts by outcome.",
-                               "outcome=\"skipped_redis_down\"")),
-      local_waits_(metrics.counter("ledger_lock_local_waits_total",
-                                   "Waits for account locks that only threads of this process "
-                                   "held, each ended by their release or the wait limit.")) {}
+                               "outcome=\"skipped_redis_down\"")) {}
 
 Result<AccountLocks::Held> AccountLocks::acquire(const std::string& account_id) {
   if (auto held = acquireAny({account_id}); !held.accountIds().empty()) return held;
@@ -80,60 +73,44 @@ AccountLocks::Held AccountLocks::acquireAny(const std::vector<std::string>& acco
   const auto deadline = started + std::chrono::milliseconds(settings_.wait_ms_max);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (int attempt = 0;; ++attempt) {
-    // Taken before the try, so a release between the try and the wait ends the wait at once.
-    const uint64_t releases_seen = local_.releases();
     if (auto held = tryAcquire(account_ids); !held.accountIds().empty()) {
       wait_seconds_.observeSeconds(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       return held;
     }
-    const auto now = std::chrono::steady_clock::now();
-    if (local_.allHeld(account_ids)) {
-      if (now >= deadline) return Held();
-      local_waits_.add();
-      local_.waitForRelease(releases_seen, deadline);
-      continue;
-    }
-    // Some account is free here but held in Redis by another process: back off, or less when
-    // a release here comes first.
     const auto sleep = std::chrono::milliseconds(
         lockBackoffMs(attempt, settings_.backoff_ms_min, settings_.backoff_ms_max,
                       std::min(unit(randomEngine()), 0.999999)));
-    if (now + sleep > deadline) return Held();
-    local_.waitForRelease(releases_seen, now + sleep);
+    if (std::chrono::steady_clock::now() + sleep > deadline) return Held();
+    std::this_thread::sleep_for(sleep);
   }
 }
 
 AccountLocks::Held AccountLocks::tryAcquire(const std::vector<std::string>& account_ids) {
   Held group;
-  std::vector<std::string> taken = local_.tryTake(account_ids);
-  if (taken.empty()) return group;
+  if (account_ids.empty()) return group;
   std::vector<std::string> tokens;
   std::vector<std::vector<std::string>> commands;
-  for (const auto& account_id : taken) {
+  for (const auto& account_id : account_ids) {
     tokens.push_back(randomToken());
     commands.push_back(
         {"SET", lockKey(account_id), tokens.back(), "NX", "PX", std::to_string(settings_.ttl_ms)});
   }
   const auto replies = redis_.pipeline(commands);
   group.redis_ = &redis_;
-  group.local_ = &local_;
-  std::vector<std::string> refused;  // free here, held by another process
-  for (std::size_t i = 0; i < taken.size(); ++i) {
+  for (std::size_t i = 0; i < account_ids.size(); ++i) {
     const RedisReply* reply = replies ? &(*replies)[i] : nullptr;
     if (reply == nullptr || reply->kind == RedisReply::Kind::Error) {
-      skipped_.add();  // Redis down (or refusing): this process's lock and the version check
+      skipped_.add();  // Redis down (or refusing): the version check alone
       tokens[i].clear();
     } else if (reply->kind != RedisReply::Kind::Status) {
-      refused.push_back(std::move(taken[i]));
-      continue;
+      continue;  // held by someone else
     } else {
       acquired_.add();
     }
-    group.account_ids_.push_back(std::move(taken[i]));
+    group.account_ids_.push_back(account_ids[i]);
     group.tokens_.push_back(std::move(tokens[i]));
   }
-  local_.release(refused);
   return group;
 }
 

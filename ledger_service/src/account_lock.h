@@ -1,9 +1,6 @@
 // The per-account lock of FLOW.md section 1, step 2:
 //   SET lock:account:{id} <random token> NX PX <ttl>, retried with jittered backoff up to
 //   wait_ms_max, then ACCOUNT_BUSY; released only by a compare-and-delete script on the token.
-// In front of Redis, the process's own table (local_account_locks.h): a thread asks Redis only
-// for accounts no other thread here holds, and waits for a release here rather than a backoff
-// when every account it wants is held here.
 // When Redis cannot be reached the lock is skipped (an empty token in Held): the version check in
 // the store keeps writes safe on its own, and /readyz reports degraded.
 #pragma once
@@ -13,7 +10,6 @@
 
 #include "common/metrics.h"
 #include "common/redis.h"
-#include "local_account_locks.h"
 
 namespace fbg::ledger {
 
@@ -35,11 +31,9 @@ class AccountLocks {
     Held() = default;
     Held(Held&& other) noexcept
         : redis_(other.redis_),
-          local_(other.local_),
           account_ids_(std::move(other.account_ids_)),
           tokens_(std::move(other.tokens_)) {
       other.redis_ = nullptr;
-      other.local_ = nullptr;
     }
     Held& operator=(Held&&) = delete;
     ~Held();
@@ -49,7 +43,6 @@ class AccountLocks {
    private:
     friend class AccountLocks;
     RedisPool* redis_ = nullptr;
-    LocalAccountLocks* local_ = nullptr;  // released after Redis, so a waiter here finds both free
     std::vector<std::string> account_ids_;
     std::vector<std::string> tokens_;  // per account; empty: taken without Redis
   };
@@ -58,23 +51,20 @@ class AccountLocks {
 
   // The account's lock, waited for (jittered backoff) up to wait_ms_max, else ACCOUNT_BUSY.
   [[nodiscard]] Result<Held> acquire(const std::string& account_id);
-  // One try each, no wait, at most one round trip: the locks of `account_ids` (no duplicates)
-  // that are free now, here and in Redis (with Redis down, each one free here, degraded).
+  // One try each, no wait, one round trip: the locks of `account_ids` that are free now (with
+  // Redis down, each one degraded).
   [[nodiscard]] Held tryAcquire(const std::vector<std::string>& account_ids);
-  // The locks of `account_ids` (no duplicates) that are free now; while none is, waits up to
-  // wait_ms_max: for a release here when this process holds them all, else the jittered backoff
-  // (cut short by a release here). Empty when none came free in time.
+  // The locks of `account_ids` that are free now; while none is, tries again with acquire()'s
+  // jittered backoff, up to wait_ms_max. Empty when none came free in time.
   [[nodiscard]] Held acquireAny(const std::vector<std::string>& account_ids);
 
  private:
   RedisPool& redis_;
-  LocalAccountLocks local_;
   AccountLockSettings settings_;
   Histogram& wait_seconds_;
   Counter& acquired_;
   Counter& busy_;
   Counter& skipped_;
-  Counter& local_waits_;
 };
 
 }  // namespace fbg::ledger

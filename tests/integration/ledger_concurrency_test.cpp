@@ -1,11 +1,9 @@
 // Concurrency of intake on one account (FLOW.md section 1): the Redis lock and the version
 // check together admit exactly what the money covers, and the version check alone still holds
-// when the lock expires mid-write between two ledger processes. (Threads of one process also
-// wait for each other in the process's own lock table, whatever Redis says.)
+// when the lock expires mid-write.
 #include <gtest/gtest.h>
 
 #include <atomic>
-#include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
 
@@ -33,9 +31,8 @@ HttpResponse withBusyRetry(const std::function<HttpResponse()>& send) {
   return response;
 }
 
-// With `over_peer`, odd threads send to the stack's second ledger process.
 void placeOrders(LedgerStack& stack, const std::string& account, int threads, int per_thread,
-                 const std::string& price, Tally& tally, bool over_peer = false) {
+                 const std::string& price, Tally& tally) {
   const std::string token = stack.traderToken({account});
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
@@ -43,14 +40,11 @@ void placeOrders(LedgerStack& stack, const std::string& account, int threads, in
       for (int i = 0; i < per_thread; ++i) {
         const std::string key = "c-" + std::to_string(t) + "-" + std::to_string(i);
         const auto response = withBusyRetry([&] {
-          const std::string body =
-              R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,"limit_price":")" +
-              price + R"("})";
-          const std::map<std::string, std::string> headers = {{"Idempotency-Key", key},
-                                                              {"X-Channel", t % 2 ? "MTS" : "WTS"}};
-          const std::string path = "/v1/accounts/" + account + "/orders";
-          return over_peer && t % 2 == 1 ? stack.requestPeer("POST", path, token, body, headers)
-                                         : stack.request("POST", path, token, body, headers);
+          return stack.request("POST", "/v1/accounts/" + account + "/orders", token,
+                               R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,)"
+                               R"("limit_price":")" +
+                                   price + R"("})",
+                               {{"Idempotency-Key", key}, {"X-Channel", t % 2 ? "MTS" : "WTS"}});
         });
         if (response.status == 202) {
           ++tally.accepted;
@@ -91,12 +85,10 @@ TEST(LedgerConcurrency, SixtyFourOrdersFromEightThreadsFundedForTwenty) {
 }
 
 TEST(LedgerConcurrency, LockExpiringMidWriteLosesNoUpdate) {
-  // The lock lives 20 ms but every write pauses 100 ms between read and write: writers of two
-  // ledger processes overlap for real and only the version check stands between them and a
-  // lost update.
+  // The lock lives 20 ms but every write pauses 100 ms between read and write: writers overlap
+  // for real and only the version check stands between them and a lost update.
   LedgerStack stack({"lock_ttl_ms = 20", "test_transaction_delay_ms = 100",
                      "lock_wait_ms_max = 10000", "version_retry_count_max = 100"});
-  stack.startPeerLedger();
   stack.createFundedAccount("ACC-X", "");
   const std::string admin = stack.adminToken();
   std::vector<std::thread> workers;
@@ -106,9 +98,8 @@ TEST(LedgerConcurrency, LockExpiringMidWriteLosesNoUpdate) {
       for (int i = 0; i < 5; ++i) {
         const std::string reference = "d-" + std::to_string(t) + "-" + std::to_string(i);
         const auto response = withBusyRetry([&] {
-          const std::string body = R"({"amount":"1.00","reference":")" + reference + R"("})";
-          return t % 2 == 1 ? stack.requestPeer("POST", "/v1/accounts/ACC-X/deposits", admin, body)
-                            : stack.request("POST", "/v1/accounts/ACC-X/deposits", admin, body);
+          return stack.request("POST", "/v1/accounts/ACC-X/deposits", admin,
+                               R"({"amount":"1.00","reference":")" + reference + R"("})");
         });
         if (response.status == 201)
           ++created;
@@ -123,15 +114,12 @@ TEST(LedgerConcurrency, LockExpiringMidWriteLosesNoUpdate) {
   const auto account = Json::parse(stack.request("GET", "/v1/accounts/ACC-X", admin).body);
   EXPECT_EQ(account["cash_balance"], "20.00");  // every one of the 20 deposits counted
   EXPECT_EQ(account["version"], 21);
-  // Counted by the process that lost the race, either one.
-  EXPECT_GT(stack.metric("ledger_version_conflicts_total") +
-                stack.peerMetric("ledger_version_conflicts_total"),
-            0.0);
+  EXPECT_GT(stack.metric("ledger_version_conflicts_total"), 0.0);
   EXPECT_EQ(stack.invariantViolations(), std::vector<std::string>{});
 
   // Orders under the same expiring lock: funded for exactly 6 of 12.
   Tally tally;
-  placeOrders(stack, "ACC-X", 4, 3, "3.33", tally, true);  // 6 x 3.33 = 19.98 of 20.00
+  placeOrders(stack, "ACC-X", 4, 3, "3.33", tally);  // 6 x 3.33 = 19.98 of 20.00
   EXPECT_EQ(tally.accepted.load(), 6);
   EXPECT_EQ(tally.insufficient.load(), 6);
   const auto after = Json::parse(stack.request("GET", "/v1/accounts/ACC-X", admin).body);

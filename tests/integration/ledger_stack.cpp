@@ -41,25 +41,7 @@ LedgerStack::LedgerStack(std::vector<std::string> extra_config) {
 }
 
 LedgerStack::~LedgerStack() {
-  peer_.terminate(5000);
   ledger_.terminate(5000);
-}
-
-void LedgerStack::startPeerLedger() {
-  peer_http_port_ = freeLoopbackPort();
-  const std::string peer_config = (postgres.folder() / "ledger-peer.conf").string();
-  const std::string peer_log = (postgres.folder() / "ledger-peer.log").string();
-  std::ifstream original(config_path_);
-  std::ofstream config(peer_config);
-  // The same settings, then the peer's own port and consumer name (a later line wins).
-  config << original.rdbuf();
-  config << "http_port = " << peer_http_port_ << "\nconsumer_name = ledger-peer\n";
-  config.close();
-  peer_.launch(FBG_LEDGER_BINARY, {"serve", "--config", peer_config}, {}, peer_log);
-  if (!waitUntilServing(peer_, peer_http_port_)) {
-    throw std::runtime_error("the peer ledger_service did not start; log:\n" +
-                             fbg::test::logTail(peer_log));
-  }
 }
 
 void LedgerStack::startLedger() {
@@ -90,13 +72,6 @@ HttpResponse LedgerStack::request(const std::string& method, const std::string& 
                                   std::map<std::string, std::string> headers) const {
   if (!token.empty()) headers["Authorization"] = "Bearer " + token;
   return httpRequest(http_port_, method, path, headers, body);
-}
-
-HttpResponse LedgerStack::requestPeer(const std::string& method, const std::string& path,
-                                      const std::string& token, const std::string& body,
-                                      std::map<std::string, std::string> headers) const {
-  if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-  return httpRequest(peer_http_port_, method, path, headers, body);
 }
 
 void LedgerStack::createFundedAccount(const std::string& account_id,
@@ -150,16 +125,7 @@ std::vector<std::string> LedgerStack::invariantViolations() {
 }
 
 double LedgerStack::metric(const std::string& name, const std::string& label_filter) const {
-  return metricAt(http_port_, name, label_filter);
-}
-
-double LedgerStack::peerMetric(const std::string& name, const std::string& label_filter) const {
-  return metricAt(peer_http_port_, name, label_filter);
-}
-
-double LedgerStack::metricAt(int port, const std::string& name,
-                             const std::string& label_filter) const {
-  const auto response = httpRequest(port, "GET", "/metrics");
+  const auto response = httpRequest(http_port_, "GET", "/metrics");
   std::istringstream lines(response.body);
   std::string line;
   double total = 0;

@@ -21,9 +21,6 @@ class LedgerStack {
 
   void startLedger();
   void killLedger() { ledger_.kill9(); }
-  // A second ledger process on the same database and Redis (its own port and consumer name), as
-  // a deployment with two instances would run; requestPeer() talks to it.
-  void startPeerLedger();
 
   [[nodiscard]] int port() const { return http_port_; }
   // The service's config file (for running `ledger_service reconcile` against the same setup).
@@ -36,9 +33,6 @@ class LedgerStack {
   HttpResponse request(const std::string& method, const std::string& path, const std::string& token,
                        const std::string& body = {},
                        std::map<std::string, std::string> headers = {}) const;
-  HttpResponse requestPeer(const std::string& method, const std::string& path,
-                           const std::string& token, const std::string& body = {},
-                           std::map<std::string, std::string> headers = {}) const;
 
   // Admin helpers that must succeed (they ASSERT through exceptions on failure).
   void createFundedAccount(const std::string& account_id, const std::string& cash_amount);
@@ -50,21 +44,16 @@ class LedgerStack {
   std::vector<std::string> invariantViolations();
   // A metric's value from /metrics (sum over its series whose labels contain label_filter).
   double metric(const std::string& name, const std::string& label_filter = "") const;
-  double peerMetric(const std::string& name, const std::string& label_filter = "") const;
 
   PostgresInstance postgres;
   RedisInstance redis;
 
  private:
-  double metricAt(int port, const std::string& name, const std::string& label_filter) const;
-
   std::string config_path_;
   std::string log_path_;
   std::string jwt_secret_ = "integration-test-secret-0123456789";
   int http_port_ = 0;
   ChildProcess ledger_;
-  int peer_http_port_ = 0;
-  ChildProcess peer_;
 };
 
 }  // namespace fbg::test
