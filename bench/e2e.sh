@@ -323,6 +323,41 @@ db_stats() {
                                     'broker_sim_a', 'broker_sim_b')"
 }
 
+# The CPU ticks (utime + stime) of every client backend of the stack's databases so far, one
+# "pid database ticks" line each. Our processes hold their connections for the whole run, so a
+# backend's change between two snapshots is what its database's work cost the server; what runs
+# outside them (WAL writer, autovacuum, checkpointer, the postmaster) stays in the total only.
+db_cpu_snapshot() {
+  local pid db line fields
+  while read -r pid db; do
+    { read -r line <"/proc/$pid/stat"; } 2>/dev/null || continue # it may have exited meanwhile
+    read -ra fields <<<"${line##*) }"                                # fields[n-3] is field n
+    echo "$pid $db $((fields[11] + fields[12]))"
+  done < <(pg postgres -F ' ' -c "select pid, datname from pg_stat_activity
+                                  where backend_type = 'client backend' and datname in
+                                  ('ledger', 'fills', 'gateway_sim_a', 'gateway_sim_b',
+                                   'broker_sim_a', 'broker_sim_b')")
+}
+
+# db_cpu_json DIR WINDOW_S: per database, the CPU of its backends between DIR/db-cpu-start and
+# DIR/db-cpu-end in percent of one core (a backend that started in between counts whole; one that
+# ended is not counted), as JSON; null without both snapshots.
+db_cpu_json() {
+  local dir="$1" window="$2"
+  [[ -s "$dir/db-cpu-start" && -s "$dir/db-cpu-end" && "$window" != null ]] || {
+    echo null
+    return 0
+  }
+  awk -v window="$window" -v tck="$BENCH_CLK_TCK" '
+    NR == FNR { start[$1] = $3; next }
+    { used[$2] += $3 - ($1 in start ? start[$1] : 0) }
+    END {
+      printf "{"; sep = ""
+      for (db in used) { printf "%s\"%s\": %.1f", sep, db, 100 * used[db] / tck / window; sep = ", " }
+      print "}"
+    }' "$dir/db-cpu-start" "$dir/db-cpu-end"
+}
+
 # The server's checkpoints so far (started by time or by WAL volume, and asked for: one inside a
 # phase makes it pay for the writes and the full-page images that follow) and its WAL: records,
 # full-page images, bytes, and the flushes to disk (each a synchronous commit's wait, several
@@ -392,14 +427,14 @@ phase_json() {
     --argjson driver_cpu "${driver_cpu:-null}" --argjson open "$open" --argjson status "$status" \
     --argjson cpu "$cpu" --argjson disturbed "$DISTURBED_OTHER_PCT" --argjson db "$(db_delta_json "$dir")" \
     --argjson backlog "$(<"$dir/backlog-at-start")" --slurpfile statements "$dir/statements.json" \
-    --argjson server "$(server_delta_json "$dir")" \
+    --argjson server "$(server_delta_json "$dir")" --argjson db_cpu "$(db_cpu_json "$dir" "$window")" \
     --argjson others "$(bench_others_json "$dir/procs-start" "$dir/procs-end" "$window" "$E2E_PG_DATA_DIR" "$@")" '
     {name: $name, round: $round, rate: $rate, seconds: $seconds, load_exit_status: $status,
      placed: $placed, placed_per_s: (if $placed == null or $load_s == null or $load_s == 0 then null
                                      else ($placed / $load_s * 10 | round / 10) end),
      backlog_at_start: $backlog, load_cpu_ms: $driver_cpu, open_after_drain: $open, cpu: $cpu,
      other_processes: $others,
-     databases: $db, statements: $statements[0], server: $server,
+     databases: $db, postgres_by_db_core_pct: $db_cpu, statements: $statements[0], server: $server,
      disturbed: ($others == null or $others.core_pct > $disturbed)}' >"$dir/phase.json"
 }
 
@@ -416,6 +451,7 @@ run_phase() {
   server_stats >"$dir/server-start"
   pg postgres -c "select pg_stat_statements_reset()" >/dev/null
   bench_processes_snapshot >"$dir/procs-start"
+  db_cpu_snapshot >"$dir/db-cpu-start"
   bench_cpu_snapshot "$E2E_PG_DATA_DIR" "${pids[@]}" >"$dir/phase.cpu-start"
   timeout "$((seconds + LOAD_GRACE_S))" "$DRIVER_BIN" load "${DRIVER_ARGS[@]}" --mix marketable \
     --rate "$rate" --orders "$((rate * seconds))" --duration-s "$((seconds + 2))" \
@@ -428,6 +464,7 @@ run_phase() {
   wait_drained
   echo "$OPEN_COUNT" >"$WORK_DIR/backlog" # the next phase starts with it
   bench_cpu_snapshot "$E2E_PG_DATA_DIR" "${pids[@]}" >"$dir/phase.cpu-end"
+  db_cpu_snapshot >"$dir/db-cpu-end"
   bench_processes_snapshot >"$dir/procs-end"
   db_stats >"$dir/db-end"
   statements_json >"$dir/statements.json"

@@ -67,6 +67,15 @@ def hops: [
 (.phases[] | .cpu_ms_per_order as $c
   | "| \(.name) | \($c.postgres | n2) | \($c.ledger | n2) | \($c.fill_receiver | n2) | \($c.gateways | n2) | \($c.simulators | n2) | \($c.redis | n2) | \($c.load | n2) | \($c.kernel_and_unattributed | n2) | \($c.unrelated | n2) | \($c.machine | n2) | \(.cpu.machine_busy_pct | n1) % | \(.other_processes.busiest // [] | .[:3] | map("\(.name | cell) \(.core_pct)") | join(", ")) |"),
 "",
+"PostgreSQL CPU per accepted order, ms, by database: each database's client backends (every process holds its connections for the run; their CPU from `/proc` over the phase and its drain), and the rest of the server (WAL writer, autovacuum, checkpointer, postmaster, connections that ended):",
+"",
+"| phase | \(dbs | join(" | ")) | backends | rest of the server | postgres |",
+"|---|\(dbs | map("---:") | join("|"))|---:|---:|---:|",
+(.phases[] | .counts.accepted as $n | .postgres_by_db_core_pct as $d | .cpu as $u
+  | if $d == null or $u == null or $n == null or $n == 0 then "| \(.name) | \(dbs | map("n/a") | join(" | ")) | n/a | n/a | n/a |"
+    else ($u.window_s * 1000 / $n / 100) as $k | ([$d[]] | add * $k) as $b | ($u.postgres_core_pct * $k) as $all
+      | "| \(.name) | \(dbs | map(($d[.] // 0) * $k | n2) | join(" | ")) | \($b | n2) | \($all - $b | n2) | \($all | n2) |" end),
+"",
 "PostgreSQL transactions committed per accepted order, per database (`pg_stat_database.xact_commit` over the phase and its drain, read-only ones included; every process has its own database):",
 "",
 "| phase | \(dbs | join(" | ")) | all |",
