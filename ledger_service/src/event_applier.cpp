@@ -1,11 +1,10 @@
 #include "event_applier.h"
 
-#include <cassert>
-
 #include "consumer_cursors.h"
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <cassert>
 #include <map>
 #include <set>
 

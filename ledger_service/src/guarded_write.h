@@ -50,6 +50,7 @@ class GuardedWriter {
     account_ids.erase(std::unique(account_ids.begin(), account_ids.end()), account_ids.end());
     return locks_.acquireAny(account_ids);
   }
+
   // The version-guarded write of `account_ids`, whose locks the caller holds.
   template <typename T>
   [[nodiscard]] Result<T> writeHeld(const std::vector<std::string>& account_ids,
