@@ -11,6 +11,7 @@
 #include "guarded_write.h"
 #include "ledger_config.h"
 #include "ledger_store.h"
+#include "order_intake.h"
 #include "outbox_relay.h"
 
 namespace fbg::ledger {
@@ -22,11 +23,12 @@ class LedgerApi {
   using OrderPlaced =
       std::function<void(const std::string& order_id, const std::string& account_id)>;
   LedgerApi(const LedgerSettings& settings, LedgerStore& store, GuardedWriter& writer,
-            OutboxRelay& relay, RedisPool& redis, MetricsRegistry& metrics,
+            OrderIntake& intake, OutboxRelay& relay, RedisPool& redis, MetricsRegistry& metrics,
             OrderPlaced on_order_placed = {})
       : settings_(settings),
         store_(store),
         writer_(writer),
+        intake_(intake),
         relay_(relay),
         redis_(redis),
         metrics_(metrics),
@@ -52,6 +54,7 @@ class LedgerApi {
   const LedgerSettings& settings_;
   LedgerStore& store_;
   GuardedWriter& writer_;
+  OrderIntake& intake_;
   OutboxRelay& relay_;
   RedisPool& redis_;
   MetricsRegistry& metrics_;

@@ -32,6 +32,12 @@ const ConfigSchema& ledgerConfigSchema() {
       {"lock_backoff_ms_max", T::Integer, "20", "largest lock retry window", 1, 10000},
       {"version_retry_count_max", T::Integer, "8",
        "re-reads after a version conflict before answering ACCOUNT_BUSY", 0, 1000},
+      {"intake_batch_orders_max", T::Integer, "32",
+       "orders placed together at most (one read and one write of the ledger for all, each "
+       "order of another account; order_intake.h); 1 places each order alone",
+       1, 1000},
+      {"intake_batches_in_flight_max", T::Integer, "2",
+       "batches of orders being placed at once at most (each holds a database connection)", 1, 64},
       {"order_quantity_max", T::Integer, "1000000", "largest order quantity", 1, 1000000000},
       {"order_notional_max", T::Money, "1000000.00", "largest quantity x limit_price"},
       {"routing_brokers", T::List, "SIM-A,SIM-B", "brokers orders may be routed to"},
@@ -119,6 +125,8 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
   s.lock_backoff_ms_min = asInt(config, "lock_backoff_ms_min");
   s.lock_backoff_ms_max = asInt(config, "lock_backoff_ms_max");
   s.version_retry_count_max = asInt(config, "version_retry_count_max");
+  s.intake_batch_orders_max = asInt(config, "intake_batch_orders_max");
+  s.intake_batches_in_flight_max = asInt(config, "intake_batches_in_flight_max");
   s.order_quantity_max = config.integer("order_quantity_max");
   s.order_notional_max = config.money("order_notional_max");
   s.routing_brokers = config.list("routing_brokers");

@@ -30,6 +30,8 @@ struct LedgerSettings {
   int lock_backoff_ms_min = 0;
   int lock_backoff_ms_max = 0;
   int version_retry_count_max = 0;
+  int intake_batch_orders_max = 0;
+  int intake_batches_in_flight_max = 0;
   int64_t order_quantity_max = 0;
   Money order_notional_max;
   std::vector<std::string> routing_brokers;

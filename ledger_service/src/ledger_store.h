@@ -8,7 +8,10 @@
 //
 // If the UPDATE matched nothing, nothing at all was written: the attempt returns
 // std::nullopt (a version conflict) and the caller re-reads and tries again. That check holds
-// with or without the Redis account lock, which only keeps conflicts rare.
+// with or without the Redis account lock, which only keeps conflicts rare. Orders go in
+// batches (order_intake.h): one read and one write for every order of the batch, each order
+// guarded by its own holder's version, so one order's conflict writes nothing of it and
+// leaves the others of its batch as they would be alone.
 #pragma once
 
 #include <optional>
@@ -32,6 +35,14 @@ struct ChangeContext {
 struct OrderOutcome {
   OrderRow order;
   bool replayed = false;
+};
+
+// One order of POST /v1/accounts/{id}/orders, validated, for placeOrders.
+struct PlaceOrderInput {
+  std::string account_id;
+  std::string idempotency_key;
+  PlaceOrderRequest request;
+  ChangeContext context;
 };
 
 struct TransferOutcome {
@@ -63,10 +74,11 @@ class LedgerStore {
   [[nodiscard]] Attempt<TransferOutcome> trySecurityDeposit(const std::string& account_id,
                                                             const SecurityDepositRequest& request,
                                                             const ChangeContext& context);
-  [[nodiscard]] Attempt<OrderOutcome> tryPlaceOrder(const std::string& account_id,
-                                                    const std::string& idempotency_key,
-                                                    const PlaceOrderRequest& request,
-                                                    const ChangeContext& context);
+  // The orders of a batch (order_intake.h), each of another account, in one read and one
+  // write: one outcome per order, in order. An order whose holder changed between the two gets
+  // nullopt (retry), as do all after a deadlock; never throws.
+  [[nodiscard]] std::vector<Attempt<OrderOutcome>> placeOrders(
+      const std::vector<const PlaceOrderInput*>& inputs);
   [[nodiscard]] Attempt<OrderRow> tryRequestCancel(const std::string& order_id,
                                                    const ChangeContext& context);
 
@@ -83,6 +95,10 @@ class LedgerStore {
   [[nodiscard]] Status ping();
 
  private:
+  // placeOrders' work; throws what the server raised.
+  std::vector<Attempt<OrderOutcome>> placeOrdersOnce(
+      pqxx::connection& connection, const std::vector<const PlaceOrderInput*>& inputs);
+  Attempt<OrderOutcome> placeOneOrder(pqxx::nontransaction& work, const PlaceOrderInput& input);
   void testDelay() const;
   PgPool& pool_;
   int test_transaction_delay_ms_;

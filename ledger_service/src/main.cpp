@@ -155,7 +155,9 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   OutboxSweeper outbox_sweeper({settings.outbox_sweep_interval_ms, settings.outbox_sweep_grace_ms,
                                 settings.outbox_sweep_batch_size_max, settings.stream_length_max},
                                pool, redis, metrics);
-  LedgerApi api(settings, store, writer, relay, redis, metrics,
+  OrderIntake intake({settings.intake_batch_orders_max, settings.intake_batches_in_flight_max},
+                     store, metrics);
+  LedgerApi api(settings, store, writer, intake, relay, redis, metrics,
                 [&applier](const std::string& order_id, const std::string& account_id) {
                   applier.rememberOrderAccount(order_id, account_id);
                 });

@@ -44,8 +44,8 @@ HttpResponse LedgerApi::placeOrder(const HttpRequest& request) {
                            settings_.routing_brokers, settings_.routing_default_broker};
   auto parsed = parsePlaceOrder(request.body, limits);
   if (!parsed) return errorResponse(parsed.error());
-  auto outcome = writer_.write<OrderOutcome>(
-      account_id, [&] { return store_.tryPlaceOrder(account_id, key, *parsed, *context); });
+  const PlaceOrderInput input{account_id, key, std::move(*parsed), std::move(*context)};
+  auto outcome = writer_.write<OrderOutcome>(account_id, [&] { return intake_.tryPlace(input); });
   if (!outcome) return errorResponse(outcome.error());
   if (outcome->replayed) {
     auto response = jsonResponse(200, orderJson(outcome->order).dump());

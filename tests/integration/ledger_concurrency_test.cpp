@@ -6,6 +6,7 @@
 #include <atomic>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <tuple>
 
 #include "ledger_stack.h"
 #include "support/wait.h"
@@ -125,6 +126,93 @@ TEST(LedgerConcurrency, LockExpiringMidWriteLosesNoUpdate) {
   const auto after = Json::parse(stack.request("GET", "/v1/accounts/ACC-X", admin).body);
   EXPECT_EQ(after["cash_available"], "0.02");
   EXPECT_EQ(stack.invariantViolations(), std::vector<std::string>{});
+}
+
+// The intake places the orders of different accounts that arrive together in one read and one
+// write (order_intake.h). One batch at a time, each pausing between its read and its write, so
+// that the requests of twelve accounts queue behind it and go together: every order gets its
+// own answer, and every balance, reservation and journal line is as if each went alone.
+TEST(LedgerConcurrency, OrdersOfTwelveAccountsPlacedTogetherKeepEveryBalance) {
+  LedgerStack stack({"intake_batches_in_flight_max = 1", "test_transaction_delay_ms = 30"});
+  const std::string admin = stack.adminToken();
+  constexpr int kAccounts = 12;
+  for (int a = 0; a < kAccounts; ++a) {
+    const std::string account = "ACC-G" + std::to_string(a);
+    stack.createFundedAccount(account, "1000.00");
+    const auto deposited = stack.request(
+        "POST", "/v1/accounts/" + account + "/security-deposits", admin,
+        R"({"symbol":"AAPL","quantity":50,"price":"90.00","reference":"sd-)" + account + R"("})");
+    ASSERT_EQ(deposited.status, 201) << deposited.body;
+  }
+  const std::string buy = R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,)"
+                          R"("limit_price":"100.00"})";
+  const std::string sell = R"({"symbol":"AAPL","side":"SELL","type":"LIMIT","quantity":5,)"
+                           R"("limit_price":"99.00"})";
+  const std::string too_big = R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":10,)"
+                              R"("limit_price":"100.00"})";
+  std::atomic<int> unexpected{0};
+  std::vector<std::thread> workers;
+  for (int a = 0; a < kAccounts; ++a) {
+    workers.emplace_back([&, a] {
+      const std::string account = "ACC-G" + std::to_string(a);
+      const std::string token = stack.traderToken({account});
+      const auto place = [&](const std::string& key, const std::string& body) {
+        return withBusyRetry([&] {
+          return stack.request("POST", "/v1/accounts/" + account + "/orders", token, body,
+                               {{"Idempotency-Key", key}});
+        });
+      };
+      // Three BUYs (300.00 of 1000.00), three SELLs (15 of 50 shares), one BUY the cash left
+      // (700.00) does not cover, and the first BUY again under its key.
+      const std::vector<std::tuple<std::string, std::string, int>> steps = {
+          {"b-0", buy, 202},     {"s-0", sell, 202}, {"b-1", buy, 202},  {"s-1", sell, 202},
+          {"big", too_big, 422}, {"b-2", buy, 202},  {"s-2", sell, 202}, {"b-0", buy, 200}};
+      for (const auto& [key, body, status] : steps) {
+        const auto response = place(key, body);
+        if (response.status != status) {
+          ++unexpected;
+          ADD_FAILURE() << account << " " << key << ": " << response.status << " " << response.body;
+        }
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  EXPECT_EQ(unexpected.load(), 0);
+
+  for (int a = 0; a < kAccounts; ++a) {
+    const std::string account = "ACC-G" + std::to_string(a);
+    const auto cash = Json::parse(stack.request("GET", "/v1/accounts/" + account, admin).body);
+    EXPECT_EQ(cash["cash_reserved"], "300.00") << account;
+    EXPECT_EQ(cash["cash_available"], "700.00") << account;
+    const auto positions =
+        Json::parse(stack.request("GET", "/v1/accounts/" + account + "/positions", admin).body);
+    ASSERT_EQ(positions["positions"].size(), 1u) << account;
+    EXPECT_EQ(positions["positions"][0]["quantity_reserved"], 15) << account;
+  }
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM orders"), kAccounts * 6);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM outbox WHERE kind = 'NEW'"), kAccounts * 6);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM order_revisions"), kAccounts * 6);
+  // One reservation entry of two lines per order, each against the order's own account.
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM journal_entries e JOIN orders o USING "
+                           "(order_id) WHERE e.kind = 'ORDER_RESERVE' AND e.account_id = "
+                           "o.account_id"),
+            kAccounts * 6);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM journal_lines l JOIN journal_entries e USING "
+                           "(entry_id) WHERE e.kind = 'ORDER_RESERVE'"),
+            kAccounts * 12);
+  // Each revision of a holder is the row as written: the account revisions' last versions.
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM accounts a WHERE a.version <> (SELECT "
+                           "max(r.version) FROM account_revisions r WHERE r.account_id = "
+                           "a.account_id) OR a.cash_reserved <> (SELECT (r.row_data->>"
+                           "'cash_reserved')::numeric FROM account_revisions r WHERE "
+                           "r.account_id = a.account_id ORDER BY r.version DESC LIMIT 1)"),
+            0);
+  EXPECT_EQ(stack.invariantViolations(), std::vector<std::string>{});
+  // The orders went in batches: fewer batches than orders.
+  const double batches = stack.metric("ledger_intake_batches_total");
+  const double batched = stack.metric("ledger_intake_batch_orders_total");
+  EXPECT_EQ(batched, kAccounts * 8.0);
+  EXPECT_LT(batches, batched / 2) << "batches " << batches << " for " << batched << " orders";
 }
 
 }  // namespace

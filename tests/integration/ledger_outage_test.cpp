@@ -98,6 +98,63 @@ TEST(LedgerOutage, RedisDownIntakeContinuesAndOutboxDeliversOnceWhenBack) {
   EXPECT_EQ(stack.invariantViolations(), std::vector<std::string>{});
 }
 
+// Redis down: no account lock, so two requests of one account under one Idempotency-Key, a BUY
+// and a SELL, can be read and written at once, each in a batch with other accounts' orders
+// (order_intake.h). The key's unique index refuses the second write whole; its batch is placed
+// again order by order, so the other accounts' orders are placed and the second request is told
+// the key was used for another order.
+TEST(LedgerOutage, RedisDownKeyRaceRefusesOneOrderAndSparesItsBatch) {
+  LedgerStack stack({"test_transaction_delay_ms = 40"});
+  const std::string admin = stack.adminToken();
+  for (int a = 0; a < 5; ++a) stack.createFundedAccount("ACC-K" + std::to_string(a), "100000.00");
+  const auto deposited =
+      stack.request("POST", "/v1/accounts/ACC-K0/security-deposits", admin,
+                    R"({"symbol":"MSFT","quantity":100,"price":"10.00","reference":"sd-k0"})");
+  ASSERT_EQ(deposited.status, 201) << deposited.body;
+  stack.redis.stop();
+
+  constexpr int kRaces = 4;
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int race = 0; race < kRaces; ++race) {
+    for (const char* side : {"BUY", "SELL"}) {
+      threads.emplace_back([&, race, side] {
+        const auto response =
+            stack.request("POST", "/v1/accounts/ACC-K0/orders", stack.traderToken({"ACC-K0"}),
+                          std::string(R"({"symbol":"MSFT","side":")") + side +
+                              R"(","type":"LIMIT","quantity":1,"limit_price":"10.00"})",
+                          {{"Idempotency-Key", "race-" + std::to_string(race)}});
+        const bool placed = response.status == 202;
+        const bool refused = response.status == 422 &&
+                             response.body.find("IDEMPOTENCY_KEY_REUSED") != std::string::npos;
+        if (!placed && !refused) {
+          ++wrong;
+          ADD_FAILURE() << side << " " << response.status << " " << response.body;
+        }
+      });
+    }
+    for (int a = 1; a < 5; ++a) {
+      threads.emplace_back([&, race, a] {
+        const std::string account = "ACC-K" + std::to_string(a);
+        const auto response = placeOrder(stack, account, "other-" + std::to_string(race));
+        if (response.status != 202) {
+          ++wrong;
+          ADD_FAILURE() << account << " " << response.status << " " << response.body;
+        }
+      });
+    }
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(wrong.load(), 0);
+  // One order per key: the race's winner, BUY or SELL.
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM orders WHERE account_id = 'ACC-K0'"), kRaces);
+  EXPECT_EQ(stack.sqlCount("SELECT count(DISTINCT idempotency_key) FROM orders WHERE "
+                           "account_id = 'ACC-K0'"),
+            kRaces);
+  EXPECT_EQ(stack.sqlCount("SELECT count(*) FROM orders WHERE account_id <> 'ACC-K0'"), kRaces * 4);
+  EXPECT_EQ(stack.invariantViolations(), std::vector<std::string>{});
+}
+
 TEST(LedgerOutage, OutboxRowCommittedAfterALaterOneIsStillDeliveredOnce) {
   LedgerStack stack;
   stack.createFundedAccount("ACC-O", "100000.00");
