@@ -21,8 +21,8 @@ std::string withColumns(std::string text) {
 }
 
 std::string placeOrderSql(bool buy) {
-  std::string text =
-      std::string("WITH ") + (buy ? sql::kBuyHolder : sql::kSellHolder) + sql::kPlaceOrderTail;
+  std::string text = std::string("WITH ") + (buy ? sql::kBuyHolder : sql::kSellHolder) +
+                     sql::kPlaceOrderTail + sql::kPlacedOutboxRows;
   text = replaceAll(text, "{RESERVED_AMOUNT}", buy ? "$3::numeric" : "0");
   text = replaceAll(text, "{RESERVED_QUANTITY}", buy ? "0" : "$3::bigint");
   text = replaceAll(text, "{AVAILABLE}", buy ? "cash.available" : "securities.available");
@@ -42,7 +42,8 @@ void LedgerStore::prepareStatements(pqxx::connection& connection) {
   connection.prepare("place_buy", placeOrderSql(true));
   connection.prepare("place_sell", placeOrderSql(false));
   connection.prepare("place_orders_read", sql::kPlaceOrdersRead);
-  connection.prepare("place_orders", withColumns(sql::kPlaceOrders));
+  connection.prepare("place_orders",
+                     withColumns(std::string(sql::kPlaceOrders) + sql::kPlacedOutboxRows));
   connection.prepare("request_cancel", withColumns(sql::kRequestCancel));
   connection.prepare("transfer_read", withColumns(sql::kTransferRead));
   connection.prepare("cash_transfer", sql::kCashTransfer);

@@ -33,9 +33,7 @@ SELECT i.n, a.cash_balance::text, a.cash_reserved::text, a.version,
 // journal lines of an order's entry:        BUY                    SELL
 //   1  {available}  -reserve                cash.available USD     securities.available {symbol}
 //   2  {reserved}   +reserve                cash.reserved  USD     securities.reserved  {symbol}
-// outbox.payload for kind NEW (JSON):
-//   {"order_id","account_id","symbol","side","type","quantity","limit_price"|null,
-//    "time_in_force","broker","channel","created_at"}
+// Followed by kPlacedOutboxRows.
 inline constexpr const char* kPlaceOrders = R"(
 WITH i AS (
   SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[], $4::text[], $5::bigint[],
@@ -99,6 +97,14 @@ entry_lines AS (
                               ELSE 'securities.reserved' END,
             CASE WHEN i.side = 'BUY' THEN 'USD' ELSE i.symbol END, i.reserve::numeric))
          AS l(line_no, book, asset, amount)),
+)";
+
+// The end of both intake writes (kPlaceOrders, kPlaceOrderTail), which name the orders they
+// placed `placed`: each order's outbox row, and the orders as the statement's result.
+// outbox.payload for kind NEW (JSON):
+//   {"order_id","account_id","symbol","side","type","quantity","limit_price"|null,
+//    "time_in_force","broker","channel","created_at"}
+inline constexpr const char* kPlacedOutboxRows = R"(
 outbox_row AS (
   INSERT INTO outbox (broker, kind, order_id, payload)
   SELECT broker, 'NEW', order_id,
@@ -153,9 +159,7 @@ holder_revision AS (
 // $15 channel  $16 actor  $17 request_id. {RESERVED_AMOUNT}, {RESERVED_QUANTITY}, {AVAILABLE},
 // {RESERVED} and {ASSET} are filled per side.
 //
-// outbox.payload for kind NEW (JSON):
-//   {"order_id","account_id","symbol","side","type","quantity","limit_price"|null,
-//    "time_in_force","broker","channel","created_at"}
+// Followed by kPlacedOutboxRows.
 inline constexpr const char* kPlaceOrderTail = R"(
 placed AS (
   INSERT INTO orders (order_id, seq, account_id, idempotency_key, request_fingerprint, symbol,
@@ -178,16 +182,7 @@ entry_lines AS (
     FROM entry, (VALUES (1::smallint, '{AVAILABLE}', {ASSET}, -($3::numeric)),
                         (2::smallint, '{RESERVED}', {ASSET}, $3::numeric))
                 AS l(line_no, book, asset, amount)),
-outbox_row AS (
-  INSERT INTO outbox (broker, kind, order_id, payload)
-  SELECT broker, 'NEW', order_id,
-         json_build_object('order_id', order_id, 'account_id', account_id, 'symbol', symbol,
-                           'side', side, 'type', type, 'quantity', quantity,
-                           'limit_price', limit_price::text, 'time_in_force', time_in_force,
-                           'broker', broker, 'channel', channel,
-                           'created_at', rfc3339(created_at))::text
-    FROM placed)
-SELECT {ORDER_COLUMNS} FROM placed o)";
+)";
 
 // $1 order_id  $2 version  $3 actor  $4 channel  $5 request_id
 // outbox.payload for kind CANCEL (JSON):
