@@ -4,6 +4,7 @@
 // takes the same steps through statements with one value per parameter.
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <cassert>
 #include <unordered_map>
 #include <variant>
@@ -26,32 +27,30 @@ struct PlannedOrder {
   int64_t seq = 0;
 };
 
-// The write's parameters, one array per column (store_sql.h kPlaceOrders, $1 to $17).
-struct PlaceColumns {
-  std::vector<std::string> columns[17];
+// An order's write parameters, $1 to $17 of both writes: kPlaceOrders takes each as an array
+// over the batch, the single-order statements (kBuyHolder / kSellHolder + kPlaceOrderTail) as is.
+using WriteValues = std::array<std::string, 17>;
 
-  void add(const PlaceOrderInput& input, const PlannedOrder& planned) {
-    const PlaceOrderRequest& r = input.request;
-    const std::string values[17] = {input.account_id,
-                                    std::to_string(planned.holder_version),
-                                    planned.reserve,
-                                    planned.order_id,
-                                    std::to_string(planned.seq),
-                                    input.idempotency_key,
-                                    r.fingerprint(),
-                                    r.symbol,
-                                    std::string(toText(r.side)),
-                                    std::string(toText(r.type)),
-                                    std::to_string(r.quantity),
-                                    r.limit_price ? r.limit_price->toString() : std::string(),
-                                    std::string(toText(r.time_in_force)),
-                                    r.broker,
-                                    input.context.channel,
-                                    input.context.actor,
-                                    input.context.request_id};
-    for (int k = 0; k < 17; ++k) columns[k].push_back(values[k]);
-  }
-};
+WriteValues writeValues(const PlaceOrderInput& input, const PlannedOrder& planned) {
+  const PlaceOrderRequest& r = input.request;
+  return {input.account_id,
+          std::to_string(planned.holder_version),
+          planned.reserve,
+          planned.order_id,
+          std::to_string(planned.seq),
+          input.idempotency_key,
+          r.fingerprint(),
+          r.symbol,
+          std::string(toText(r.side)),
+          std::string(toText(r.type)),
+          std::to_string(r.quantity),
+          r.limit_price ? r.limit_price->toString() : std::string(),
+          std::string(toText(r.time_in_force)),
+          r.broker,
+          input.context.channel,
+          input.context.actor,
+          input.context.request_id};
+}
 
 // The read's verdict on one order: its outcome now (an error, a replay), or its write.
 using Verdict = std::variant<Attempt<OrderOutcome>, PlannedOrder>;
@@ -137,12 +136,13 @@ Outcomes LedgerStore::placeOrdersOnce(pqxx::connection& connection,
                                        pgArrayLiteral(keys), pgArrayLiteral(symbols));
   assert(read.size() == inputs.size());  // one row per element of the arrays, in their order
   Outcomes outcomes(inputs.size(), std::optional<OrderOutcome>());
-  PlaceColumns columns;
+  std::array<std::vector<std::string>, 17> columns;               // one array per parameter
   std::unordered_map<std::string, std::size_t> written_by_order;  // order_id -> input
   for (std::size_t k = 0; k < inputs.size(); ++k) {
     auto verdict = planOrder(work, *inputs[k], read[static_cast<int>(k)]);
     if (auto* planned = std::get_if<PlannedOrder>(&verdict)) {
-      columns.add(*inputs[k], *planned);
+      const WriteValues values = writeValues(*inputs[k], *planned);
+      for (std::size_t c = 0; c < values.size(); ++c) columns[c].push_back(values[c]);
       written_by_order.emplace(planned->order_id, k);
     } else {
       outcomes[k] = std::move(std::get<Attempt<OrderOutcome>>(verdict));
@@ -150,13 +150,10 @@ Outcomes LedgerStore::placeOrdersOnce(pqxx::connection& connection,
   }
   if (written_by_order.empty()) return outcomes;
   testDelay();
-  std::vector<std::string> parameters;
-  for (const auto& column : columns.columns) parameters.push_back(pgArrayLiteral(column));
+  std::vector<std::string> arrays;
+  for (const auto& column : columns) arrays.push_back(pgArrayLiteral(column));
   const auto written =
-      work.exec_prepared("place_orders", parameters[0], parameters[1], parameters[2], parameters[3],
-                         parameters[4], parameters[5], parameters[6], parameters[7], parameters[8],
-                         parameters[9], parameters[10], parameters[11], parameters[12],
-                         parameters[13], parameters[14], parameters[15], parameters[16]);
+      work.exec_prepared("place_orders", pqxx::prepare::make_dynamic_params(arrays));
   // An order without a row found its holder changed since the read: it keeps nullopt.
   for (const auto& row : written) {
     OrderRow order = readOrder(row);
@@ -176,14 +173,10 @@ Attempt<OrderOutcome> LedgerStore::placeOneOrder(pqxx::nontransaction& work,
   const auto* planned = std::get_if<PlannedOrder>(&verdict);
   if (planned == nullptr) return std::move(std::get<Attempt<OrderOutcome>>(verdict));
   testDelay();
-  const PlaceOrderRequest& r = input.request;
-  const auto written = work.exec_prepared(
-      r.side == Side::Buy ? "place_buy" : "place_sell", input.account_id, planned->holder_version,
-      planned->reserve, planned->order_id, planned->seq, input.idempotency_key, r.fingerprint(),
-      r.symbol, std::string(toText(r.side)), std::string(toText(r.type)), r.quantity,
-      r.limit_price ? r.limit_price->toString() : std::string(),
-      std::string(toText(r.time_in_force)), r.broker, input.context.channel, input.context.actor,
-      input.context.request_id);
+  const WriteValues values = writeValues(input, *planned);
+  const auto written =
+      work.exec_prepared(input.request.side == Side::Buy ? "place_buy" : "place_sell",
+                         pqxx::prepare::make_dynamic_params(values));
   if (written.empty()) return std::optional<OrderOutcome>();
   return std::optional<OrderOutcome>(OrderOutcome{readOrder(written[0]), false});
 }
