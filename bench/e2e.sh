@@ -4,7 +4,7 @@
 # latency of each hop and of the whole, on this machine, next to pgbench in the same run.
 #
 #   bench/e2e.sh [--no-build] [--build-dir DIR] [--rates R1,R2,...] [--phase-s S] [--rounds K]
-#                [--clients C] [--keep]
+#                [--clients C] [--accounts M] [--keep]
 #   bench/e2e.sh --section-from bench/results/e2e-<date>.json
 #
 # Builds Release (ledger_service, gateway, fill_receiver, simulator, e2e_driver) into build/ or
@@ -22,8 +22,8 @@
 #     and PostgreSQL transactions);
 #   K rounds (default 1) of paced phases at each rate R (default 25,50,75,100,150,200,500/s),
 #     S seconds each (default 20): tests/e2e/e2e_driver load --mix marketable places marketable
-#     LIMIT orders (half BUY, half SELL, both brokers, 8 accounts) from C clients (default 16)
-#     over REST; after each phase the script waits (at most 60 s) until every order of the
+#     LIMIT orders (half BUY, half SELL, both brokers) on M accounts (default 8) from C clients
+#     (default 16) over REST; after each phase the script waits (at most 60 s) until every order of the
 #     phase is filled in the ledger, so that the next phase starts empty (if it does not, the
 #     next phase records the backlog it started with).
 # The timestamps come from the components' own tables (one PostgreSQL server, one clock): the
@@ -122,7 +122,8 @@ while (($# > 0)); do
     --rates) set_rates "${2:-}" && shift ;;
     --phase-s) set_number PHASE_S "$1" "${2:-}" 10 120 && shift ;;
     --rounds) set_number ROUNDS "$1" "${2:-}" 1 3 && shift ;;
-    --clients) set_number CLIENTS "$1" "${2:-}" 1 64 && shift ;;
+    --clients) set_number CLIENTS "$1" "${2:-}" 1 256 && shift ;;
+    --accounts) set_number ACCOUNTS "$1" "${2:-}" 1 256 && shift ;;
     --build-dir)
       [[ -n "${2:-}" ]] || fbg_die "--build-dir needs a folder"
       BUILD_DIR="$(realpath -m "$2")"

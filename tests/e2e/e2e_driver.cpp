@@ -61,8 +61,8 @@ using fbg::test::httpRequest;
 using fbg::test::HttpResponse;
 
 constexpr int kOrdersMax = 100'000;
-constexpr int kClientsMax = 64;
-constexpr int kAccountsMax = 64;
+constexpr int kClientsMax = 256;  // each a thread with one request in flight
+constexpr int kAccountsMax = 256;
 constexpr int kDurationSecondsMax = 3600;
 constexpr int kDeadlineSecondsMax = 3600;
 constexpr int kRetrySeconds = 60;  // a request without a definite answer is retried this long
