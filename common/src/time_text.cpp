@@ -56,4 +56,27 @@ int64_t parseFixTimestampMs(const std::string& text) {
   return static_cast<int64_t>(seconds) * 1000 + millis;
 }
 
+int64_t parseRfc3339Ms(const std::string& text) {
+  std::tm utc{};
+  int millis = 0;
+  int consumed = 0;
+  const int read = std::sscanf(text.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d%n", &utc.tm_year, &utc.tm_mon,
+                               &utc.tm_mday, &utc.tm_hour, &utc.tm_min, &utc.tm_sec, &consumed);
+  if (read != 6 || consumed != 19) return -1;
+  std::size_t at = 19;
+  if (at < text.size() && text[at] == '.') {
+    std::size_t digits = 0;
+    for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++digits) {
+      if (digits < 3) millis = millis * 10 + (text[at] - '0');
+    }
+    if (digits < 3) return -1;
+  }
+  if (at + 1 != text.size() || text[at] != 'Z') return -1;
+  utc.tm_year -= 1900;
+  utc.tm_mon -= 1;
+  const std::time_t seconds = timegm(&utc);
+  if (seconds < 0) return -1;
+  return static_cast<int64_t>(seconds) * 1000 + millis;
+}
+
 }  // namespace fbg

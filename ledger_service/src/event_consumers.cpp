@@ -17,12 +17,23 @@ int64_t seqOf(const nlohmann::json& item) {
   return seq != item.end() && seq->is_number_integer() ? seq->get<int64_t>() : 0;
 }
 
+// The earliest received_at of the reports read (unix ms); 0 when none says.
+int64_t oldestReceived(const std::vector<Result<IncomingEvent>>& parsed) {
+  int64_t oldest = 0;
+  for (const auto& event : parsed) {
+    const int64_t received = event ? event->received_unix_ms : 0;
+    if (received > 0) oldest = oldest == 0 ? received : std::min(oldest, received);
+  }
+  return oldest;
+}
+
 }  // namespace
 
 EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, EventApplier& applier,
-                               MetricsRegistry& metrics)
+                               EventLag& lag, MetricsRegistry& metrics)
     : settings_(std::move(settings)),
       applier_(applier),
+      lag_(lag),
       invalid_(metrics.counter("ledger_events_invalid_total",
                                "Stream entries that could not be understood (logged, skipped).")),
       polled_(metrics.counter("ledger_executions_polled_total",
@@ -39,13 +50,15 @@ EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, Even
   for (int i = 0; i < settings_.threads_per_stream; ++i) {
     consumers_.push_back(
         make("order-events", i,
-             [this](const std::vector<StreamMessage>& m) { return handleOrderEvents(m); }, {}));
+             [this, i](const std::vector<StreamMessage>& m) { return handleOrderEvents(2 * i, m); },
+             {}));
     // One poller is enough while the stream is down; the cursor is shared.
     std::function<void()> poll;
     if (i == 0) poll = [this] { pollFillReceiver(); };
     consumers_.push_back(make(
         "executions", i,
-        [this](const std::vector<StreamMessage>& m) { return handleExecutions(m); }, poll));
+        [this, i](const std::vector<StreamMessage>& m) { return handleExecutions(2 * i + 1, m); },
+        poll));
     consumers_.back()->setWhileIdle([this] { applier_.flushExecutionsCursor(); });
   }
 }
@@ -58,9 +71,16 @@ void EventConsumers::stop() {
   for (auto& consumer : consumers_) consumer->stop();
 }
 
-std::vector<bool> EventConsumers::applyRead(const std::vector<Result<IncomingEvent>>& parsed,
+std::vector<bool> EventConsumers::applyRead(int reader, int64_t oldest_unix_ms,
+                                            const std::vector<Result<IncomingEvent>>& parsed,
                                             const std::vector<StreamMessage>& messages,
                                             const std::string& what) {
+  lag_.working(reader, oldest_unix_ms);
+  struct Done {
+    EventLag& lag;
+    int reader;
+    ~Done() { lag.done(reader); }
+  } lag_reported{lag_, reader};
   std::vector<bool> done(messages.size(), true);  // an unreadable entry will not become readable
   std::vector<IncomingEvent> events;
   std::vector<std::size_t> index_of;
@@ -84,14 +104,21 @@ std::vector<bool> EventConsumers::applyRead(const std::vector<Result<IncomingEve
   return done;
 }
 
-std::vector<bool> EventConsumers::handleOrderEvents(const std::vector<StreamMessage>& messages) {
+// Order events' entry ids are Redis's own (XADD *): the oldest, the first of the read, gives its
+// time.
+std::vector<bool> EventConsumers::handleOrderEvents(int reader,
+                                                    const std::vector<StreamMessage>& messages) {
   std::vector<Result<IncomingEvent>> parsed;
   parsed.reserve(messages.size());
   for (const auto& message : messages) parsed.push_back(parseOrderEvent(message.fields));
-  return applyRead(parsed, messages, "order event");
+  const int64_t oldest = messages.empty() ? 0 : entryUnixMs(messages.front().entry_id);
+  return applyRead(reader, oldest, parsed, messages, "order event");
 }
 
-std::vector<bool> EventConsumers::handleExecutions(const std::vector<StreamMessage>& messages) {
+// Executions' entry ids are the fill receiver's seq, not a time: the oldest report's own
+// received_at (when the fill receiver stored it) gives it.
+std::vector<bool> EventConsumers::handleExecutions(int reader,
+                                                   const std::vector<StreamMessage>& messages) {
   std::vector<Result<IncomingEvent>> parsed;
   parsed.reserve(messages.size());
   for (const auto& message : messages) {
@@ -100,7 +127,7 @@ std::vector<bool> EventConsumers::handleExecutions(const std::vector<StreamMessa
                          ? Result<IncomingEvent>(makeError(ErrorCode::InvalidRequest, "no payload"))
                          : parseExecution(payload->second));
   }
-  return applyRead(parsed, messages, "execution");
+  return applyRead(reader, oldestReceived(parsed), parsed, messages, "execution");
 }
 
 int64_t pollingStart(int64_t cursor, const ConsumerSettings& settings) {
@@ -149,7 +176,9 @@ bool EventConsumers::pollPage(int64_t& after) {
     parsed.push_back(parseExecution(item.dump()));
     labels.push_back({"seq " + std::to_string(seqOf(item)), {}});
   }
-  const std::vector<bool> done = applyRead(parsed, labels, "polled execution");
+  // The poller runs on the first executions reader's thread (reader 1), whose lag it reports.
+  const std::vector<bool> done =
+      applyRead(1, oldestReceived(parsed), parsed, labels, "polled execution");
   std::size_t applied = 0;
   for (; applied < items.size() && done[applied]; ++applied) {
     polled_.add();

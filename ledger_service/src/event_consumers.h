@@ -13,6 +13,7 @@
 #include "common/metrics.h"
 #include "common/stream_consumer.h"
 #include "event_applier.h"
+#include "event_lag.h"
 
 namespace fbg::ledger {
 
@@ -39,16 +40,19 @@ struct ConsumerSettings {
 
 class EventConsumers {
  public:
-  EventConsumers(ConsumerSettings settings, RedisPool& redis, EventApplier& applier,
+  // lag: told what each reader applies (readers 0 .. 2 x threads_per_stream - 1).
+  EventConsumers(ConsumerSettings settings, RedisPool& redis, EventApplier& applier, EventLag& lag,
                  MetricsRegistry& metrics);
   void start();
   void stop();
 
  private:
   // A stream read at once (EventApplier::applyBatch); one answer per entry: true when done.
-  std::vector<bool> handleOrderEvents(const std::vector<StreamMessage>& messages);
-  std::vector<bool> handleExecutions(const std::vector<StreamMessage>& messages);
-  std::vector<bool> applyRead(const std::vector<Result<IncomingEvent>>& parsed,
+  // `reader` reports to lag_ while it applies the read (event_lag.h).
+  std::vector<bool> handleOrderEvents(int reader, const std::vector<StreamMessage>& messages);
+  std::vector<bool> handleExecutions(int reader, const std::vector<StreamMessage>& messages);
+  std::vector<bool> applyRead(int reader, int64_t oldest_unix_ms,
+                              const std::vector<Result<IncomingEvent>>& parsed,
                               const std::vector<StreamMessage>& messages, const std::string& what);
   void pollFillReceiver();
   // Applies one page after `after` (the poller's own position); false when it stops the round.
@@ -56,6 +60,7 @@ class EventConsumers {
 
   ConsumerSettings settings_;
   EventApplier& applier_;
+  EventLag& lag_;
   Counter& invalid_;
   Counter& polled_;
   std::vector<std::unique_ptr<StreamConsumer>> consumers_;

@@ -8,6 +8,7 @@
 #include "common/http.h"
 #include "common/metrics.h"
 #include "common/redis.h"
+#include "event_lag.h"
 #include "guarded_write.h"
 #include "ledger_config.h"
 #include "ledger_store.h"
@@ -23,12 +24,13 @@ class LedgerApi {
   using OrderPlaced =
       std::function<void(const std::string& order_id, const std::string& account_id)>;
   LedgerApi(const LedgerSettings& settings, LedgerStore& store, GuardedWriter& writer,
-            OrderIntake& intake, OutboxRelay& relay, RedisPool& redis, MetricsRegistry& metrics,
-            OrderPlaced on_order_placed = {})
+            OrderIntake& intake, EventLag& event_lag, OutboxRelay& relay, RedisPool& redis,
+            MetricsRegistry& metrics, OrderPlaced on_order_placed = {})
       : settings_(settings),
         store_(store),
         writer_(writer),
         intake_(intake),
+        event_lag_(event_lag),
         relay_(relay),
         redis_(redis),
         metrics_(metrics),
@@ -55,6 +57,7 @@ class LedgerApi {
   LedgerStore& store_;
   GuardedWriter& writer_;
   OrderIntake& intake_;
+  EventLag& event_lag_;
   OutboxRelay& relay_;
   RedisPool& redis_;
   MetricsRegistry& metrics_;

@@ -38,6 +38,14 @@ const ConfigSchema& ledgerConfigSchema() {
        1, 1000},
       {"intake_batches_in_flight_max", T::Integer, "2",
        "batches of orders being placed at once at most (each holds a database connection)", 1, 64},
+      {"intake_events_lag_ms_max", T::Integer, "100",
+       "a new order waits while the oldest broker event being applied has waited longer than "
+       "this (fills first; event_lag.h)",
+       0, 600000},
+      {"intake_events_lag_wait_ms_max", T::Integer, "1000",
+       "how long a new order waits at most for the event readers to catch up, then it is "
+       "placed anyway; 0: never waits",
+       0, 60000},
       {"order_quantity_max", T::Integer, "1000000", "largest order quantity", 1, 1000000000},
       {"order_notional_max", T::Money, "1000000.00", "largest quantity x limit_price"},
       {"routing_brokers", T::List, "SIM-A,SIM-B", "brokers orders may be routed to"},
@@ -127,6 +135,8 @@ Result<LedgerSettings> settingsFrom(const Config& config) {
   s.version_retry_count_max = asInt(config, "version_retry_count_max");
   s.intake_batch_orders_max = asInt(config, "intake_batch_orders_max");
   s.intake_batches_in_flight_max = asInt(config, "intake_batches_in_flight_max");
+  s.intake_events_lag_ms_max = asInt(config, "intake_events_lag_ms_max");
+  s.intake_events_lag_wait_ms_max = asInt(config, "intake_events_lag_wait_ms_max");
   s.order_quantity_max = config.integer("order_quantity_max");
   s.order_notional_max = config.money("order_notional_max");
   s.routing_brokers = config.list("routing_brokers");

@@ -32,6 +32,8 @@ struct LedgerSettings {
   int version_retry_count_max = 0;
   int intake_batch_orders_max = 0;
   int intake_batches_in_flight_max = 0;
+  int intake_events_lag_ms_max = 0;
+  int intake_events_lag_wait_ms_max = 0;
   int64_t order_quantity_max = 0;
   Money order_notional_max;
   std::vector<std::string> routing_brokers;

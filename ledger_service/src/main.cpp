@@ -149,7 +149,8 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   consumer_settings.block_ms = std::max(1, settings.redis_timeout_ms / 2);
   consumer_settings.fill_receiver_host = settings.fill_receiver_host;
   consumer_settings.fill_receiver_port = settings.fill_receiver_port;
-  EventConsumers consumers(consumer_settings, redis, applier, metrics);
+  EventLag event_lag(2 * consumer_settings.threads_per_stream, metrics);
+  EventConsumers consumers(consumer_settings, redis, applier, event_lag, metrics);
   ExecutionsSweeper sweeper(sweeperSettings(settings), pool, applier, metrics);
   const bool sweeping = settings.consumers_enabled && settings.sweep_interval_ms > 0;
   OutboxSweeper outbox_sweeper({settings.outbox_sweep_interval_ms, settings.outbox_sweep_grace_ms,
@@ -157,7 +158,7 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
                                pool, redis, metrics);
   OrderIntake intake({settings.intake_batch_orders_max, settings.intake_batches_in_flight_max},
                      store, metrics);
-  LedgerApi api(settings, store, writer, intake, relay, redis, metrics,
+  LedgerApi api(settings, store, writer, intake, event_lag, relay, redis, metrics,
                 [&applier](const std::string& order_id, const std::string& account_id) {
                   applier.rememberOrderAccount(order_id, account_id);
                 });

@@ -45,6 +45,9 @@ HttpResponse LedgerApi::placeOrder(const HttpRequest& request) {
   auto parsed = parsePlaceOrder(request.body, limits);
   if (!parsed) return errorResponse(parsed.error());
   const PlaceOrderInput input{account_id, key, std::move(*parsed), std::move(*context)};
+  // Fills first (event_lag.h); before the lock, so that nothing waits on this request.
+  event_lag_.waitWhileBehind(settings_.intake_events_lag_ms_max,
+                             settings_.intake_events_lag_wait_ms_max);
   auto outcome = writer_.write<OrderOutcome>(account_id, [&] { return intake_.tryPlace(input); });
   if (!outcome) return errorResponse(outcome.error());
   if (outcome->replayed) {

@@ -3,6 +3,8 @@
 // them (gateway/src/event_relay.h, fill_receiver/src/execution_relay.h).
 #include <gtest/gtest.h>
 
+#include <future>
+
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
@@ -272,6 +274,43 @@ TEST_F(LedgerApplyLongLockWaitTest, ALockHeldElsewhereHoldsUpOnlyThatAccountsEve
   stack.redis.command({"DEL", "lock:account:ACC-1"});
   ASSERT_TRUE(waitForStatus(first, "FILLED")) << order(first).dump();
   EXPECT_EQ(account()["cash_balance"], "9000.00");
+  EXPECT_TRUE(stack.invariantViolations().empty());
+}
+
+// Fills first (event_lag.h), with both waits far beyond the test's deadlines, so that only the
+// reader's progress can end them.
+class LedgerFillsFirstTest : public LedgerApplyTest {
+ protected:
+  LedgerFillsFirstTest()
+      : LedgerApplyTest({"lock_wait_ms_max = 60000", "intake_events_lag_ms_max = 100",
+                         "intake_events_lag_wait_ms_max = 60000"}) {}
+};
+
+// A reader stuck on a fill received long ago (its account's lock held elsewhere) holds back new
+// orders of every account; they are placed as soon as that fill is applied.
+TEST_F(LedgerFillsFirstTest, ANewOrderWaitsWhileTheReadersAreBehind) {
+  const auto [first, second] = buyOnTwoAccounts("lag");
+  stack.redis.command({"SET", "lock:account:ACC-1", "held-by-the-test", "PX", "60000"});
+  execution(first, "F", 10, "100.00", 10, 0);  // received_at two days before this test's date
+  const std::string body =
+      R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,"limit_price":"100.00"})";
+  auto placed = std::async(std::launch::async, [&] {
+    return stack.request("POST", "/v1/accounts/ACC-2/orders", stack.traderToken({"ACC-2"}), body,
+                         {{"Idempotency-Key", "lag-3"}});
+  });
+  ASSERT_TRUE(waitUntil([&] { return stack.metric("ledger_intake_event_lag_waits_total") == 1; },
+                        seconds(10)))
+      << stack.logTail();
+  EXPECT_EQ(placed.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  EXPECT_EQ(order(first)["status"], "PENDING_NEW");
+  // Reads and cancels do not wait.
+  EXPECT_EQ(stack.request("GET", "/v1/orders/" + second, stack.adminToken()).status, 200);
+  stack.redis.command({"DEL", "lock:account:ACC-1"});
+  ASSERT_EQ(placed.wait_for(std::chrono::seconds(30)), std::future_status::ready);
+  const auto answer = placed.get();
+  EXPECT_EQ(answer.status, 202) << answer.body;
+  EXPECT_EQ(order(first)["status"], "FILLED");
+  EXPECT_EQ(stack.metric("ledger_intake_event_lag_waits_total"), 1);
   EXPECT_TRUE(stack.invariantViolations().empty());
 }
 

@@ -25,5 +25,8 @@ namespace fbg {
 [[nodiscard]] std::string rfc3339Timestamp(std::chrono::system_clock::time_point at);
 // FIX UTCTimestamp ("YYYYMMDD-HH:MM:SS" or with ".sss") -> ms since the epoch; -1 if malformed.
 [[nodiscard]] int64_t parseFixTimestampMs(const std::string& text);
+// RFC 3339 in UTC ("YYYY-MM-DDTHH:MM:SSZ", or with a fraction of 3 or more digits, of which the
+// first 3 count) -> ms since the epoch; -1 if malformed.
+[[nodiscard]] int64_t parseRfc3339Ms(const std::string& text);
 
 }  // namespace fbg

@@ -1,8 +1,10 @@
 #include "domain/broker_event_parse.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "common/identifiers.h"
+#include "common/time_text.h"
 
 namespace fbg::ledger {
 namespace {
@@ -119,6 +121,7 @@ Result<IncomingEvent> parseExecution(const std::string& json_text) {
   }
   out.dedup_id = out.broker + ":" + out.exec_id;
   out.source = "executions";
+  out.received_unix_ms = std::max<int64_t>(0, parseRfc3339Ms(textOr(json, "received_at", "")));
   if (auto read = readExecType(json, out); !read) return read.error();
   return out;
 }

@@ -24,6 +24,7 @@ struct IncomingEvent {
   std::string exec_id;
   std::string executed_at;        // RFC 3339
   int64_t fill_receiver_seq = 0;  // executions only: the fill receiver's seq
+  int64_t received_unix_ms = 0;   // executions only: when the fill receiver stored it (0: unknown)
 };
 
 // order-events entry fields: event_id, kind, order_id, payload (gateway/src/gateway_rows.h).

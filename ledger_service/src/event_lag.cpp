@@ -1,0 +1,83 @@
+#include "event_lag.h"
+
+#include <algorithm>
+#include <cassert>
+#include <charconv>
+
+namespace fbg::ledger {
+namespace {
+
+int64_t unixMsNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
+
+int64_t entryUnixMs(const std::string& entry_id) {
+  const auto dash = entry_id.find('-');
+  if (dash == std::string::npos || dash == 0) return 0;
+  int64_t ms = 0;
+  const auto [end, error] = std::from_chars(entry_id.data(), entry_id.data() + dash, ms);
+  if (error != std::errc() || end != entry_id.data() + dash || ms < 0) return 0;
+  return ms;
+}
+
+EventLag::EventLag(int readers_max, MetricsRegistry& metrics)
+    : oldest_unix_ms_(static_cast<std::size_t>(readers_max), 0),
+      waits_(metrics.counter("ledger_intake_event_lag_waits_total",
+                             "New orders that waited for the event readers to catch up "
+                             "(fills first).")),
+      wait_seconds_(metrics.histogram("ledger_intake_event_lag_wait_seconds",
+                                      "How long a new order waited for the event readers.")),
+      lag_ms_(metrics.gauge("ledger_event_lag_ms",
+                            "Age of the oldest broker event a reader started applying, at its "
+                            "read (0: caught up).")) {
+  assert(readers_max > 0);
+}
+
+void EventLag::working(int reader, int64_t oldest_unix_ms) {
+  assert(reader >= 0 && static_cast<std::size_t>(reader) < oldest_unix_ms_.size());
+  const std::lock_guard lock(mutex_);
+  oldest_unix_ms_[static_cast<std::size_t>(reader)] = std::max<int64_t>(0, oldest_unix_ms);
+  lag_ms_.set(lagMsLocked(unixMsNow()));
+  changed_.notify_all();  // a newer read than the last: its lag is smaller
+}
+
+void EventLag::done(int reader) {
+  assert(reader >= 0 && static_cast<std::size_t>(reader) < oldest_unix_ms_.size());
+  {
+    const std::lock_guard lock(mutex_);
+    oldest_unix_ms_[static_cast<std::size_t>(reader)] = 0;
+  }
+  changed_.notify_all();
+}
+
+int64_t EventLag::lagMs(int64_t now_unix_ms) const {
+  const std::lock_guard lock(mutex_);
+  return lagMsLocked(now_unix_ms);
+}
+
+int64_t EventLag::lagMsLocked(int64_t now_unix_ms) const {
+  int64_t lag = 0;
+  for (const int64_t oldest : oldest_unix_ms_) {
+    if (oldest > 0) lag = std::max(lag, now_unix_ms - oldest);
+  }
+  return lag;
+}
+
+int64_t EventLag::waitWhileBehind(int64_t lag_ms_max, int64_t wait_ms_max) {
+  if (wait_ms_max <= 0) return 0;
+  const auto started = std::chrono::steady_clock::now();
+  std::unique_lock lock(mutex_);
+  const auto caught_up = [&] { return lagMsLocked(unixMsNow()) <= lag_ms_max; };
+  if (caught_up()) return 0;
+  waits_.add();
+  changed_.wait_until(lock, started + std::chrono::milliseconds(wait_ms_max), caught_up);
+  const auto waited = std::chrono::steady_clock::now() - started;
+  wait_seconds_.observeSeconds(std::chrono::duration<double>(waited).count());
+  return std::chrono::duration_cast<std::chrono::milliseconds>(waited).count();
+}
+
+}  // namespace fbg::ledger

@@ -1,0 +1,105 @@
+// Fills first (ledger_service/src/event_lag.h): the readers' lag from their reads' oldest entry
+// ids, and a new order's bounded wait on it.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <future>
+#include <thread>
+
+#include "common/time_text.h"
+#include "domain/broker_event_parse.h"
+#include "event_lag.h"
+
+namespace fbg::ledger {
+namespace {
+
+int64_t unixMsNow() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TEST(EventLag, ReadsTheMillisecondsOfAStreamEntryId) {
+  EXPECT_EQ(entryUnixMs("1732700000000-3"), 1732700000000);
+  EXPECT_EQ(entryUnixMs("5-0"), 5);
+  EXPECT_EQ(entryUnixMs(""), 0);
+  EXPECT_EQ(entryUnixMs("-3"), 0);
+  EXPECT_EQ(entryUnixMs("1732700000000"), 0);
+  EXPECT_EQ(entryUnixMs("17327x0000000-3"), 0);
+}
+
+// Executions' entry ids are seqs, not times: a report's age comes from its received_at.
+TEST(EventLag, AReportsTimeIsItsReceivedAt) {
+  EXPECT_EQ(parseRfc3339Ms("2026-11-25T10:00:00.123456Z"), 1795600800123);
+  EXPECT_EQ(parseRfc3339Ms("2026-11-25T10:00:00.123Z"), 1795600800123);
+  EXPECT_EQ(parseRfc3339Ms("2026-11-25T10:00:00Z"), 1795600800000);
+  for (const char* bad : {"", "2026-11-25T10:00:00", "2026-11-25T10:00:00.12Z",
+                          "2026-11-25 10:00:00Z", "2026-11-25T10:00:00.123+01:00", "now"}) {
+    EXPECT_EQ(parseRfc3339Ms(bad), -1) << bad;
+  }
+  const auto report = parseExecution(
+      R"({"seq":7,"broker":"SIM-A","exec_id":"E7","order_id":"O1","exec_type":"0",)"
+      R"("ord_status":"0","cum_qty":0,"received_at":"2026-11-25T10:00:00.500000Z"})");
+  ASSERT_TRUE(report) << report.error().message;
+  EXPECT_EQ(report->received_unix_ms, 1795600800500);
+  const auto undated =
+      parseExecution(R"({"seq":8,"broker":"SIM-A","exec_id":"E8","order_id":"O1","exec_type":"0",)"
+                     R"("ord_status":"0","cum_qty":0})");
+  ASSERT_TRUE(undated) << undated.error().message;
+  EXPECT_EQ(undated->received_unix_ms, 0);
+}
+
+TEST(EventLag, IsTheOldestEntryBeingAppliedAcrossReaders) {
+  MetricsRegistry metrics;
+  EventLag lag(3, metrics);
+  EXPECT_EQ(lag.lagMs(10'000), 0);
+  lag.working(0, 9'500);
+  lag.working(2, 9'000);
+  EXPECT_EQ(lag.lagMs(10'000), 1'000);
+  lag.done(2);
+  EXPECT_EQ(lag.lagMs(10'000), 500);
+  lag.working(0, 0);  // an entry id without time: no lag known
+  EXPECT_EQ(lag.lagMs(10'000), 0);
+  lag.working(1, 9'990);
+  lag.done(1);
+  EXPECT_EQ(lag.lagMs(10'000), 0);
+}
+
+TEST(EventLag, AnOrderDoesNotWaitWhileTheReadersKeepUp) {
+  MetricsRegistry metrics;
+  EventLag lag(2, metrics);
+  lag.working(0, unixMsNow());
+  EXPECT_EQ(lag.waitWhileBehind(60'000, 60'000), 0);
+  EXPECT_EQ(metrics.counter("ledger_intake_event_lag_waits_total", "").value(), 0);
+}
+
+// A reader an hour behind: the order waits until that reader is done, not for its bound (60 s,
+// beyond the test's own deadline).
+TEST(EventLag, AnOrderWaitsUntilTheReaderBehindIsDone) {
+  MetricsRegistry metrics;
+  EventLag lag(2, metrics);
+  lag.working(1, unixMsNow() - 3'600'000);
+  auto order = std::async(std::launch::async, [&] { return lag.waitWhileBehind(100, 60'000); });
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  Counter& waits = metrics.counter("ledger_intake_event_lag_waits_total", "");
+  while (waits.value() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  ASSERT_EQ(waits.value(), 1);
+  EXPECT_EQ(order.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
+  lag.done(1);
+  ASSERT_EQ(order.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  EXPECT_LT(order.get(), 60'000);
+}
+
+// The wait is bounded: a reader stuck behind delays an order by the bound, then lets it go.
+TEST(EventLag, AnOrderWaitsAtMostItsBound) {
+  MetricsRegistry metrics;
+  EventLag lag(1, metrics);
+  lag.working(0, unixMsNow() - 3'600'000);
+  EXPECT_GE(lag.waitWhileBehind(100, 20), 20);
+  EXPECT_EQ(lag.waitWhileBehind(100, 0), 0);  // 0: never waits
+  EXPECT_EQ(metrics.counter("ledger_intake_event_lag_waits_total", "").value(), 1);
+}
+
+}  // namespace
+}  // namespace fbg::ledger
