@@ -4,16 +4,9 @@
 #include <cassert>
 #include <charconv>
 
+#include "common/time_text.h"
+
 namespace fbg::ledger {
-namespace {
-
-int64_t unixMsNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
 
 int64_t entryUnixMs(const std::string& entry_id) {
   const auto dash = entry_id.find('-');
@@ -41,7 +34,7 @@ void EventLag::working(int reader, int64_t oldest_unix_ms) {
   assert(reader >= 0 && static_cast<std::size_t>(reader) < oldest_unix_ms_.size());
   const std::lock_guard lock(mutex_);
   oldest_unix_ms_[static_cast<std::size_t>(reader)] = std::max<int64_t>(0, oldest_unix_ms);
-  lag_ms_.set(lagMsLocked(unixMsNow()));
+  lag_ms_.set(lagMsLocked(wallClockMs()));
   changed_.notify_all();  // a newer read than the last: its lag is smaller
 }
 
@@ -71,7 +64,7 @@ int64_t EventLag::waitWhileBehind(int64_t lag_ms_max, int64_t wait_ms_max) {
   if (wait_ms_max <= 0) return 0;
   const auto started = std::chrono::steady_clock::now();
   std::unique_lock lock(mutex_);
-  const auto caught_up = [&] { return lagMsLocked(unixMsNow()) <= lag_ms_max; };
+  const auto caught_up = [&] { return lagMsLocked(wallClockMs()) <= lag_ms_max; };
   if (caught_up()) return 0;
   waits_.add();
   changed_.wait_until(lock, started + std::chrono::milliseconds(wait_ms_max), caught_up);

@@ -13,12 +13,6 @@
 namespace fbg::ledger {
 namespace {
 
-int64_t unixMsNow() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 TEST(EventLag, ReadsTheMillisecondsOfAStreamEntryId) {
   EXPECT_EQ(entryUnixMs("1732700000000-3"), 1732700000000);
   EXPECT_EQ(entryUnixMs("5-0"), 5);
@@ -68,7 +62,7 @@ TEST(EventLag, IsTheOldestEntryBeingAppliedAcrossReaders) {
 TEST(EventLag, AnOrderDoesNotWaitWhileTheReadersKeepUp) {
   MetricsRegistry metrics;
   EventLag lag(2, metrics);
-  lag.working(0, unixMsNow());
+  lag.working(0, wallClockMs());
   EXPECT_EQ(lag.waitWhileBehind(60'000, 60'000), 0);
   EXPECT_EQ(metrics.counter("ledger_intake_event_lag_waits_total", "").value(), 0);
 }
@@ -78,7 +72,7 @@ TEST(EventLag, AnOrderDoesNotWaitWhileTheReadersKeepUp) {
 TEST(EventLag, AnOrderWaitsUntilTheReaderBehindIsDone) {
   MetricsRegistry metrics;
   EventLag lag(2, metrics);
-  lag.working(1, unixMsNow() - 3'600'000);
+  lag.working(1, wallClockMs() - 3'600'000);
   auto order = std::async(std::launch::async, [&] { return lag.waitWhileBehind(100, 60'000); });
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   Counter& waits = metrics.counter("ledger_intake_event_lag_waits_total", "");
@@ -95,7 +89,7 @@ TEST(EventLag, AnOrderWaitsUntilTheReaderBehindIsDone) {
 TEST(EventLag, AnOrderWaitsAtMostItsBound) {
   MetricsRegistry metrics;
   EventLag lag(1, metrics);
-  lag.working(0, unixMsNow() - 3'600'000);
+  lag.working(0, wallClockMs() - 3'600'000);
   EXPECT_GE(lag.waitWhileBehind(100, 20), 20);
   EXPECT_EQ(lag.waitWhileBehind(100, 0), 0);  // 0: never waits
   EXPECT_EQ(metrics.counter("ledger_intake_event_lag_waits_total", "").value(), 1);
