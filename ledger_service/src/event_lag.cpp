@@ -25,8 +25,8 @@ EventLag::EventLag(int readers_max, MetricsRegistry& metrics)
       wait_seconds_(metrics.histogram("ledger_intake_event_lag_wait_seconds",
                                       "How long a new order waited for the event readers.")),
       lag_ms_(metrics.gauge("ledger_event_lag_ms",
-                            "Age of the oldest broker event a reader started applying, at its "
-                            "read (0: caught up).")) {
+                            "Age of the oldest broker event the readers apply, when a reader "
+                            "starts or ends a read (0: caught up).")) {
   assert(readers_max > 0);
 }
 
@@ -43,6 +43,7 @@ void EventLag::done(int reader) {
   {
     const std::lock_guard lock(mutex_);
     oldest_unix_ms_[static_cast<std::size_t>(reader)] = 0;
+    lag_ms_.set(lagMsLocked(wallClockMs()));  // 0 once every reader is done
   }
   changed_.notify_all();
 }

@@ -303,7 +303,7 @@ TEST_F(LedgerFillsFirstTest, ANewOrderWaitsWhileTheReadersAreBehind) {
       << stack.logTail();
   EXPECT_EQ(placed.wait_for(std::chrono::seconds(0)), std::future_status::timeout);
   EXPECT_EQ(order(first)["status"], "PENDING_NEW");
-  // Reads and cancels do not wait.
+  // Reads do not wait.
   EXPECT_EQ(stack.request("GET", "/v1/orders/" + second, stack.adminToken()).status, 200);
   stack.redis.command({"DEL", "lock:account:ACC-1"});
   ASSERT_EQ(placed.wait_for(std::chrono::seconds(30)), std::future_status::ready);

@@ -59,6 +59,21 @@ TEST(EventLag, IsTheOldestEntryBeingAppliedAcrossReaders) {
   EXPECT_EQ(lag.lagMs(10'000), 0);
 }
 
+// The gauge operators watch follows the readers and falls back to 0 when they are done; it does
+// not keep the last read's lag once the stream is quiet.
+TEST(EventLag, TheGaugeFallsToZeroWhenTheReadersAreDone) {
+  MetricsRegistry metrics;
+  EventLag lag(2, metrics);
+  Gauge& gauge = metrics.gauge("ledger_event_lag_ms", "");
+  lag.working(0, wallClockMs() - 60'000);
+  EXPECT_GE(gauge.value(), 60'000);
+  lag.working(1, wallClockMs());
+  lag.done(0);
+  EXPECT_LT(gauge.value(), 60'000);
+  lag.done(1);
+  EXPECT_EQ(gauge.value(), 0);
+}
+
 TEST(EventLag, AnOrderDoesNotWaitWhileTheReadersKeepUp) {
   MetricsRegistry metrics;
   EventLag lag(2, metrics);
