@@ -4,7 +4,7 @@
 # latency of each hop and of the whole, on this machine, next to pgbench in the same run.
 #
 #   bench/e2e.sh [--no-build] [--build-dir DIR] [--rates R1,R2,...] [--phase-s S] [--rounds K]
-#                [--clients C] [--accounts M] [--keep]
+#                [--clients C] [--accounts M] [--connection new|keep-alive] [--keep]
 #   bench/e2e.sh --section-from bench/results/e2e-<date>.json
 #
 # Builds Release (ledger_service, gateway, fill_receiver, simulator, e2e_driver) into build/ or
@@ -23,9 +23,10 @@
 #   K rounds (default 1) of paced phases at each rate R (default 25,50,75,100,150,200,500/s),
 #     S seconds each (default 20): tests/e2e/e2e_driver load --mix marketable places marketable
 #     LIMIT orders (half BUY, half SELL, both brokers) on M accounts (default 8) from C clients
-#     (default 16) over REST; after each phase the script waits (at most 60 s) until every order of the
-#     phase is filled in the ledger, so that the next phase starts empty (if it does not, the
-#     next phase records the backlog it started with).
+#     (default 16) over REST, each request on a new connection or (--connection keep-alive)
+#     each client on one keep-alive connection; after each phase the script waits (at most
+#     60 s) until every order of the phase is filled in the ledger, so that the next phase
+#     starts empty (if it does not, the next phase records the backlog it started with).
 # The timestamps come from the components' own tables (one PostgreSQL server, one clock): the
 # ledger's orders.created_at (accept), outbox.sent_at (published), the gateway's
 # broker_orders.received_at and first_sent_at, the simulator's sim_orders.created_at and its
@@ -67,6 +68,7 @@ PHASE_S=20
 ROUNDS=1
 CLIENTS=16
 ACCOUNTS=8
+CONNECTION=new # each order on a new HTTP connection, or each client on one keep-alive connection
 WARMUP_RATE=50
 WARMUP_S=5
 IDLE_S=10 # the idle stack's CPU is measured this long after the warmup
@@ -124,6 +126,11 @@ while (($# > 0)); do
     --rounds) set_number ROUNDS "$1" "${2:-}" 1 3 && shift ;;
     --clients) set_number CLIENTS "$1" "${2:-}" 1 256 && shift ;;
     --accounts) set_number ACCOUNTS "$1" "${2:-}" 1 256 && shift ;;
+    --connection)
+      [[ "${2:-}" == new || "${2:-}" == keep-alive ]] || fbg_die "--connection needs new or keep-alive"
+      CONNECTION="$2"
+      shift
+      ;;
     --build-dir)
       [[ -n "${2:-}" ]] || fbg_die "--build-dir needs a folder"
       BUILD_DIR="$(realpath -m "$2")"
@@ -456,7 +463,7 @@ run_phase() {
   bench_cpu_snapshot "$E2E_PG_DATA_DIR" "${pids[@]}" >"$dir/phase.cpu-start"
   timeout "$((seconds + LOAD_GRACE_S))" "$DRIVER_BIN" load "${DRIVER_ARGS[@]}" --mix marketable \
     --rate "$rate" --orders "$((rate * seconds))" --duration-s "$((seconds + 2))" \
-    --clients "$CLIENTS" --seed "$seed" --out "$dir/orders.tsv" >"$dir/load.log" 2>&1 &
+    --clients "$CLIENTS" --connection "$CONNECTION" --seed "$seed" --out "$dir/orders.tsv" >"$dir/load.log" 2>&1 &
   local load_pid=$! status=0
   CHILD_PIDS+=("$load_pid")
   wait "$load_pid" || status=$?
@@ -713,7 +720,7 @@ write_results() {
     --argjson faults "$SIM_FAULTS" --argjson disconnects "${disconnects:-0}" \
     --arg sim_fix_store "$E2E_SIM_FIX_STORE" \
     --arg plot_phase "$(plot_phase)" --arg plot "${PLOT_FILE#"$FBG_ROOT"/}" \
-    --argjson clients "$CLIENTS" --argjson accounts "$ACCOUNTS" --argjson phase_s "$PHASE_S" \
+    --argjson clients "$CLIENTS" --argjson accounts "$ACCOUNTS" --arg connection "$CONNECTION" --argjson phase_s "$PHASE_S" \
     --argjson rounds "$ROUNDS" --argjson steady_skip "$STEADY_SKIP_S" \
     --argjson target_rate "$TARGET_RATE" --argjson target_p99 "$TARGET_P99_MS" \
     --argjson completion_min "$COMPLETION_MIN" --argjson disturbed "$DISTURBED_OTHER_PCT" \

@@ -45,7 +45,7 @@ def cpu_per_order(n):
       sustained: ($done != null and $p99 != null and $done >= $completion_min * $rate and $p99 < $target_p99)})) as $by_rate
 | ($by_rate | map(select(.sustained)) | map(.rate) | max // 0) as $sustained
 | {machine: $machine, reference: $pgbench[0],
-   load: {tool: "tests/e2e/e2e_driver load --mix marketable", clients: $clients, accounts: $accounts,
+   load: {tool: "tests/e2e/e2e_driver load --mix marketable", clients: $clients, accounts: $accounts, connection: $connection,
           brokers: ["SIM-A", "SIM-B"], rates: $rates, phase_s: $phase_s, rounds: $rounds,
           steady_window_skip_s: $steady_skip,
           orders: "LIMIT, half BUY at 101.00, half SELL at 99.00 (the simulators trade at 100.00), 1..50 shares, AAPL or MSFT"},

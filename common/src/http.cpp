@@ -288,4 +288,8 @@ int HttpServer::port() const {
   return impl_->port;
 }
 
+int HttpServer::connectionsAccepted() const {
+  return impl_->server->totalConnections();
+}
+
 }  // namespace fbg

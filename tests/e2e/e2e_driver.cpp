@@ -5,7 +5,7 @@
 //       (409 on an existing account is fine; the deposits replay by reference).
 //   e2e_driver load  --ledger-port P --jwt-secret S [--accounts M] [--prefix PFX] --out FILE
 //                    [--orders N] [--clients C] [--rate R] [--duration-s D] [--seed K]
-//                    [--mix all|marketable]
+//                    [--mix all|marketable] [--connection new|keep-alive]
 //       C client threads place orders (a seeded mix of BUY/SELL, LIMIT/MARKET, both brokers,
 //       some canceled right after) until N orders are placed or D seconds have passed, at most
 //       R orders/s in all (0: no pacing). --mix marketable (bench/e2e.sh): only marketable
@@ -13,7 +13,10 @@
 //       so each one ends filled. A request without a definite answer (connection refused, 503,
 //       ACCOUNT_BUSY) is retried with the same Idempotency-Key for up to kRetrySeconds. Every
 //       order and its outcome is written to FILE (tab separated). The last line printed is the
-//       CPU the load used (getrusage), for bench/e2e.sh's accounting.
+//       CPU the load used (getrusage), for bench/e2e.sh's accounting. --connection: each request
+//       on a new connection (new, the default), or each client on one keep-alive connection,
+//       opened again after a failure (keep-alive, as an automated channel or an API gateway in
+//       front of the ledger holds its connections; bench/e2e.sh).
 //   e2e_driver check --ledger-port P --jwt-secret S [--accounts M] [--prefix PFX] --in FILE
 //                    --fills-port F --sim SIM-A=PORT --sim SIM-B=PORT --gateway SIM-A=PORT
 //                    --gateway SIM-B=PORT [--deadline-s T]
@@ -57,6 +60,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using Json = nlohmann::json;
 using fbg::Money;
+using fbg::test::HttpConnection;
 using fbg::test::httpRequest;
 using fbg::test::HttpResponse;
 
@@ -94,6 +98,7 @@ struct Options {
   int duration_s = 0;
   uint64_t seed = 1;
   bool marketable_only = false;
+  bool keep_alive = false;
   std::string out;
   std::string in;
   int fills_port = 0;
@@ -146,6 +151,10 @@ Options parseOptions(int argc, char** argv) {
     else if (key == "--mix") {
       if (value != "all" && value != "marketable") usageError("--mix needs all or marketable");
       o.marketable_only = value == "marketable";
+    } else if (key == "--connection") {
+      if (value != "new" && value != "keep-alive")
+        usageError("--connection needs new or keep-alive");
+      o.keep_alive = value == "keep-alive";
     } else if (key == "--out")
       o.out = value;
     else if (key == "--in")
@@ -384,26 +393,32 @@ int runLoad(const Options& o) {
   std::mutex mutex;
   std::vector<PlacedOrder> placed;
   std::vector<std::thread> clients;
+  std::atomic<int> connections_opened{0};
   for (int c = 0; c < o.clients; ++c) {
     clients.emplace_back([&, c] {
+      HttpConnection connection(o.ledger_port);
+      // One request, on the client's connection or a new one (--connection).
+      auto send = [&](const std::string& method, const std::string& path,
+                      const std::map<std::string, std::string>& headers, const std::string& body) {
+        return o.keep_alive ? connection.request(method, path, headers, body)
+                            : httpRequest(o.ledger_port, method, path, headers, body);
+      };
       while (true) {
         const int index = next.fetch_add(1);
-        if (index >= limit) return;
+        if (index >= limit) break;
         if (o.rate > 0) {
           std::this_thread::sleep_until(
               start + std::chrono::microseconds(int64_t{1'000'000} * index / o.rate));
         }
-        if (Clock::now() >= stop_at) return;
+        if (Clock::now() >= stop_at) break;
         std::mt19937_64 rng(o.seed * 1'000'003 + static_cast<uint64_t>(index));
         PlacedOrder p = makeOrder(o, index, rng);
         const std::string body = orderBody(p);
         auto headers = auth(token);
         headers["Idempotency-Key"] = p.key;
         headers["X-Channel"] = c % 2 == 0 ? "API" : "AUTO";
-        const HttpResponse r = untilDefinite([&] {
-          return httpRequest(o.ledger_port, "POST", "/v1/accounts/" + p.account + "/orders",
-                             headers, body);
-        });
+        const HttpResponse r = untilDefinite(
+            [&] { return send("POST", "/v1/accounts/" + p.account + "/orders", headers, body); });
         p.place_status = r.status;
         p.order_id = "-";
         if (r.status == 200 || r.status == 202) {
@@ -414,14 +429,14 @@ int runLoad(const Options& o) {
           p.place_error = errorCode(r.body);
         }
         if (p.cancel && p.order_id != "-") {
-          const HttpResponse d = untilDefinite([&] {
-            return httpRequest(o.ledger_port, "DELETE", "/v1/orders/" + p.order_id, auth(token));
-          });
+          const HttpResponse d = untilDefinite(
+              [&] { return send("DELETE", "/v1/orders/" + p.order_id, auth(token), ""); });
           p.cancel_status = d.status;
         }
         std::lock_guard lock(mutex);
         placed.push_back(std::move(p));
       }
+      connections_opened += o.keep_alive ? connection.connectionsOpened() : 0;
     });
   }
   for (auto& t : clients) t.join();
@@ -444,6 +459,7 @@ int runLoad(const Options& o) {
   }
   std::printf("placed %zu orders in %.1f s (%.0f/s) from %d clients; accepted %d\n", placed.size(),
               seconds, static_cast<double>(placed.size()) / seconds, o.clients, accepted);
+  if (o.keep_alive) std::printf("keep-alive connections opened: %d\n", connections_opened.load());
   std::printf("cpu used by the load: %.1f ms\n", cpuMillis());
   return 0;
 }

@@ -79,6 +79,8 @@ class HttpServer {
   void start();
   void stop();
   [[nodiscard]] int port() const;
+  // Connections accepted since start (a client that keeps its connection alive counts once).
+  [[nodiscard]] int connectionsAccepted() const;
 
  private:
   struct Impl;
