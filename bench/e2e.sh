@@ -544,7 +544,8 @@ ms() { echo "extract(epoch from $1) * 1000"; } # a timestamptz column as ms sinc
 export_tables() {
   fbg_pg_createdb "$E2E_PG_PORT" e2e_bench
   pg e2e_bench <<'SQL'
-create table phase_orders (phase text, round int, rate int, order_id text primary key);
+create table phase_orders (phase text, round int, rate int, order_id text primary key,
+                           answer_ms float8, sent_ms float8);
 create table l_orders (order_id text primary key, broker text, status text, quantity bigint,
                        filled bigint, created_ms float8);
 create table l_outbox (order_id text primary key, sent_ms float8);
@@ -562,7 +563,7 @@ SQL
     file="$WORK_DIR/phases/$name/orders.tsv"
     [[ -s "$file" ]] || continue
     awk -F '\t' -v phase="$name" -v round="${name%%-*}" -v rate="${name#*-}" \
-      '$3 != "-" { print phase "\t" substr(round, 2) "\t" rate "\t" $3 }' "$file" |
+      '$3 != "-" { print phase "\t" substr(round, 2) "\t" rate "\t" $3 "\t" $15 "\t" $16 }' "$file" |
       pg e2e_bench -c "\\copy phase_orders from stdin"
   done
   copy_table ledger l_orders "select order_id, broker, status, quantity, filled_quantity, $(ms created_at) from orders"
@@ -587,7 +588,7 @@ SQL
 build_per_order() {
   pg e2e_bench <<'SQL'
 create table per_order as
-select p.phase, p.round, p.rate, o.order_id, o.quantity = o.filled as filled, g.attempts,
+select p.phase, p.round, p.rate, o.order_id, o.quantity = o.filled as filled, g.attempts, p.answer_ms, p.sent_ms,
        o.created_ms as a, ob.sent_ms as b, g.received_ms as c, g.first_sent_ms as d,
        so.created_ms as e, lf.created_ms as f, fe.received_ms as g, le.applied_ms as h, done.ms as done
 from phase_orders p
@@ -605,7 +606,8 @@ select phase, n, hop, v from per_order cross join lateral (values
   (1, 'accept_to_published', b - a), (2, 'published_to_gateway', c - b),
   (3, 'gateway_to_sent', d - c), (4, 'sent_to_broker', e - d), (5, 'broker_to_last_fill', f - e),
   (6, 'fill_to_stored', g - f), (7, 'stored_to_applied', h - g),
-  (8, 'total', case when filled then done - a end)) x (n, hop, v)
+  (8, 'total', case when filled then done - a end), (9, 'client_answer', answer_ms),
+  (10, 'client_total', case when filled then done - sent_ms end)) x (n, hop, v)
 where v is not null;
 SQL
 }
@@ -684,7 +686,9 @@ clip(x) = x > 0.01 ? x : 0.01
 y(p) = -log10(1 - p)
 set title "each hop and the total, phase $phase (round-rate)"
 hops = "accept->published published->gateway gateway->NewOrderSingle NewOrderSingle->broker broker->last-fill(incl.-2x20ms) fill->stored stored->applied total"
-plot for [i=2:9] '$data-hops.tsv' using (clip(column(i))):(y(\$1)) with lines lw 2 title word(hops, i-1)
+plot for [i=2:9] '$data-hops.tsv' using (clip(column(i))):(y(\$1)) with lines lw 2 title word(hops, i-1), \
+     '$data-hops.tsv' using (clip(column(10))):(y(\$1)) with lines lw 2 dt 2 lc rgb "#555555" title "client: POST->answer", \
+     '$data-hops.tsv' using (clip(column(11))):(y(\$1)) with lines lw 2 dt 2 lc rgb "#000000" title "client: POST->last fill applied"
 set title "accept -> last fill applied, per phase (round 1)"
 phases = "$titles"
 plot for [i=2:words(phases)+1] '$data-totals.tsv' using (clip(column(i))):(y(\$1)) with lines lw 2 title word(phases, i-1)

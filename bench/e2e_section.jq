@@ -14,7 +14,9 @@ def hops: [
   ["broker_to_last_fill", "→ broker's last fill issued (2 slices, 20 ms apart: simulated)"],
   ["fill_to_stored", "→ that fill stored by the fill receiver"],
   ["stored_to_applied", "→ that fill applied in the ledger"],
-  ["total", "**total: accept → last fill applied**"]];
+  ["total", "**total: accept → last fill applied**"],
+  ["client_answer", "the client: POST sent → its answer (before the accept: the wait for the stream readers, the account's lock; retries)"],
+  ["client_total", "**the client: POST sent → last fill applied**"]];
 .machine as $m | .reference as $ref | .load as $l | .summary as $s | .target as $t
 | .plot as $plot |
 "<!-- e2e:begin -->",
@@ -54,7 +56,7 @@ def hops: [
 (.phases as $ph | hops[] | . as $h
   | "| \($h[1]) | \($ph | map(lat4(.latency_ms[$h[0]])) | join(" | ")) |"),
 "",
-"Timestamps: accept = ledger `orders.created_at`; published = ledger `outbox.sent_at` (written after the XADD returned, by a separate statement, so the gateway may record the order first: that hop can be negative); recorded by the gateway = `broker_orders.received_at`; NewOrderSingle sent = `broker_orders.first_sent_at`; booked by the broker = simulator `sim_orders.created_at`; the broker's last fill = the newest `sim_executions.created_at` with ExecType F for the ClOrdID (includes the simulated fill delay: \(.simulator_faults.fill_slices) slices, \(.simulator_faults.fill_delay_ms) ms apart); stored = fill receiver `executions.received_at` of that ExecID (inside its batch insert, before the commit); applied = ledger `executions.applied_at` of that ExecID; total = accept → the newest `executions.applied_at` of the order, over orders fully filled. Each is written by `clock_timestamp()` inside the writing transaction, before its commit.",
+"Timestamps: accept = ledger `orders.created_at`; published = ledger `outbox.sent_at` (written after the XADD returned, by a separate statement, so the gateway may record the order first: that hop can be negative); recorded by the gateway = `broker_orders.received_at`; NewOrderSingle sent = `broker_orders.first_sent_at`; booked by the broker = simulator `sim_orders.created_at`; the broker's last fill = the newest `sim_executions.created_at` with ExecType F for the ClOrdID (includes the simulated fill delay: \(.simulator_faults.fill_slices) slices, \(.simulator_faults.fill_delay_ms) ms apart); stored = fill receiver `executions.received_at` of that ExecID (inside its batch insert, before the commit); applied = ledger `executions.applied_at` of that ExecID; total = accept → the newest `executions.applied_at` of the order, over orders fully filled. Each is written by `clock_timestamp()` inside the writing transaction, before its commit. The client's rows: its answer on the load's own clock, from the POST's first send to its definite answer (with its retries), for every accepted order (it overlaps the first hops: the answer follows the accept's commit); POST sent → last fill applied from the send's wall-clock time to the newest `executions.applied_at`, the path as the customer sees it (the total above starts at the accept, after the wait for the readers and the lock).",
 "",
 "![Latency distribution](\($plot.file | ltrimstr("docs/")))",
 "",

@@ -12,7 +12,9 @@
 //       LIMIT orders, half BUY at kMarketableBuy, half SELL at kMarketableSell, none canceled,
 //       so each one ends filled. A request without a definite answer (connection refused, 503,
 //       ACCOUNT_BUSY) is retried with the same Idempotency-Key for up to kRetrySeconds. Every
-//       order and its outcome is written to FILE (tab separated). The last line printed is the
+//       order and its outcome is written to FILE (tab separated; the last two columns: ms from
+//       the POST's first send to its definite answer, and that send's wall-clock time in ms
+//       since the epoch). The last line printed is the
 //       CPU the load used (getrusage), for bench/e2e.sh's accounting. --connection: each request
 //       on a new connection (new, the default), or each client on one keep-alive connection,
 //       opened again after a failure (keep-alive, as an automated channel or an API gateway in
@@ -38,6 +40,7 @@
 #include <ctime>
 #include <fstream>
 #include <functional>
+#include <iomanip>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -303,6 +306,8 @@ struct PlacedOrder {
   std::string limit;  // "-" for MARKET
   bool cancel = false;
   int place_status = 0;     // final HTTP status of the POST (0: never answered)
+  double place_ms = 0;      // from the POST's first send to its definite answer (retries included)
+  double sent_unix_ms = 0;  // the POST's first send, wall clock (the components' tables' clock)
   std::string place_error;  // error code of a refusal
   std::string order_id;     // "-" unless accepted
   int cancel_status = 0;    // final HTTP status of the DELETE (0: none or never answered)
@@ -417,9 +422,14 @@ int runLoad(const Options& o) {
         auto headers = auth(token);
         headers["Idempotency-Key"] = p.key;
         headers["X-Channel"] = c % 2 == 0 ? "API" : "AUTO";
+        const auto sent_at = Clock::now();
+        p.sent_unix_ms = std::chrono::duration<double, std::milli>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
         const HttpResponse r = untilDefinite(
             [&] { return send("POST", "/v1/accounts/" + p.account + "/orders", headers, body); });
         p.place_status = r.status;
+        p.place_ms = std::chrono::duration<double, std::milli>(Clock::now() - sent_at).count();
         p.order_id = "-";
         if (r.status == 200 || r.status == 202) {
           const Json order = Json::parse(r.body, nullptr, false);
@@ -449,7 +459,9 @@ int runLoad(const Options& o) {
     out << p.index << '\t' << p.key << '\t' << p.order_id << '\t' << p.account << '\t' << p.broker
         << '\t' << p.symbol << '\t' << p.side << '\t' << p.type << '\t' << p.qty << '\t' << p.limit
         << '\t' << (p.cancel ? "cancel" : "keep") << '\t' << p.place_status << '\t'
-        << (p.place_error.empty() ? "-" : p.place_error) << '\t' << p.cancel_status << '\n';
+        << (p.place_error.empty() ? "-" : p.place_error) << '\t' << p.cancel_status << '\t'
+        << p.place_ms << '\t' << std::fixed << std::setprecision(3) << p.sent_unix_ms
+        << std::defaultfloat << '\n';
     if (p.order_id != "-") ++accepted;
   }
   out.close();
@@ -478,7 +490,8 @@ std::vector<PlacedOrder> readPlaced(const std::string& path) {
     PlacedOrder p;
     std::string cancel;
     fields >> p.index >> p.key >> p.order_id >> p.account >> p.broker >> p.symbol >> p.side >>
-        p.type >> p.qty >> p.limit >> cancel >> p.place_status >> p.place_error >> p.cancel_status;
+        p.type >> p.qty >> p.limit >> cancel >> p.place_status >> p.place_error >>
+        p.cancel_status >> p.place_ms >> p.sent_unix_ms;
     if (!fields) usageError("bad line in " + path + ": " + line);
     p.cancel = cancel == "cancel";
     placed.push_back(std::move(p));
