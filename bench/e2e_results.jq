@@ -36,12 +36,15 @@ def cpu_per_order(n):
    | ($all | map(select(.disturbed | not))) as $quiet
    | (if ($quiet | length) > 0 then $quiet else $all end) as $use
    | ($use | map(.counts.completed_per_s) | median) as $done
-   | ($use | map(.latency_ms.total.p99) | median) as $p99
+   # The customer's view: from the POST's send (the wait before the accept included); results
+   # from before the client's columns existed fall back to the accept.
+   | ($use | map(.latency_ms.client_total.p99 // .latency_ms.total.p99) | median) as $p99
    | {rate: $rate, rounds: ($all | length), undisturbed_rounds: ($quiet | length),
       completed_per_s: $done, completion_ratio: (if $done == null then null else $done / $rate | r3 end),
       accepted_per_s: ($use | map(.counts.accepted_per_s) | median),
       placed_per_s: ($use | map(.placed_per_s) | median),
-      total_p50_ms: ($use | map(.latency_ms.total.p50) | median), total_p99_ms: $p99,
+      total_p50_ms: ($use | map(.latency_ms.total.p50) | median),
+      total_p99_ms: ($use | map(.latency_ms.total.p99) | median), client_total_p99_ms: $p99,
       sustained: ($done != null and $p99 != null and $done >= $completion_min * $rate and $p99 < $target_p99)})) as $by_rate
 | ($by_rate | map(select(.sustained)) | map(.rate) | max // 0) as $sustained
 | {machine: $machine, reference: $pgbench[0],
@@ -55,7 +58,7 @@ def cpu_per_order(n):
    warmup: $warmup[0], idle: $idle[0], phases: $ph, by_rate: $by_rate,
    plot: {file: $plot, phase: $plot_phase},
    summary: {sustained_orders_per_s: $sustained,
-             definition: "the highest offered rate whose completed orders/s (last fill applied in the ledger, steady window) is at least \($completion_min * 100) % of it and whose accept -> last fill applied p99 is under \($target_p99) ms",
+             definition: "the highest offered rate whose completed orders/s (last fill applied in the ledger, steady window) is at least \($completion_min * 100) % of it and whose p99 from the client's POST to the last fill applied (the wait before the accept included) is under \($target_p99) ms",
              max_completed_per_s: ($ph | map(.counts.completed_per_s) | max),
              max_completed_at_rate: ($ph | max_by(.counts.completed_per_s) | .rate)},
    target: {orders_per_s_min: $target_rate, total_p99_ms_below: $target_p99,
