@@ -14,11 +14,11 @@
 //       ACCOUNT_BUSY) is retried with the same Idempotency-Key for up to kRetrySeconds. Every
 //       order and its outcome is written to FILE (tab separated; the last two columns: ms from
 //       the POST's first send to its definite answer, and that send's wall-clock time in ms
-//       since the epoch). The last line printed is the
-//       CPU the load used (getrusage), for bench/e2e.sh's accounting. --connection: each request
-//       on a new connection (new, the default), or each client on one keep-alive connection,
-//       opened again after a failure (keep-alive, as an automated channel or an API gateway in
-//       front of the ledger holds its connections; bench/e2e.sh).
+//       since the epoch). The last line printed is the CPU the load used (getrusage), for
+//       bench/e2e.sh's accounting. --connection: each request on a new connection (new, the
+//       default), or each client on one keep-alive connection, opened again after a failure
+//       (keep-alive, as an automated channel or an API gateway in front of the ledger holds its
+//       connections; bench/e2e.sh).
 //   e2e_driver check --ledger-port P --jwt-secret S [--accounts M] [--prefix PFX] --in FILE
 //                    --fills-port F --sim SIM-A=PORT --sim SIM-B=PORT --gateway SIM-A=PORT
 //                    --gateway SIM-B=PORT [--deadline-s T]
