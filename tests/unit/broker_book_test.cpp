@@ -121,6 +121,50 @@ TEST(BrokerBook, StatusRequestReportsTheOrderOrSaysItIsUnknown) {
 
 // Whatever the prices and slices, an order never fills past its quantity, the fills add up to
 // cum_qty, and exec ids never repeat.
+// A market tick looks at the open orders only: an order leaves them when it fills, is
+// canceled or was rejected, and the closed ones stay findable by ClOrdID.
+TEST(BrokerBook, OnlyOpenOrdersAreWatched) {
+  BrokerBook book(2);
+  (void)book.newOrder(limitBuy("C1", 10, "100.00"), false);
+  (void)book.newOrder(limitBuy("C2", 10, "100.00"), false);
+  (void)book.newOrder(limitBuy("C3", 10, "100.00"), true);  // rejected
+  (void)book.newOrder(NewOrder{"C4", "MSFT", Side::Sell, OrderType::Limit, 5, price("50.00")},
+                      false);
+  EXPECT_EQ(book.openOrderCount(), 3u);
+  EXPECT_EQ(book.symbolsWithOpenOrders(), (std::vector<std::string>{"AAPL", "MSFT"}));
+  (void)book.cancel("C2", "C2-cancel");
+  EXPECT_EQ(book.openOrderCount(), 2u);
+  EXPECT_EQ(book.priceMoved("AAPL", price("99.00")).size(), 1u);  // first of two slices
+  EXPECT_EQ(book.openOrderCount(), 2u);
+  EXPECT_EQ(book.priceMoved("AAPL", price("99.00")).size(), 1u);  // the last
+  EXPECT_EQ(book.openOrderCount(), 1u);
+  EXPECT_EQ(book.symbolsWithOpenOrders(), (std::vector<std::string>{"MSFT"}));
+  EXPECT_TRUE(book.priceMoved("AAPL", price("90.00")).empty());
+  EXPECT_EQ(book.orderCount(), 4u);
+  ASSERT_NE(book.find("C1"), nullptr);
+  EXPECT_EQ(book.find("C1")->status, BrokerOrderStatus::Filled);
+  // A ClOrdID seen again is answered with its status and does not reopen anything.
+  (void)book.newOrder(limitBuy("C1", 10, "100.00"), false);
+  EXPECT_EQ(book.openOrderCount(), 1u);
+}
+
+TEST(BrokerBook, RestoredOrdersAreWatchedWhenOpen) {
+  BrokerBook book(1);
+  BrokerOrder open{"R1", "B1", "AAPL", Side::Buy, OrderType::Limit, 10, price("100.00")};
+  BrokerOrder filled = open;
+  filled.cl_ord_id = "R2";
+  filled.cum_qty = 10;
+  filled.status = BrokerOrderStatus::Filled;
+  book.restore(open);
+  book.restore(filled);
+  EXPECT_EQ(book.orderCount(), 2u);
+  EXPECT_EQ(book.openOrderCount(), 1u);
+  const auto fills = book.priceMoved("AAPL", price("99.00"));
+  ASSERT_EQ(fills.size(), 1u);
+  EXPECT_EQ(fills[0].cl_ord_id, "R1");
+  EXPECT_EQ(book.openOrderCount(), 0u);
+}
+
 RC_GTEST_PROP(BrokerBookProperty, CumQtyNeverExceedsQuantity, ()) {
   const int slices = *rc::gen::inRange(1, 6);
   const int64_t quantity = *rc::gen::inRange<int64_t>(1, 1000);

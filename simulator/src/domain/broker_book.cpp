@@ -87,6 +87,7 @@ std::vector<ExecutionReport> BrokerBook::newOrder(const NewOrder& request, bool 
   auto out = report(order, reject ? ExecType::Rejected : ExecType::New);
   out.exec_id = nextExecId();
   if (reject) out.text = "rejected by the simulator's reject_rate";
+  if (order.isOpen()) open_.insert(order.cl_ord_id);
   orders_.emplace(order.cl_ord_id, std::move(order));
   return {out};
 }
@@ -127,6 +128,7 @@ BrokerBook::CancelOutcome BrokerBook::cancel(const std::string& orig_cl_ord_id,
                          "too late to cancel"}};
   }
   order.status = BrokerOrderStatus::Canceled;
+  open_.erase(orig_cl_ord_id);
   auto out = report(order, ExecType::Canceled);
   out.exec_id = nextExecId();
   out.cl_ord_id = cl_ord_id;
@@ -157,21 +159,26 @@ void BrokerBook::fillSlice(BrokerOrder& order, Money price, std::vector<Executio
 std::vector<ExecutionReport> BrokerBook::priceMoved(const std::string& symbol, Money price) {
   assert(price.isPositive());
   std::vector<ExecutionReport> out;
-  for (auto& [cl_ord_id, order] : orders_) {
-    if (order.symbol != symbol || !order.isOpen()) continue;
+  std::vector<std::string> closed;
+  for (const std::string& cl_ord_id : open_) {
+    BrokerOrder& order = orders_.at(cl_ord_id);
+    assert(order.isOpen());
+    if (order.symbol != symbol) continue;
     const bool crosses =
         order.type == OrderType::Market ||
         (order.side == Side::Buy ? price <= *order.limit_price : price >= *order.limit_price);
     if (crosses) fillSlice(order, price, out);
+    if (!order.isOpen()) closed.push_back(cl_ord_id);
   }
+  for (const std::string& cl_ord_id : closed) open_.erase(cl_ord_id);
   return out;
 }
 
 std::vector<std::string> BrokerBook::symbolsWithOpenOrders() const {
   std::vector<std::string> symbols;
-  for (const auto& [cl_ord_id, order] : orders_) {
-    if (order.isOpen() &&
-        std::find(symbols.begin(), symbols.end(), order.symbol) == symbols.end()) {
+  for (const std::string& cl_ord_id : open_) {
+    const BrokerOrder& order = orders_.at(cl_ord_id);
+    if (std::find(symbols.begin(), symbols.end(), order.symbol) == symbols.end()) {
       symbols.push_back(order.symbol);
     }
   }
@@ -185,7 +192,8 @@ const BrokerOrder* BrokerBook::find(const std::string& cl_ord_id) const {
 
 void BrokerBook::restore(BrokerOrder order) {
   ++order_sequence_;
-  orders_.emplace(order.cl_ord_id, std::move(order));
+  const auto [it, added] = orders_.emplace(order.cl_ord_id, std::move(order));
+  if (added && it->second.isOpen()) open_.insert(it->first);
 }
 
 void BrokerBook::restoreExecSequence(int64_t exec_sequence) {
