@@ -446,7 +446,7 @@ int runLoad(const Options& o) {
         std::lock_guard lock(mutex);
         placed.push_back(std::move(p));
       }
-      connections_opened += o.keep_alive ? connection.connectionsOpened() : 0;
+      connections_opened += connection.connectionsOpened();  // 0 unless keep-alive
     });
   }
   for (auto& t : clients) t.join();
