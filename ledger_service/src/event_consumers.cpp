@@ -48,16 +48,19 @@ EventConsumers::EventConsumers(ConsumerSettings settings, RedisPool& redis, Even
         redis, std::move(handler), std::move(fallback));
   };
   for (int i = 0; i < settings_.threads_per_stream; ++i) {
-    consumers_.push_back(
-        make("order-events", i,
-             [this, i](const std::vector<StreamMessage>& m) { return handleOrderEvents(2 * i, m); },
-             {}));
+    consumers_.push_back(make("order-events", i,
+                              [this, i](const std::vector<StreamMessage>& m) {
+                                return handleOrderEvents(kEventStreams * i, m);
+                              },
+                              {}));
     // One poller is enough while the stream is down; the cursor is shared.
     std::function<void()> poll;
     if (i == 0) poll = [this] { pollFillReceiver(); };
     consumers_.push_back(make(
         "executions", i,
-        [this, i](const std::vector<StreamMessage>& m) { return handleExecutions(2 * i + 1, m); },
+        [this, i](const std::vector<StreamMessage>& m) {
+          return handleExecutions(kEventStreams * i + 1, m);
+        },
         poll));
     consumers_.back()->setWhileIdle([this] { applier_.flushExecutionsCursor(); });
   }

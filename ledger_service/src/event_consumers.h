@@ -38,9 +38,13 @@ struct ConsumerSettings {
 // the fill receiver leave). Those are polled again: the ones already in change nothing (dedup).
 [[nodiscard]] int64_t pollingStart(int64_t cursor, const ConsumerSettings& settings);
 
+// The streams the readers read: order-events and executions. Reader 2 i reads order-events,
+// 2 i + 1 executions (EventLag's reader r reads stream r % kEventStreams).
+inline constexpr int kEventStreams = 2;
+
 class EventConsumers {
  public:
-  // lag: told what each reader applies (readers 0 .. 2 x threads_per_stream - 1).
+  // lag: told what each reader applies (readers 0 .. kEventStreams x threads_per_stream - 1).
   EventConsumers(ConsumerSettings settings, RedisPool& redis, EventApplier& applier, EventLag& lag,
                  MetricsRegistry& metrics);
   void start();

@@ -149,7 +149,7 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
   consumer_settings.block_ms = std::max(1, settings.redis_timeout_ms / 2);
   consumer_settings.fill_receiver_host = settings.fill_receiver_host;
   consumer_settings.fill_receiver_port = settings.fill_receiver_port;
-  EventLag event_lag(2 * consumer_settings.threads_per_stream, metrics);
+  EventLag event_lag(kEventStreams, consumer_settings.threads_per_stream, metrics);
   EventConsumers consumers(consumer_settings, redis, applier, event_lag, metrics);
   ExecutionsSweeper sweeper(sweeperSettings(settings), pool, applier, metrics);
   const bool sweeping = settings.consumers_enabled && settings.sweep_interval_ms > 0;

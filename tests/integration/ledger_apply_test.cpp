@@ -3,11 +3,13 @@
 // them (gateway/src/event_relay.h, fill_receiver/src/execution_relay.h).
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <future>
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include "common/time_text.h"
 #include "ledger_stack.h"
 #include "support/wait.h"
 
@@ -43,9 +45,12 @@ class LedgerApplyTest : public ::testing::Test {
 
   // One report as the fill receiver publishes it; seq is its arrival number there. A repeated
   // exec_id (a report relayed again under a new seq) is given explicitly.
+  // received_at: when the fill receiver stored it (RFC 3339); by default two days before this
+  // test's date, an event long behind.
   void execution(const std::string& order_id, const std::string& exec_type, int64_t last_qty,
                  const std::string& last_px, int64_t cum_qty, int64_t leaves_qty,
-                 const std::string& repeated_exec_id = "") {
+                 const std::string& repeated_exec_id = "",
+                 const std::string& received_at = "2026-11-25T10:00:00.000000Z") {
     const int64_t seq = ++seq_;
     const std::string exec_id =
         repeated_exec_id.empty() ? "E" + std::to_string(seq) : repeated_exec_id;
@@ -64,7 +69,7 @@ class LedgerApplyTest : public ::testing::Test {
                           {"leaves_qty", leaves_qty},
                           {"avg_px", last_px},
                           {"transact_time", "20261125-10:00:00.000"},
-                          {"received_at", "2026-11-25T10:00:00.000000Z"}};
+                          {"received_at", received_at}};
     stack.redis.command({"XADD", "executions", std::to_string(seq) + "-0", "seq",
                          std::to_string(seq), "broker", "SIM-A", "exec_id", exec_id, "order_id",
                          order_id, "payload", payload.dump()});
@@ -278,16 +283,24 @@ TEST_F(LedgerApplyLongLockWaitTest, ALockHeldElsewhereHoldsUpOnlyThatAccountsEve
 }
 
 // Fills first (event_lag.h), with both waits far beyond the test's deadlines, so that only the
-// reader's progress can end them.
+// reader's progress can end them. One reader per stream: a reader that is behind is its whole
+// stream, a queue.
 class LedgerFillsFirstTest : public LedgerApplyTest {
  protected:
-  LedgerFillsFirstTest()
+  explicit LedgerFillsFirstTest(const std::string& consumer_threads = "1")
       : LedgerApplyTest({"lock_wait_ms_max = 60000", "intake_events_lag_ms_max = 100",
-                         "intake_events_lag_wait_ms_max = 60000"}) {}
+                         "intake_events_lag_wait_ms_max = 60000",
+                         "consumer_threads = " + consumer_threads}) {}
 };
 
-// A reader stuck on a fill received long ago (its account's lock held elsewhere) holds back new
-// orders of every account; they are placed as soon as that fill is applied.
+// The same with two readers per stream (the default).
+class LedgerFillsFirstTwoReadersTest : public LedgerFillsFirstTest {
+ protected:
+  LedgerFillsFirstTwoReadersTest() : LedgerFillsFirstTest("2") {}
+};
+
+// The stream's one reader stuck on a fill received long ago (its account's lock held elsewhere)
+// holds back new orders of every account; they are placed as soon as that fill is applied.
 TEST_F(LedgerFillsFirstTest, ANewOrderWaitsWhileTheReadersAreBehind) {
   const auto [first, second] = buyOnTwoAccounts("lag");
   stack.redis.command({"SET", "lock:account:ACC-1", "held-by-the-test", "PX", "60000"});
@@ -311,6 +324,41 @@ TEST_F(LedgerFillsFirstTest, ANewOrderWaitsWhileTheReadersAreBehind) {
   EXPECT_EQ(answer.status, 202) << answer.body;
   EXPECT_EQ(order(first)["status"], "FILLED");
   EXPECT_EQ(stack.metric("ledger_intake_event_lag_waits_total"), 1);
+  EXPECT_TRUE(stack.invariantViolations().empty());
+}
+
+// A fill read as soon as it was stored, then stuck on its account's lock for longer than
+// intake_events_lag_ms_max while the stream's other reader is free: one slow event, not a queue.
+// A new order on another account is placed at once (it would wait 60 s otherwise), and the fill
+// is applied once the lock is free.
+TEST_F(LedgerFillsFirstTwoReadersTest, ANewOrderDoesNotWaitForOneSlowEvent) {
+  const auto [first, second] = buyOnTwoAccounts("slow");
+  stack.redis.command({"SET", "lock:account:ACC-1", "held-by-the-test", "PX", "60000"});
+  // Stored 50 ms before it reaches the stream: a reader that takes it shows a lag of 50 ms or
+  // more (the gauge), well under the bound.
+  const auto stored = std::chrono::system_clock::now() - std::chrono::milliseconds(50);
+  execution(first, "F", 10, "100.00", 10, 0, "", rfc3339Timestamp(stored));
+  // A reader is applying it (stuck on the lock), and it is older than the lag bound (100 ms).
+  ASSERT_TRUE(waitUntil(
+      [&] {
+        return stack.metric("ledger_event_lag_ms") >= 50 &&
+               std::chrono::system_clock::now() - stored > std::chrono::milliseconds(300);
+      },
+      seconds(10)))
+      << stack.logTail();
+  const std::string body =
+      R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,"limit_price":"100.00"})";
+  auto placed = std::async(std::launch::async, [&] {
+    return stack.request("POST", "/v1/accounts/ACC-2/orders", stack.traderToken({"ACC-2"}), body,
+                         {{"Idempotency-Key", "slow-3"}});
+  });
+  ASSERT_EQ(placed.wait_for(std::chrono::seconds(20)), std::future_status::ready);
+  const auto answer = placed.get();
+  EXPECT_EQ(answer.status, 202) << answer.body;
+  EXPECT_EQ(stack.metric("ledger_intake_event_lag_waits_total"), 0);
+  EXPECT_EQ(order(first)["status"], "PENDING_NEW");  // still stuck behind the lock
+  stack.redis.command({"DEL", "lock:account:ACC-1"});
+  ASSERT_TRUE(waitForStatus(first, "FILLED")) << order(first).dump();
   EXPECT_TRUE(stack.invariantViolations().empty());
 }
 
