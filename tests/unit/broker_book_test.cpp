@@ -119,8 +119,6 @@ TEST(BrokerBook, StatusRequestReportsTheOrderOrSaysItIsUnknown) {
   EXPECT_EQ(status.ord_rej_reason, -1);
 }
 
-// Whatever the prices and slices, an order never fills past its quantity, the fills add up to
-// cum_qty, and exec ids never repeat.
 // A market tick looks at the open orders only: an order leaves them when it fills, is
 // canceled or was rejected, and the closed ones stay findable by ClOrdID.
 TEST(BrokerBook, OnlyOpenOrdersAreWatched) {
@@ -165,6 +163,8 @@ TEST(BrokerBook, RestoredOrdersAreWatchedWhenOpen) {
   EXPECT_EQ(book.openOrderCount(), 0u);
 }
 
+// Whatever the prices and slices, an order never fills past its quantity, the fills add up to
+// cum_qty, and exec ids never repeat.
 RC_GTEST_PROP(BrokerBookProperty, CumQtyNeverExceedsQuantity, ()) {
   const int slices = *rc::gen::inRange(1, 6);
   const int64_t quantity = *rc::gen::inRange<int64_t>(1, 1000);
