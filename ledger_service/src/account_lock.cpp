@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <random>
 #include <thread>
@@ -43,11 +44,14 @@ AccountLocks::Held::~Held() {
     if (tokens_[i].empty()) continue;
     releases.push_back({"EVAL", kReleaseScript, "1", lockKey(account_ids_[i]), tokens_[i]});
   }
-  if (releases.empty()) return;
-  if (auto released = redis_->pipeline(releases); !released) {
-    spdlog::warn("{} account locks not released ({}); they expire by TTL", releases.size(),
-                 released.error().message);
+  if (!releases.empty()) {
+    if (auto released = redis_->pipeline(releases); !released) {
+      spdlog::warn("{} account locks not released ({}); they expire by TTL", releases.size(),
+                   released.error().message);
+    }
   }
+  // After Redis: a waiter woken here asks Redis next, and finds the key gone.
+  if (local_ != nullptr) local_->release(account_ids_);
 }
 
 AccountLocks::AccountLocks(RedisPool& redis, AccountLockSettings settings, MetricsRegistry& metrics)
@@ -73,11 +77,14 @@ AccountLocks::Held AccountLocks::acquireAny(const std::vector<std::string>& acco
   const auto deadline = started + std::chrono::milliseconds(settings_.wait_ms_max);
   std::uniform_real_distribution<double> unit(0.0, 1.0);
   for (int attempt = 0;; ++attempt) {
-    if (auto held = tryAcquire(account_ids); !held.accountIds().empty()) {
+    auto free_here = local_.takeAny(account_ids, deadline);
+    if (free_here.empty()) return Held();  // none came free in this process in time
+    if (auto held = takeInRedis(std::move(free_here)); !held.accountIds().empty()) {
       wait_seconds_.observeSeconds(
           std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
       return held;
     }
+    // Another ledger process holds every one of them: nothing here will signal its release.
     const auto sleep = std::chrono::milliseconds(
         lockBackoffMs(attempt, settings_.backoff_ms_min, settings_.backoff_ms_max,
                       std::min(unit(randomEngine()), 0.999999)));
@@ -87,8 +94,13 @@ AccountLocks::Held AccountLocks::acquireAny(const std::vector<std::string>& acco
 }
 
 AccountLocks::Held AccountLocks::tryAcquire(const std::vector<std::string>& account_ids) {
-  Held group;
-  if (account_ids.empty()) return group;
+  auto free_here = local_.tryTake(account_ids);
+  if (free_here.empty()) return Held();
+  return takeInRedis(std::move(free_here));
+}
+
+AccountLocks::Held AccountLocks::takeInRedis(std::vector<std::string> account_ids) {
+  assert(!account_ids.empty());
   std::vector<std::string> tokens;
   std::vector<std::vector<std::string>> commands;
   for (const auto& account_id : account_ids) {
@@ -97,20 +109,25 @@ AccountLocks::Held AccountLocks::tryAcquire(const std::vector<std::string>& acco
         {"SET", lockKey(account_id), tokens.back(), "NX", "PX", std::to_string(settings_.ttl_ms)});
   }
   const auto replies = redis_.pipeline(commands);
+  Held group;
   group.redis_ = &redis_;
+  group.local_ = &local_;
+  std::vector<std::string> held_elsewhere;
   for (std::size_t i = 0; i < account_ids.size(); ++i) {
     const RedisReply* reply = replies ? &(*replies)[i] : nullptr;
     if (reply == nullptr || reply->kind == RedisReply::Kind::Error) {
       skipped_.add();  // Redis down (or refusing): the version check alone
       tokens[i].clear();
     } else if (reply->kind != RedisReply::Kind::Status) {
-      continue;  // held by someone else
+      held_elsewhere.push_back(std::move(account_ids[i]));  // by another ledger process
+      continue;
     } else {
       acquired_.add();
     }
-    group.account_ids_.push_back(account_ids[i]);
+    group.account_ids_.push_back(std::move(account_ids[i]));
     group.tokens_.push_back(std::move(tokens[i]));
   }
+  if (!held_elsewhere.empty()) local_.release(held_elsewhere);
   return group;
 }
 

@@ -1,6 +1,6 @@
-// Concurrency of intake on one account (FLOW.md section 1): the Redis lock and the version
+// Concurrency of intake on one account (FLOW.md section 1): the account lock and the version
 // check together admit exactly what the money covers, and the version check alone still holds
-// when the lock expires mid-write.
+// when the Redis lock expires mid-write between two ledger processes.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -32,20 +32,22 @@ HttpResponse withBusyRetry(const std::function<HttpResponse()>& send) {
   return response;
 }
 
+// Thread t sends to ports[t % ports.size()] (one ledger process, or several of one stack).
 void placeOrders(LedgerStack& stack, const std::string& account, int threads, int per_thread,
-                 const std::string& price, Tally& tally) {
+                 const std::string& price, Tally& tally, const std::vector<int>& ports) {
   const std::string token = stack.traderToken({account});
   std::vector<std::thread> workers;
   for (int t = 0; t < threads; ++t) {
     workers.emplace_back([&, t] {
+      const int port = ports[static_cast<std::size_t>(t) % ports.size()];
       for (int i = 0; i < per_thread; ++i) {
         const std::string key = "c-" + std::to_string(t) + "-" + std::to_string(i);
         const auto response = withBusyRetry([&] {
-          return stack.request("POST", "/v1/accounts/" + account + "/orders", token,
-                               R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,)"
-                               R"("limit_price":")" +
-                                   price + R"("})",
-                               {{"Idempotency-Key", key}, {"X-Channel", t % 2 ? "MTS" : "WTS"}});
+          return stack.requestTo(port, "POST", "/v1/accounts/" + account + "/orders", token,
+                                 R"({"symbol":"AAPL","side":"BUY","type":"LIMIT","quantity":1,)"
+                                 R"("limit_price":")" +
+                                     price + R"("})",
+                                 {{"Idempotency-Key", key}, {"X-Channel", t % 2 ? "MTS" : "WTS"}});
         });
         if (response.status == 202) {
           ++tally.accepted;
@@ -66,7 +68,7 @@ TEST(LedgerConcurrency, SixtyFourOrdersFromEightThreadsFundedForTwenty) {
   LedgerStack stack;
   stack.createFundedAccount("ACC-C", "2000.00");  // exactly 20 x (1 x 100.00)
   Tally tally;
-  placeOrders(stack, "ACC-C", 8, 8, "100.00", tally);
+  placeOrders(stack, "ACC-C", 8, 8, "100.00", tally, {stack.port()});
 
   EXPECT_EQ(tally.accepted.load(), 20);
   EXPECT_EQ(tally.insufficient.load(), 44);
@@ -86,21 +88,24 @@ TEST(LedgerConcurrency, SixtyFourOrdersFromEightThreadsFundedForTwenty) {
 }
 
 TEST(LedgerConcurrency, LockExpiringMidWriteLosesNoUpdate) {
-  // The lock lives 20 ms but every write pauses 100 ms between read and write: writers overlap
-  // for real and only the version check stands between them and a lost update.
+  // The Redis lock lives 20 ms but every write pauses 100 ms between read and write, and the
+  // writers are in two ledger processes (inside one, a writer waits for the other in memory):
+  // they overlap for real and only the version check stands between them and a lost update.
   LedgerStack stack({"lock_ttl_ms = 20", "test_transaction_delay_ms = 100",
                      "lock_wait_ms_max = 10000", "version_retry_count_max = 100"});
+  const std::vector<int> ports = {stack.port(), stack.startPeerLedger()};
   stack.createFundedAccount("ACC-X", "");
   const std::string admin = stack.adminToken();
   std::vector<std::thread> workers;
   std::atomic<int> created{0};
   for (int t = 0; t < 4; ++t) {
     workers.emplace_back([&, t] {
+      const int port = ports[static_cast<std::size_t>(t) % ports.size()];
       for (int i = 0; i < 5; ++i) {
         const std::string reference = "d-" + std::to_string(t) + "-" + std::to_string(i);
         const auto response = withBusyRetry([&] {
-          return stack.request("POST", "/v1/accounts/ACC-X/deposits", admin,
-                               R"({"amount":"1.00","reference":")" + reference + R"("})");
+          return stack.requestTo(port, "POST", "/v1/accounts/ACC-X/deposits", admin,
+                                 R"({"amount":"1.00","reference":")" + reference + R"("})");
         });
         if (response.status == 201)
           ++created;
@@ -120,7 +125,7 @@ TEST(LedgerConcurrency, LockExpiringMidWriteLosesNoUpdate) {
 
   // Orders under the same expiring lock: funded for exactly 6 of 12.
   Tally tally;
-  placeOrders(stack, "ACC-X", 4, 3, "3.33", tally);  // 6 x 3.33 = 19.98 of 20.00
+  placeOrders(stack, "ACC-X", 4, 3, "3.33", tally, ports);  // 6 x 3.33 = 19.98 of 20.00
   EXPECT_EQ(tally.accepted.load(), 6);
   EXPECT_EQ(tally.insufficient.load(), 6);
   const auto after = Json::parse(stack.request("GET", "/v1/accounts/ACC-X", admin).body);

@@ -22,26 +22,48 @@ int64_t inOneHour() {
 
 }  // namespace
 
-LedgerStack::LedgerStack(std::vector<std::string> extra_config) {
+LedgerStack::LedgerStack(std::vector<std::string> extra_config)
+    : extra_config_(std::move(extra_config)) {
   postgres.start();
   postgres.createDatabase("ledger");
   redis.start();
   http_port_ = freeLoopbackPort();
   config_path_ = (postgres.folder() / "ledger.conf").string();
   log_path_ = (postgres.folder() / "ledger.log").string();
-  std::ofstream config(config_path_);
-  config << "http_port = " << http_port_ << "\n"
-         << "postgres_uri = " << postgres.uri("ledger") << "\n"
-         << "redis_port = " << redis.port() << "\n"
-         << "jwt_secret = " << jwt_secret_ << "\n"
-         << "outbox_poll_interval_ms = 20\n";
-  for (const auto& line : extra_config) config << line << "\n";
-  config.close();
+  writeConfig(config_path_, http_port_, "ledger-1");
   startLedger();
 }
 
 LedgerStack::~LedgerStack() {
+  if (peer_port_ != 0) peer_.terminate(5000);
   ledger_.terminate(5000);
+}
+
+void LedgerStack::writeConfig(const std::string& path, int http_port,
+                              const std::string& consumer_name) const {
+  std::ofstream config(path);
+  config << "http_port = " << http_port << "\n"
+         << "postgres_uri = " << postgres.uri("ledger") << "\n"
+         << "redis_port = " << redis.port() << "\n"
+         << "jwt_secret = " << jwt_secret_ << "\n"
+         << "consumer_name = " << consumer_name << "\n"
+         << "outbox_poll_interval_ms = 20\n";
+  for (const auto& line : extra_config_) config << line << "\n";
+}
+
+int LedgerStack::startPeerLedger() {
+  if (peer_port_ != 0) return peer_port_;
+  const int port = freeLoopbackPort();
+  const std::string config_path = (postgres.folder() / "ledger-peer.conf").string();
+  const std::string log_path = (postgres.folder() / "ledger-peer.log").string();
+  writeConfig(config_path, port, "ledger-2");
+  peer_.launch(FBG_LEDGER_BINARY, {"serve", "--config", config_path}, {}, log_path);
+  if (!waitUntilServing(peer_, port)) {
+    throw std::runtime_error("peer ledger_service did not start; log:\n" +
+                             fbg::test::logTail(log_path));
+  }
+  peer_port_ = port;
+  return port;
 }
 
 void LedgerStack::startLedger() {
@@ -70,8 +92,14 @@ std::string LedgerStack::traderToken(const std::vector<std::string>& accounts,
 HttpResponse LedgerStack::request(const std::string& method, const std::string& path,
                                   const std::string& token, const std::string& body,
                                   std::map<std::string, std::string> headers) const {
+  return requestTo(http_port_, method, path, token, body, std::move(headers));
+}
+
+HttpResponse LedgerStack::requestTo(int port, const std::string& method, const std::string& path,
+                                    const std::string& token, const std::string& body,
+                                    std::map<std::string, std::string> headers) const {
   if (!token.empty()) headers["Authorization"] = "Bearer " + token;
-  return httpRequest(http_port_, method, path, headers, body);
+  return httpRequest(port, method, path, headers, body);
 }
 
 void LedgerStack::createFundedAccount(const std::string& account_id,
@@ -125,16 +153,19 @@ std::vector<std::string> LedgerStack::invariantViolations() {
 }
 
 double LedgerStack::metric(const std::string& name, const std::string& label_filter) const {
-  const auto response = httpRequest(http_port_, "GET", "/metrics");
-  std::istringstream lines(response.body);
-  std::string line;
   double total = 0;
-  while (std::getline(lines, line)) {
-    if (line.rfind(name, 0) != 0) continue;
-    const char after = line.size() > name.size() ? line[name.size()] : '\0';
-    if (after != ' ' && after != '{') continue;
-    if (!label_filter.empty() && line.find(label_filter) == std::string::npos) continue;
-    total += std::stod(line.substr(line.rfind(' ') + 1));
+  for (const int port : {http_port_, peer_port_}) {
+    if (port == 0) continue;
+    const auto response = httpRequest(port, "GET", "/metrics");
+    std::istringstream lines(response.body);
+    std::string line;
+    while (std::getline(lines, line)) {
+      if (line.rfind(name, 0) != 0) continue;
+      const char after = line.size() > name.size() ? line[name.size()] : '\0';
+      if (after != ' ' && after != '{') continue;
+      if (!label_filter.empty() && line.find(label_filter) == std::string::npos) continue;
+      total += std::stod(line.substr(line.rfind(' ') + 1));
+    }
   }
   return total;
 }
