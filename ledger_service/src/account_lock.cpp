@@ -101,32 +101,40 @@ AccountLocks::Held AccountLocks::tryAcquire(const std::vector<std::string>& acco
 
 AccountLocks::Held AccountLocks::takeInRedis(std::vector<std::string> account_ids) {
   assert(!account_ids.empty());
+  // Held from here on, so that whatever happens below, the destructor gives the accounts back
+  // in this process; a token goes in only once Redis has taken it.
+  Held group;
+  group.redis_ = &redis_;
+  group.local_ = &local_;
+  group.tokens_.assign(account_ids.size(), std::string());
+  group.account_ids_ = std::move(account_ids);
   std::vector<std::string> tokens;
   std::vector<std::vector<std::string>> commands;
-  for (const auto& account_id : account_ids) {
+  for (const auto& account_id : group.account_ids_) {
     tokens.push_back(randomToken());
     commands.push_back(
         {"SET", lockKey(account_id), tokens.back(), "NX", "PX", std::to_string(settings_.ttl_ms)});
   }
   const auto replies = redis_.pipeline(commands);
-  Held group;
-  group.redis_ = &redis_;
-  group.local_ = &local_;
-  std::vector<std::string> held_elsewhere;
-  for (std::size_t i = 0; i < account_ids.size(); ++i) {
+  std::vector<std::string> kept_ids;
+  std::vector<std::string> kept_tokens;
+  std::vector<std::string> held_elsewhere;  // by another ledger process
+  for (std::size_t i = 0; i < group.account_ids_.size(); ++i) {
     const RedisReply* reply = replies ? &(*replies)[i] : nullptr;
     if (reply == nullptr || reply->kind == RedisReply::Kind::Error) {
       skipped_.add();  // Redis down (or refusing): the version check alone
       tokens[i].clear();
     } else if (reply->kind != RedisReply::Kind::Status) {
-      held_elsewhere.push_back(std::move(account_ids[i]));  // by another ledger process
+      held_elsewhere.push_back(group.account_ids_[i]);
       continue;
     } else {
       acquired_.add();
     }
-    group.account_ids_.push_back(std::move(account_ids[i]));
-    group.tokens_.push_back(std::move(tokens[i]));
+    kept_ids.push_back(group.account_ids_[i]);
+    kept_tokens.push_back(std::move(tokens[i]));
   }
+  group.account_ids_.swap(kept_ids);
+  group.tokens_.swap(kept_tokens);
   if (!held_elsewhere.empty()) local_.release(held_elsewhere);
   return group;
 }
