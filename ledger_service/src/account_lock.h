@@ -5,8 +5,9 @@
 //     asked once the account is free here; while another process holds it, retried with
 //     jittered backoff up to wait_ms_max, then ACCOUNT_BUSY; released only by a
 //     compare-and-delete script on the token, then in this process.
-// When Redis cannot be reached the lock is skipped (an empty token in Held): the version check in
-// the store keeps writes safe on its own, and /readyz reports degraded.
+// When Redis cannot be reached the Redis lock is skipped (an empty token in Held): the threads of
+// this process still take turns, the version check in the store keeps writes of several
+// processes safe on its own, and /readyz reports degraded.
 #pragma once
 
 #include <string>
