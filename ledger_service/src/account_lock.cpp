@@ -93,12 +93,6 @@ AccountLocks::Held AccountLocks::acquireAny(const std::vector<std::string>& acco
   }
 }
 
-AccountLocks::Held AccountLocks::tryAcquire(const std::vector<std::string>& account_ids) {
-  auto free_here = local_.tryTake(account_ids);
-  if (free_here.empty()) return Held();
-  return takeInRedis(std::move(free_here));
-}
-
 AccountLocks::Held AccountLocks::takeInRedis(std::vector<std::string> account_ids) {
   assert(!account_ids.empty());
   // Held from here on, so that whatever happens below, the destructor gives the accounts back

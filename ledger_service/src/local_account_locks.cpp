@@ -21,13 +21,6 @@ void LocalAccountLocks::forgetIfUnused(const std::string& account_id) {
   if (it != entries_.end() && !it->second.held && it->second.waiters.empty()) entries_.erase(it);
 }
 
-std::vector<std::string> LocalAccountLocks::tryTake(const std::vector<std::string>& account_ids) {
-  std::lock_guard lock(mutex_);
-  auto taken = takeFree(account_ids);
-  for (const auto& account_id : account_ids) forgetIfUnused(account_id);
-  return taken;
-}
-
 std::vector<std::string> LocalAccountLocks::takeAny(const std::vector<std::string>& account_ids,
                                                     Clock::time_point deadline) {
   std::unique_lock lock(mutex_);

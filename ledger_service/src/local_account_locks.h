@@ -27,13 +27,12 @@ class LocalAccountLocks {
  public:
   using Clock = std::chrono::steady_clock;
 
-  // Of `account_ids` (distinct), those free in this process now, taken; no wait.
-  [[nodiscard]] std::vector<std::string> tryTake(const std::vector<std::string>& account_ids);
   // Of `account_ids` (distinct), every one free now, taken; while none is, waits for a release of
-  // one of them until `deadline`. Empty when none came free in time.
+  // one of them until `deadline` (none: a deadline already passed). Empty when none came free in
+  // time.
   [[nodiscard]] std::vector<std::string> takeAny(const std::vector<std::string>& account_ids,
                                                  Clock::time_point deadline);
-  // Gives back accounts taken by tryTake or takeAny and wakes their waiters.
+  // Gives back accounts taken by takeAny and wakes their waiters.
   void release(const std::vector<std::string>& account_ids);
 
   // Accounts held or waited for now (for tests: back to 0 when nothing is).

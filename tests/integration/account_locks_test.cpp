@@ -1,5 +1,5 @@
 // AccountLocks against a real Redis: the one-round-trip group of a stream read's batch
-// (tryAcquire of several accounts, released together) takes only what is free, releases only its
+// (acquireAny of several accounts, released together) takes only what is free, releases only its
 // own, and degrades like a single lock when Redis is gone; the threads of one process hand an
 // account over in memory, without asking Redis while they wait, and an account held by another
 // process is waited for in Redis.
@@ -35,11 +35,11 @@ TEST(AccountLocks, AGroupTakesTheFreeLocksInOneGoAndReleasesOnlyItsOwn) {
   RedisInstance redis;
   redis.start();
   Locks a(redis.port());
-  const auto held_elsewhere = a.locks.tryAcquire({"B"});
+  const auto held_elsewhere = a.locks.acquireAny({"B"});
   ASSERT_EQ(held_elsewhere.accountIds(), std::vector<std::string>{"B"});
   ASSERT_TRUE(exists(redis, "B"));
   {
-    const auto group = a.locks.tryAcquire({"A", "B", "C"});
+    const auto group = a.locks.acquireAny({"A", "B", "C"});
     EXPECT_EQ(group.accountIds(), (std::vector<std::string>{"A", "C"}));
     EXPECT_TRUE(exists(redis, "A"));
     EXPECT_TRUE(exists(redis, "C"));
@@ -57,7 +57,7 @@ TEST(AccountLocks, AGroupWithRedisGoneHoldsEveryAccountDegraded) {
   redis.start();
   Locks a(redis.port());
   redis.stop();
-  const auto group = a.locks.tryAcquire({"A", "B"});
+  const auto group = a.locks.acquireAny({"A", "B"});
   EXPECT_EQ(group.accountIds(), (std::vector<std::string>{"A", "B"}));
   EXPECT_EQ(a.metrics.counter("ledger_lock_total", "", "outcome=\"skipped_redis_down\"").value(),
             2);
@@ -115,7 +115,8 @@ TEST(AccountLocks, AnAccountHeldByAnotherProcessIsWaitedForInRedis) {
   const auto before_release = setCalls(redis);
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (setCalls(redis) < before_release + 2 && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::yield();  // b has asked Redis at least twice: it is waiting
+    std::this_thread::yield();
+  ASSERT_GE(setCalls(redis), before_release + 2);  // b has asked Redis twice: it is waiting there
   { [[maybe_unused]] auto release = std::move(*held_by_a); }
   auto taken = waiter.get();
   ASSERT_TRUE(taken);

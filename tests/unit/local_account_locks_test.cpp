@@ -37,9 +37,9 @@ bool waitForWaiters(const LocalAccountLocks& locks, const std::string& account, 
 
 TEST(LocalAccountLocks, FreeAccountsAreTakenAtOnceAndHeldOnesAreNot) {
   LocalAccountLocks locks;
-  EXPECT_EQ(locks.tryTake({"A", "B"}), (Accounts{"A", "B"}));
-  EXPECT_EQ(locks.tryTake({"A", "C"}), (Accounts{"C"}));
-  EXPECT_EQ(locks.tryTake({"A", "B"}), Accounts{});
+  EXPECT_EQ(locks.takeAny({"A", "B"}, Clock::now()), (Accounts{"A", "B"}));
+  EXPECT_EQ(locks.takeAny({"A", "C"}, Clock::now()), (Accounts{"C"}));
+  EXPECT_EQ(locks.takeAny({"A", "B"}, Clock::now()), Accounts{});
   EXPECT_EQ(locks.entries(), 3u);
   locks.release({"A", "B", "C"});
   EXPECT_EQ(locks.entries(), 0u);  // nothing kept for accounts nobody holds
@@ -50,21 +50,21 @@ TEST(LocalAccountLocks, FreeAccountsAreTakenAtOnceAndHeldOnesAreNot) {
 
 TEST(LocalAccountLocks, AWaiterTakesTheAccountWhenItIsReleased) {
   LocalAccountLocks locks;
-  ASSERT_EQ(locks.tryTake({"A"}), Accounts{"A"});
+  ASSERT_EQ(locks.takeAny({"A"}, Clock::now()), Accounts{"A"});
   auto waiter = std::async(std::launch::async, [&] { return locks.takeAny({"A"}, farDeadline()); });
   ASSERT_TRUE(waitForWaiters(locks, "A", 1));
   EXPECT_EQ(waiter.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout);
   locks.release({"A"});
   EXPECT_EQ(waiter.get(), Accounts{"A"});
   EXPECT_EQ(locks.waiting("A"), 0u);
-  EXPECT_EQ(locks.tryTake({"A"}), Accounts{});  // the waiter holds it now
+  EXPECT_EQ(locks.takeAny({"A"}, Clock::now()), Accounts{});  // the waiter holds it now
   locks.release({"A"});
   EXPECT_EQ(locks.entries(), 0u);
 }
 
 TEST(LocalAccountLocks, AWaiterOfSeveralAccountsTakesTheOneReleased) {
   LocalAccountLocks locks;
-  ASSERT_EQ(locks.tryTake({"A", "B"}), (Accounts{"A", "B"}));
+  ASSERT_EQ(locks.takeAny({"A", "B"}, Clock::now()), (Accounts{"A", "B"}));
   auto waiter = std::async(std::launch::async, [&] {
     return locks.takeAny({"A", "B"}, farDeadline());
   });
@@ -79,7 +79,7 @@ TEST(LocalAccountLocks, AWaiterOfSeveralAccountsTakesTheOneReleased) {
 
 TEST(LocalAccountLocks, AWaiterGivesUpAtItsDeadlineAndLeavesNothingBehind) {
   LocalAccountLocks locks;
-  ASSERT_EQ(locks.tryTake({"A"}), Accounts{"A"});
+  ASSERT_EQ(locks.takeAny({"A"}, Clock::now()), Accounts{"A"});
   EXPECT_EQ(locks.takeAny({"A"}, Clock::now() + std::chrono::milliseconds(20)), Accounts{});
   EXPECT_EQ(locks.waiting("A"), 0u);
   EXPECT_EQ(locks.entries(), 1u);  // A, still held
@@ -124,8 +124,8 @@ TEST(LocalAccountLocks, NoTwoThreadsHoldOneAccount) {
   EXPECT_EQ(locks.entries(), 0u);
 }
 
-// Taking and releasing in any order, one thread: what is taken is exactly what a set of held
-// accounts says is free, and the table empties when the set does.
+// Taking (without waiting) and releasing in any order, one thread: what is taken is exactly what
+// a set of held accounts says is free, and the table empties when the set does.
 RC_GTEST_PROP(LocalAccountLocks, TakesFollowASetOfHeldAccounts, ()) {
   LocalAccountLocks locks;
   std::set<std::string> held;
@@ -139,7 +139,7 @@ RC_GTEST_PROP(LocalAccountLocks, TakesFollowASetOfHeldAccounts, ()) {
       Accounts expected;
       for (const auto& account : accounts)
         if (held.insert(account).second) expected.push_back(account);
-      RC_ASSERT(locks.tryTake(accounts) == expected);
+      RC_ASSERT(locks.takeAny(accounts, Clock::now()) == expected);
     } else {
       Accounts releasing;
       for (const auto& account : accounts)
