@@ -57,23 +57,24 @@ int LedgerStack::startPeerLedger() {
   const std::string config_path = (postgres.folder() / "ledger-peer.conf").string();
   const std::string log_path = (postgres.folder() / "ledger-peer.log").string();
   writeConfig(config_path, port, "ledger-2");
-  peer_.launch(FBG_LEDGER_BINARY, {"serve", "--config", config_path}, {}, log_path);
-  if (!waitUntilServing(peer_, port)) {
-    throw std::runtime_error("peer ledger_service did not start; log:\n" +
-                             fbg::test::logTail(log_path));
-  }
+  launch(peer_, config_path, log_path, port);
   peer_port_ = port;
   return port;
 }
 
-void LedgerStack::startLedger() {
-  ledger_.launch(FBG_LEDGER_BINARY, {"serve", "--config", config_path_}, {}, log_path_);
-  if (!waitUntilServing(ledger_, http_port_)) {
-    std::ifstream log(log_path_);
+void LedgerStack::launch(ChildProcess& process, const std::string& config_path,
+                         const std::string& log_path, int port) {
+  process.launch(FBG_LEDGER_BINARY, {"serve", "--config", config_path}, {}, log_path);
+  if (!waitUntilServing(process, port)) {
+    std::ifstream log(log_path);
     std::stringstream text;
     text << log.rdbuf();
     throw std::runtime_error("ledger_service did not start; log:\n" + text.str());
   }
+}
+
+void LedgerStack::startLedger() {
+  launch(ledger_, config_path_, log_path_, http_port_);
 }
 
 std::string LedgerStack::logTail() const {

@@ -58,6 +58,10 @@ class LedgerStack {
 
  private:
   void writeConfig(const std::string& path, int http_port, const std::string& consumer_name) const;
+  // Starts ledger_service with the config and waits until it serves on `port` (else throws, with
+  // its log).
+  static void launch(ChildProcess& process, const std::string& config_path,
+                     const std::string& log_path, int port);
 
   std::vector<std::string> extra_config_;
   std::string config_path_;
