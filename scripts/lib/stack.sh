@@ -17,7 +17,7 @@ FBG_DEPS=(
   build-essential cmake ninja-build pkg-config git clang-format clang-tidy
   libquickfix-dev libpqxx-dev libhiredis-dev libpoco-dev
   libgtest-dev libgmock-dev libbenchmark-dev librapidcheck-dev
-  libspdlog-dev nlohmann-json3-dev libssl-dev
+  libspdlog-dev nlohmann-json3-dev libssl-dev libjemalloc-dev
   postgresql postgresql-contrib redis-server curl procps iproute2
 )
 
