@@ -531,6 +531,25 @@ run_phases() {
   done
 }
 
+# Each component's resident memory at the end of the phases, MiB (VmHWM: its peak over the run;
+# VmRSS: now), and the malloc it runs with (jemalloc when that library is mapped), as JSON. Read
+# before the analysis, while the stack still runs.
+memory_json() {
+  local i pid status peak rss allocator
+  for i in "${!COMPONENTS[@]}"; do
+    pid="$(e2e_pid "${COMPONENTS[$i]}")" || continue
+    status="$(cat "/proc/$pid/status" 2>/dev/null)" || continue
+    peak="$(awk '/^VmHWM:/ { print $2 }' <<<"$status")"
+    rss="$(awk '/^VmRSS:/ { print $2 }' <<<"$status")"
+    allocator=glibc
+    grep -q libjemalloc "/proc/$pid/maps" 2>/dev/null && allocator=jemalloc
+    jq -n --arg name "${CPU_NAMES[$i]}" --argjson peak "${peak:-null}" --argjson rss "${rss:-null}" \
+      --arg allocator "$allocator" '{($name): {peak_rss_mib: (if $peak == null then null else ($peak / 1024 * 10 | round / 10) end),
+                                              rss_mib: (if $rss == null then null else ($rss / 1024 * 10 | round / 10) end),
+                                              allocator: $allocator}}'
+  done | jq -s 'add // {}'
+}
+
 # ---------------------------------------------------------------------------------------------
 # Analysis: every component's timestamps in one scratch database
 # ---------------------------------------------------------------------------------------------
@@ -721,6 +740,7 @@ write_results() {
     "$(jq -n --arg v "$redis_version" '{redis_version: $v}')")" \
     --slurpfile pgbench "$WORK_DIR/pgbench.json" --slurpfile phases <(jq -s . "${phases[@]}") \
     --slurpfile warmup "$WORK_DIR/phases/warmup/phase.json" --slurpfile idle "$WORK_DIR/phases/idle/idle.json" \
+    --slurpfile memory "$WORK_DIR/memory.json" \
     --argjson latency "$(latency_json)" --argjson counts "$(counts_json)" \
     --argjson faults "$SIM_FAULTS" --argjson disconnects "${disconnects:-0}" \
     --arg sim_fix_store "$E2E_SIM_FIX_STORE" \
@@ -761,6 +781,7 @@ main() {
   run_pgbench
   start_stack
   run_phases
+  memory_json >"$WORK_DIR/memory.json"
   fbg_log "joining the components' timestamps"
   export_tables
   build_per_order

@@ -56,6 +56,7 @@ def cpu_per_order(n):
    simulator_fix_store: $sim_fix_store,
    disturbed_when_other_processes_core_pct_above: $disturbed,
    warmup: $warmup[0], idle: $idle[0], phases: $ph, by_rate: $by_rate,
+   memory_at_end: $memory[0],
    plot: {file: $plot, phase: $plot_phase},
    summary: {sustained_orders_per_s: $sustained,
              definition: "the highest offered rate whose completed orders/s (last fill applied in the ledger, steady window) is at least \($completion_min * 100) % of it and whose p99 from the client's POST to the last fill applied (the wait before the accept included) is under \($target_p99) ms",

@@ -69,6 +69,8 @@ def hops: [
 (.phases[] | .cpu_ms_per_order as $c
   | "| \(.name) | \($c.postgres | n2) | \($c.ledger | n2) | \($c.fill_receiver | n2) | \($c.gateways | n2) | \($c.simulators | n2) | \($c.redis | n2) | \($c.load | n2) | \($c.kernel_and_unattributed | n2) | \($c.unrelated | n2) | \($c.machine | n2) | \(.cpu.machine_busy_pct | n1) % | \(.other_processes.busiest // [] | .[:3] | map("\(.name | cell) \(.core_pct)") | join(", ")) |"),
 "",
+(.memory_at_end | if . == null or . == {} then empty else
+  ("Resident memory of each component at the end of the phases, MiB, peak over the run / now (`/proc`: VmHWM / VmRSS), and its malloc: \(to_entries | map("\(.key) \(.value.peak_rss_mib | n1) / \(.value.rss_mib | n1) (\(.value.allocator))") | join(", ")). PostgreSQL's memory is its shared buffers and backends, set by the server's configuration.", "") end),
 "PostgreSQL CPU per accepted order, ms, by database: each database's client backends (every process holds its connections for the run; their CPU from `/proc` over the phase and its drain), and the rest of the server (WAL writer, autovacuum, checkpointer, postmaster, connections that ended):",
 "",
 "| phase | \(dbs | join(" | ")) | backends | rest of the server | postgres |",
