@@ -61,9 +61,9 @@ class AccountLocks {
   // The account's lock, waited for up to wait_ms_max, else ACCOUNT_BUSY.
   [[nodiscard]] Result<Held> acquire(const std::string& account_id);
   // The locks of `account_ids` that are free now (one round trip to Redis; with Redis down, each
-  // one degraded); while none is, waits for a release in this
-  // process, or (held by another process) tries again with jittered backoff, up to wait_ms_max.
-  // Empty when none came free in time.
+  // one degraded); while none is, waits for a release in this process, or (held by another
+  // process) tries again with jittered backoff, up to wait_ms_max. Empty when none came free in
+  // time.
   [[nodiscard]] Held acquireAny(const std::vector<std::string>& account_ids);
   // Threads of this process waiting for the account now (for tests).
   [[nodiscard]] std::size_t waitingHere(const std::string& account_id) const {
