@@ -32,9 +32,9 @@ struct Message {
   std::string raw;
 
   // The body field's value, or nullptr.
-  const std::string* find(int tag) const;
+  [[nodiscard]] const std::string* find(int tag) const;
   // The header field's value (PossDupFlag(43), OrigSendingTime(122), ...), or nullptr.
-  const std::string* findInHeader(int tag) const;
+  [[nodiscard]] const std::string* findInHeader(int tag) const;
   void set(int tag, const std::string& value) { body.push_back(Field{tag, value}); }
 };
 
@@ -115,7 +115,7 @@ class Engine {
   // The message being delivered still counts as received. False when the session is unknown or
   // not logged on.
   bool disconnect(const std::string& session_id);
-  std::vector<SessionStatus> sessions() const;
+  [[nodiscard]] std::vector<SessionStatus> sessions() const;
 
  private:
   struct Impl;

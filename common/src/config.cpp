@@ -120,35 +120,34 @@ Result<Config> Config::load(const ConfigSchema& schema, const std::string& path,
   return parse(schema, text, overrides);
 }
 
-const ConfigKey& Config::declared(const std::string& key, ConfigType type) const {
-  const ConfigKey* found = findKey(schema_, key);
+void Config::assertDeclared(const std::string& key, ConfigType type) const {
+  [[maybe_unused]] const ConfigKey* found = findKey(schema_, key);
   assert(found != nullptr && found->type == type);
   (void)type;
-  return *found;
 }
 
 int64_t Config::integer(const std::string& key) const {
-  declared(key, ConfigType::Integer);
+  assertDeclared(key, ConfigType::Integer);
   return *toInteger(values_.at(key));
 }
 
 const std::string& Config::string(const std::string& key) const {
-  declared(key, ConfigType::String);
+  assertDeclared(key, ConfigType::String);
   return values_.at(key);
 }
 
 Money Config::money(const std::string& key) const {
-  declared(key, ConfigType::Money);
+  assertDeclared(key, ConfigType::Money);
   return Money::parse(values_.at(key)).value();
 }
 
 bool Config::boolean(const std::string& key) const {
-  declared(key, ConfigType::Boolean);
+  assertDeclared(key, ConfigType::Boolean);
   return values_.at(key) == "true";
 }
 
 std::vector<std::string> Config::list(const std::string& key) const {
-  declared(key, ConfigType::List);
+  assertDeclared(key, ConfigType::List);
   std::vector<std::string> items;
   std::istringstream parts(values_.at(key));
   std::string item;

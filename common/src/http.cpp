@@ -173,7 +173,7 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
     }
   }
 
-  static constexpr Poco::Int64 kDrainBytesMax = 4 * 1024 * 1024;
+  static constexpr Poco::Int64 kDrainBytesMax = Poco::Int64{4} * 1024 * 1024;
 
   static void drain(std::istream& stream) {
     char sink[16 * 1024];
@@ -181,7 +181,7 @@ class RequestHandler final : public Poco::Net::HTTPRequestHandler {
     }
   }
 
-  HttpResponse tooLarge() const {
+  [[nodiscard]] HttpResponse tooLarge() const {
     auto reply =
         errorResponse(makeError(ErrorCode::PayloadTooLarge,
                                 "body over " + std::to_string(config_.body_bytes_max) + " bytes"));

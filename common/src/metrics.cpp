@@ -116,12 +116,15 @@ std::string MetricsRegistry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [name, family] : families_) {
-    out += "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " + family.type + "\n";
+    out.append("# HELP ").append(name).append(" ").append(family.help);
+    out.append("\n# TYPE ").append(name).append(" ").append(family.type).append("\n");
     for (const auto& [labels, counter] : family.counters) {
-      out += seriesName(name, labels) + " " + std::to_string(counter->value()) + "\n";
+      out.append(seriesName(name, labels)).append(" ");
+      out.append(std::to_string(counter->value())).append("\n");
     }
     for (const auto& [labels, gauge] : family.gauges) {
-      out += seriesName(name, labels) + " " + std::to_string(gauge->value()) + "\n";
+      out.append(seriesName(name, labels)).append(" ");
+      out.append(std::to_string(gauge->value())).append("\n");
     }
     for (const auto& [labels, histogram] : family.histograms) histogram->render(out, name, labels);
   }

@@ -207,7 +207,11 @@ int serve(const FillSettings& s) {
   fix::Engine engine(fix::EngineRole::Acceptor, *fix_settings, fix_store, callbacks);
   auto router = std::make_shared<HttpRouter>();
   registerRoutes(*router, store, engine, writer, redis, metrics, s.page_size_max);
-  HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
+  HttpServer server({.bind_address = s.http_bind_address,
+                     .port = s.http_port,
+                     .threads_max = 8,
+                     .queue_length_max = 64},
+                    router, metrics);
   relay.start();
   writer.start();
   engine.start();

@@ -58,7 +58,7 @@ bool parseInteger(const std::string* text, int64_t& out) {
 }
 
 char singleChar(const std::string* text) {
-  return text != nullptr && text->size() == 1 ? (*text)[0] : 0;
+  return text != nullptr && text->size() == 1 ? (*text)[0] : '\0';
 }
 
 }  // namespace

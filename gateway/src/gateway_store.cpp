@@ -194,6 +194,7 @@ std::vector<SendItem> GatewayStore::claimNewOrders(pqxx::nontransaction& work, i
   // One wait per order the statement may claim; it takes them by position.
   std::vector<std::string> waits;
   const int claimable = std::max(0, std::min(limit, in_flight_max));
+  waits.reserve(static_cast<std::size_t>(claimable));
   for (int i = 0; i < claimable; ++i) {
     waits.push_back(std::to_string(replyWaitMs(settings_.retry, 1, unitRandom())));
   }

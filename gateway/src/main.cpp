@@ -164,7 +164,11 @@ int serve(const GatewaySettings& s) {
   // Listening comes before the recheck below and before any session starts: a second gateway
   // started on a taken port (the same config twice) stops here, before it touches the orders or
   // the FIX session of the one that runs.
-  HttpServer server({s.http_bind_address, s.http_port, 8, 64, 64 * 1024, 10'000}, router, metrics);
+  HttpServer server({.bind_address = s.http_bind_address,
+                     .port = s.http_port,
+                     .threads_max = 8,
+                     .queue_length_max = 64},
+                    router, metrics);
   if (auto rechecked = store.recheckInFlight(); !rechecked) {
     // Not fatal: each order in flight is still retried at its own deadline, only later.
     spdlog::warn("orders in flight not rechecked at start: {}", rechecked.error().message);

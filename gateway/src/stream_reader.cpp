@@ -4,8 +4,8 @@
 
 namespace fbg::gateway {
 
-StreamReader::StreamReader(StreamReaderSettings settings, RedisPool& redis, GatewayStore& store,
-                           MetricsRegistry& metrics,
+StreamReader::StreamReader(const StreamReaderSettings& settings, RedisPool& redis,
+                           GatewayStore& store, MetricsRegistry& metrics,
                            std::function<void(const IntakeCounts&)> on_recorded)
     : store_(store),
       on_recorded_(std::move(on_recorded)),

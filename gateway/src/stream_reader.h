@@ -29,7 +29,7 @@ struct StreamReaderSettings {
 
 class StreamReader {
  public:
-  StreamReader(StreamReaderSettings settings, RedisPool& redis, GatewayStore& store,
+  StreamReader(const StreamReaderSettings& settings, RedisPool& redis, GatewayStore& store,
                MetricsRegistry& metrics, std::function<void(const IntakeCounts&)> on_recorded);
 
   void start() { consumer_.start(); }

@@ -206,7 +206,9 @@ struct GroupRecords {
       fill_booked, fill_alarm, fill_seq;
   std::vector<std::string> event_id, event_order, event_kind, event_source, event_changed;
 
-  bool empty() const { return entry_reference.empty() && fill_exec.empty() && event_id.empty(); }
+  [[nodiscard]] bool empty() const {
+    return entry_reference.empty() && fill_exec.empty() && event_id.empty();
+  }
 
   void journal(const IncomingEvent& e, const std::string& account_id, const Applied& out) {
     if (out.journal.empty()) return;

@@ -125,6 +125,7 @@ Result<bool> ExecutionsSweeper::sweepPage(int64_t bound) {
   for (std::size_t i = 0; i < done.size(); ++i) done[i] = page->items[i].held;
   const std::vector<std::size_t> due = sweep_.due(page->items, now);
   std::vector<IncomingEvent> to_apply;
+  to_apply.reserve(due.size());
   for (const std::size_t i : due) to_apply.push_back(*page->events[i]);
   const auto outcomes =
       to_apply.empty() ? std::vector<Result<ApplyOutcome>>{} : applier_.applyBatch(to_apply);

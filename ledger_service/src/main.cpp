@@ -35,7 +35,7 @@ struct CommandLine {
   std::string subject;
   std::string role;
   std::vector<std::string> accounts;
-  int64_t ttl_s = 24 * 3600;
+  int64_t ttl_s = int64_t{24} * 3600;
 };
 
 std::optional<CommandLine> parseCommandLine(int argc, char** argv) {
@@ -164,8 +164,10 @@ int serve(const fbg::ledger::LedgerSettings& settings) {
                 });
   auto router = std::make_shared<HttpRouter>();
   api.registerRoutes(*router);
-  HttpServer server({settings.http_bind_address, settings.http_port, settings.http_threads_max,
-                     settings.http_queue_length_max, 64 * 1024, 10'000},
+  HttpServer server({.bind_address = settings.http_bind_address,
+                     .port = settings.http_port,
+                     .threads_max = settings.http_threads_max,
+                     .queue_length_max = settings.http_queue_length_max},
                     router, metrics);
   relay.start();
   if (settings.consumers_enabled) consumers.start();

@@ -151,6 +151,7 @@ Outcomes LedgerStore::placeOrdersOnce(pqxx::connection& connection,
   if (written_by_order.empty()) return outcomes;
   testDelay();
   std::vector<std::string> arrays;
+  arrays.reserve(columns.size());
   for (const auto& column : columns) arrays.push_back(pgArrayLiteral(column));
   const auto written =
       work.exec_prepared("place_orders", pqxx::prepare::make_dynamic_params(arrays));

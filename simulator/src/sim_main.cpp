@@ -212,8 +212,10 @@ int serve(const Config& config) {
   registerRoutes(*router, broker, metrics);
   // Listening first: a taken admin port must end the start before the sessions log on and before
   // the threads below exist (a throw past a joinable std::thread terminates the process).
-  HttpServer server({config.string("http_bind_address"),
-                     static_cast<int>(config.integer("http_port")), 8, 64, 64 * 1024, 10'000},
+  HttpServer server({.bind_address = config.string("http_bind_address"),
+                     .port = static_cast<int>(config.integer("http_port")),
+                     .threads_max = 8,
+                     .queue_length_max = 64},
                     router, metrics);
   order_entry.start();
   drop_copy.start();

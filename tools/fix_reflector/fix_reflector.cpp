@@ -102,7 +102,7 @@ class ReflectorApplication : public FIX::Application {
 };
 
 bool fileExists(const std::string& path) {
-  struct stat info;
+  struct stat info {};
   return ::stat(path.c_str(), &info) == 0 && S_ISREG(info.st_mode);
 }
 

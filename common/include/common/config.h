@@ -49,7 +49,7 @@ class Config {
   [[nodiscard]] static std::string describe(const ConfigSchema& schema);
 
  private:
-  const ConfigKey& declared(const std::string& key, ConfigType type) const;
+  void assertDeclared(const std::string& key, ConfigType type) const;
   ConfigSchema schema_;
   std::map<std::string, std::string> values_;
 };

@@ -62,7 +62,7 @@ struct HttpServerConfig {
   int port = 0;
   int threads_max = 32;
   int queue_length_max = 256;
-  std::size_t body_bytes_max = 64 * 1024;
+  std::size_t body_bytes_max = std::size_t{64} * 1024;
   int keep_alive_timeout_ms = 10'000;
 };
 

@@ -43,15 +43,15 @@ class [[nodiscard]] Result {
 
   [[nodiscard]] bool has_value() const { return std::holds_alternative<T>(state_); }
   explicit operator bool() const { return has_value(); }
-  T& value() & {
+  [[nodiscard]] T& value() & {
     assert(has_value());
     return std::get<T>(state_);
   }
-  const T& value() const& {
+  [[nodiscard]] const T& value() const& {
     assert(has_value());
     return std::get<T>(state_);
   }
-  T&& value() && {
+  [[nodiscard]] T&& value() && {
     assert(has_value());
     return std::get<T>(std::move(state_));
   }

@@ -32,7 +32,7 @@ bool price(const std::string* text, Money& out) {
 }
 
 char code(const std::string* text) {
-  return text != nullptr && text->size() == 1 ? (*text)[0] : 0;
+  return text != nullptr && text->size() == 1 ? (*text)[0] : '\0';
 }
 
 Status readQuantities(const std::vector<FixField>& body, ExecutionRecord& r) {

@@ -55,7 +55,8 @@ Status readExecType(const Json& json, IncomingEvent& out) {
   const std::string ord_status = textOr(json, "ord_status", "");
   const int64_t cum_qty = integerOr(json, "cum_qty", -1);
   if (exec_type == "F") return readFill(json, out);
-  if (exec_type == "0")
+  const bool held_by_broker = ord_status == "0" || ord_status == "1" || ord_status == "2";
+  if (exec_type == "0" || (exec_type == "I" && held_by_broker))
     out.event.kind = BrokerEventKind::Acked;
   else if (exec_type == "4")
     out.event = {BrokerEventKind::Canceled, 0, {}, cum_qty, ""};
@@ -63,8 +64,6 @@ Status readExecType(const Json& json, IncomingEvent& out) {
     out.event = {BrokerEventKind::Expired, 0, {}, cum_qty, ""};
   else if (exec_type == "8")
     out.event = {BrokerEventKind::Rejected, 0, {}, 0, "rejected by broker"};
-  else if (exec_type == "I" && (ord_status == "0" || ord_status == "1" || ord_status == "2"))
-    out.event.kind = BrokerEventKind::Acked;
   else
     out.relevant = false;
   return Ok{};

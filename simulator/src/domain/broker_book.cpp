@@ -9,8 +9,7 @@ char fixCode(ExecType type) {
   switch (type) {
     case ExecType::New:
       return '0';
-    case ExecType::PartialFill:
-      return 'F';  // FIX 4.4 reports every fill as Trade (F)
+    case ExecType::PartialFill:  // FIX 4.4 reports every fill as Trade (F)
     case ExecType::Fill:
       return 'F';
     case ExecType::Canceled:

@@ -121,7 +121,7 @@ class BrokerBook {
   void restoreExecSequence(int64_t exec_sequence);
 
  private:
-  ExecutionReport report(const BrokerOrder& order, ExecType type) const;
+  [[nodiscard]] ExecutionReport report(const BrokerOrder& order, ExecType type) const;
   std::string nextExecId();
   void fillSlice(BrokerOrder& order, Money price, std::vector<ExecutionReport>& out);
 
