@@ -4,10 +4,13 @@
 
 #include <string>
 
-namespace fbg::test {
+// Two namespaces, not fbg::test: the C++14 translation units include this header.
+namespace fbg {
+namespace test {
 
 std::string fixStoreDatabaseUri();
 void stopFixStoreDatabase();
 void startFixStoreDatabase();
 
-}  // namespace fbg::test
+}  // namespace test
+}  // namespace fbg

@@ -271,7 +271,8 @@ TEST_F(LedgerApplyLongLockWaitTest, ALockHeldElsewhereHoldsUpOnlyThatAccountsEve
   execution(second, "F", 10, "99.00", 10, 0);  // seq 2
   stack.redis.command({"SET", "lock:account:ACC-1", "held-by-the-test", "PX", "60000"});
   stack.startLedger();
-  ASSERT_TRUE(waitUntil([&] { return order(second)["status"] == "FILLED"; }, seconds(10)))
+  // A structured binding is captured by name (clang before 16 cannot capture it otherwise).
+  ASSERT_TRUE(waitUntil([&, id = second] { return order(id)["status"] == "FILLED"; }, seconds(10)))
       << order(second).dump();
   EXPECT_EQ(stack.redis.command({"EXISTS", "lock:account:ACC-1"}).integer, 1);
   EXPECT_EQ(order(first)["status"], "PENDING_NEW") << order(first).dump();
