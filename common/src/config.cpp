@@ -120,34 +120,33 @@ Result<Config> Config::load(const ConfigSchema& schema, const std::string& path,
   return parse(schema, text, overrides);
 }
 
-void Config::assertDeclared(const std::string& key, ConfigType type) const {
-  [[maybe_unused]] const ConfigKey* found = findKey(schema_, key);
-  assert(found != nullptr && found->type == type);
-  (void)type;
+bool Config::isDeclared(const std::string& key, ConfigType type) const {
+  const ConfigKey* found = findKey(schema_, key);
+  return found != nullptr && found->type == type;
 }
 
 int64_t Config::integer(const std::string& key) const {
-  assertDeclared(key, ConfigType::Integer);
+  assert(isDeclared(key, ConfigType::Integer));
   return *toInteger(values_.at(key));
 }
 
 const std::string& Config::string(const std::string& key) const {
-  assertDeclared(key, ConfigType::String);
+  assert(isDeclared(key, ConfigType::String));
   return values_.at(key);
 }
 
 Money Config::money(const std::string& key) const {
-  assertDeclared(key, ConfigType::Money);
+  assert(isDeclared(key, ConfigType::Money));
   return Money::parse(values_.at(key)).value();
 }
 
 bool Config::boolean(const std::string& key) const {
-  assertDeclared(key, ConfigType::Boolean);
+  assert(isDeclared(key, ConfigType::Boolean));
   return values_.at(key) == "true";
 }
 
 std::vector<std::string> Config::list(const std::string& key) const {
-  assertDeclared(key, ConfigType::List);
+  assert(isDeclared(key, ConfigType::List));
   std::vector<std::string> items;
   std::istringstream parts(values_.at(key));
   std::string item;

@@ -49,7 +49,8 @@ class Config {
   [[nodiscard]] static std::string describe(const ConfigSchema& schema);
 
  private:
-  void assertDeclared(const std::string& key, ConfigType type) const;
+  // Only inside assert(): a release build does not search the schema on every read.
+  [[nodiscard]] bool isDeclared(const std::string& key, ConfigType type) const;
   ConfigSchema schema_;
   std::map<std::string, std::string> values_;
 };
