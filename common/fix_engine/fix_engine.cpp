@@ -160,8 +160,9 @@ struct Engine::Impl {
   static std::unique_ptr<FIX::MessageStoreFactory> makeStoreFactory(
       const StoreOptions& store, const FIX::SessionSettings& settings) {
     if (store.kind == StoreKind::Postgres) {
-      return std::unique_ptr<FIX::MessageStoreFactory>(new PgMessageStoreFactory(
-          store.postgres_uri, store.target_seq_write_every_messages, store.target_seq_hold));
+      return std::unique_ptr<FIX::MessageStoreFactory>(
+          new PgMessageStoreFactory(store.postgres_uri, store.target_seq_write_every_messages,
+                                    store.target_seq_hold, store.sender_seq_block_messages));
     }
     for (const FIX::SessionID& id : settings.getSessions()) {
       if (!settings.get(id).has("FileStorePath")) {

@@ -85,6 +85,9 @@ struct StoreOptions {
   // Postgres only: for an application that commits received messages after QuickFIX counted
   // them (target_seq_hold.h); empty for one that commits inside on_app_message.
   TargetSeqHold target_seq_hold;
+  // Postgres only: sender numbers reserved per synchronous commit (PgMessageStore: after a crash
+  // of the database server the session resumes past the reserved bound, never behind).
+  int sender_seq_block_messages = 1000;
 };
 
 class Engine {

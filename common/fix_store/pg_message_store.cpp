@@ -1,5 +1,7 @@
 #include "pg_message_store.h"
 
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 
 namespace fbg {
@@ -24,6 +26,15 @@ const char* const kSchema =
     "      AND attname = 'message') <> 0 THEN"
     "    ALTER TABLE fix_messages ALTER COLUMN message SET STATISTICS 0;"
     "  END IF;"
+    "END $$;"
+    // The sender numbers' reservation (the header's contract), added to a table made before it
+    // existed. Only when missing, for the same reason as above.
+    "DO $$ BEGIN"
+    "  IF NOT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'fix_sessions'::regclass"
+    "      AND attname = 'sender_seq_reserved') THEN"
+    "    ALTER TABLE fix_sessions ADD COLUMN sender_seq_reserved integer NOT NULL DEFAULT 1,"
+    "      ADD COLUMN server_started_at timestamptz;"
+    "  END IF;"
     "END $$";
 
 // The statements of every message (set, and the sequence numbers of incr*), prepared on each
@@ -34,10 +45,15 @@ const char* const kSetSql =
     "WITH stored AS (INSERT INTO fix_messages (session_id, seq, message) VALUES ($1, $2, $3) "
     "ON CONFLICT (session_id, seq) DO UPDATE SET message = EXCLUDED.message) "
     "UPDATE fix_sessions SET next_sender_seq = GREATEST(next_sender_seq, $2 + 1), "
-    "next_target_seq = $4 WHERE session_id = $1";
+    "next_target_seq = $4, server_started_at = pg_postmaster_start_time() WHERE session_id = $1";
 const char* const kSequencesStatement = "fix_store_sequences";
 const char* const kSequencesSql =
-    "UPDATE fix_sessions SET next_sender_seq = $2, next_target_seq = $3 WHERE session_id = $1";
+    "UPDATE fix_sessions SET next_sender_seq = $2, next_target_seq = $3, "
+    "server_started_at = pg_postmaster_start_time() WHERE session_id = $1";
+const char* const kReserveStatement = "fix_store_reserve";
+const char* const kReserveSql =
+    "UPDATE fix_sessions SET sender_seq_reserved = GREATEST(sender_seq_reserved, $2) "
+    "WHERE session_id = $1";
 
 // Runs body against the connection; any database failure becomes FIX::IOException and drops
 // the connection so the next call reconnects.
@@ -55,10 +71,12 @@ auto guarded(std::unique_ptr<pqxx::connection>& connection, const std::string& w
 }  // namespace
 
 PgMessageStore::PgMessageStore(const std::string& postgres_uri, const FIX::SessionID& session_id,
-                               int target_seq_write_every_messages, TargetSeqHold hold)
+                               int target_seq_write_every_messages, TargetSeqHold hold,
+                               int sender_seq_block_messages)
     : postgres_uri_(postgres_uri),
       session_id_(session_id.toString()),
       target_seq_write_every_messages_(std::max(1, target_seq_write_every_messages)),
+      sender_seq_block_messages_(std::max(1, sender_seq_block_messages)),
       hold_(std::move(hold)) {
   guarded(connection_, "fix store open", [this] {
     pqxx::work work(connection());
@@ -95,6 +113,7 @@ pqxx::connection& PgMessageStore::connection() const {
     connection_.reset(new pqxx::connection(postgres_uri_));
     connection_->prepare(kSetStatement, kSetSql);
     connection_->prepare(kSequencesStatement, kSequencesSql);
+    connection_->prepare(kReserveStatement, kReserveSql);
   }
   return *connection_;
 }
@@ -104,11 +123,22 @@ void PgMessageStore::load() {
     pqxx::nontransaction work(connection());
     const auto row = work.exec_params1(
         "SELECT next_sender_seq, next_target_seq, extract(epoch FROM creation_time)::bigint, "
-        "(extract(microseconds FROM creation_time)::bigint % 1000000) FROM fix_sessions "
+        "(extract(microseconds FROM creation_time)::bigint % 1000000), sender_seq_reserved, "
+        "server_started_at IS NOT DISTINCT FROM pg_postmaster_start_time() FROM fix_sessions "
         "WHERE session_id = $1",
         session_id_);
     next_sender_seq_ = row[0].as<int>();
     next_target_seq_ = row[1].as<int>();
+    sender_seq_reserved_ = row[4].as<int>();
+    const bool written_since_server_start = row[5].as<bool>();
+    if (!written_since_server_start && sender_seq_reserved_ > next_sender_seq_) {
+      spdlog::warn(
+          "fix store {}: the database server restarted since next_sender_seq {} was written, "
+          "which may have lost later asynchronous writes: resuming at {}, the reserved bound "
+          "(the peer's resend request for the numbers between gets a gap fill)",
+          session_id_, next_sender_seq_, sender_seq_reserved_);
+      next_sender_seq_ = sender_seq_reserved_;
+    }
     target_seq_written_ = next_target_seq_;
     target_seq_at_last_write_ = next_target_seq_;
     creation_time_ = FIX::UtcTimeStamp(static_cast<time_t>(row[2].as<long long>()),
@@ -117,7 +147,21 @@ void PgMessageStore::load() {
   });
 }
 
+void PgMessageStore::reserveSenderSeqThrough(int next_sender_seq) {
+  if (next_sender_seq <= sender_seq_reserved_) return;
+  const int reserved = next_sender_seq + sender_seq_block_messages_ - 1;
+  guarded(connection_, "fix store reserve", [&] {
+    pqxx::work work(connection());
+    // The connection may commit asynchronously; this one commit must not.
+    work.exec("SET LOCAL synchronous_commit = on");
+    work.exec_prepared(kReserveStatement, session_id_, reserved);
+    work.commit();
+  });
+  sender_seq_reserved_ = reserved;
+}
+
 bool PgMessageStore::set(int seq, const std::string& message) throw(FIX::IOException) {
+  reserveSenderSeqThrough(seq + 1);
   const int target_seq = persistableTargetSeq();
   guarded(connection_, "fix store set", [&] {
     pqxx::nontransaction work(connection());
@@ -174,8 +218,12 @@ void PgMessageStore::setNextTargetMsgSeqNum(int seq) throw(FIX::IOException) {
 }
 
 void PgMessageStore::incrNextSenderMsgSeqNum() throw(FIX::IOException) {
+  if (sender_seq_written_by_set_ == next_sender_seq_ + 1) {  // set() committed it already
+    ++next_sender_seq_;
+    return;
+  }
+  reserveSenderSeqThrough(next_sender_seq_ + 1);
   ++next_sender_seq_;
-  if (sender_seq_written_by_set_ == next_sender_seq_) return;  // set() committed it already
   writeSequences();
 }
 
@@ -201,6 +249,7 @@ void PgMessageStore::reset() throw(FIX::IOException) {
     work.exec_params("DELETE FROM fix_messages WHERE session_id = $1", session_id_);
     work.exec_params(
         "UPDATE fix_sessions SET next_sender_seq = 1, next_target_seq = 1, "
+        "sender_seq_reserved = 1, server_started_at = pg_postmaster_start_time(), "
         "creation_time = clock_timestamp() WHERE session_id = $1",
         session_id_);
     work.commit();

@@ -4,7 +4,7 @@
 // Tables (created on first use, in the owning process's database):
 //
 //   fix_sessions  session_id text PK | creation_time timestamptz | next_sender_seq int
-//                 | next_target_seq int
+//                 | next_target_seq int | sender_seq_reserved int | server_started_at timestamptz
 //   fix_messages  session_id text | seq int | message text        PK (session_id, seq)
 //
 // set(seq, message) writes the message AND advances next_sender_seq to seq + 1 in one statement:
@@ -20,6 +20,20 @@
 // Only a process whose handling of a peer message is idempotent may set it above 1 (the gateway:
 // replies apply by state rank; the fill receiver: reports are deduplicated on ExecID). It saves
 // one statement and one WAL record per received message.
+//
+// Sender numbers reserved in blocks. The owning process may commit the store's writes
+// asynchronously (its URI sets synchronous_commit off): they survive a crash of the process, but a
+// crash of the database server can lose the last few hundred milliseconds of them, and a
+// next_sender_seq read back behind a number the peer has seen would make the peer refuse every
+// logon ("MsgSeqNum too low"). So before a sender number at or past sender_seq_reserved is used
+// (set(), or incrNextSenderMsgSeqNum() without one), a synchronous commit moves
+// sender_seq_reserved sender_seq_block_messages past it: every number ever handed to the wire is
+// below a durable sender_seq_reserved. Every write of next_sender_seq also records
+// pg_postmaster_start_time() in server_started_at. load() trusts next_sender_seq only when the
+// server has not restarted since it was written (same start time: an asynchronous commit is lost
+// only with the server); otherwise the session resumes at sender_seq_reserved, and the peer's
+// ResendRequest for the skipped numbers gets one SequenceReset-GapFill (nothing is stored for
+// them). One synchronous commit per block; a clean server restart skips at most a block too.
 //
 // Held back (TargetSeqHold, optional): every write of next_target_seq (the cadence above, set(),
 // setNextTargetMsgSeqNum, refresh, destruction) persists min(in-memory number, hold.limit), so an
@@ -44,7 +58,9 @@ namespace fbg {
 class PgMessageStore : public FIX::MessageStore {
  public:
   PgMessageStore(const std::string& postgres_uri, const FIX::SessionID& session_id,
-                 int target_seq_write_every_messages = 1, TargetSeqHold hold = TargetSeqHold());
+                 int target_seq_write_every_messages = 1, TargetSeqHold hold = TargetSeqHold(),
+                 int sender_seq_block_messages = kSenderSeqBlockMessagesDefault);
+  static constexpr int kSenderSeqBlockMessagesDefault = 1000;
   ~PgMessageStore() override;
 
   bool set(int seq, const std::string& message) throw(FIX::IOException) override;
@@ -62,6 +78,9 @@ class PgMessageStore : public FIX::MessageStore {
 
  private:
   void load();
+  // Before `next_sender_seq` (the number after the one about to be used) is used: a synchronous
+  // commit of sender_seq_reserved past it, if it is not below it already.
+  void reserveSenderSeqThrough(int next_sender_seq);
   void writeSequences();
   void writeTargetSeqIfBehind() noexcept;
   // min(next_target_seq_, hold_.limit): what may be persisted now.
@@ -77,17 +96,22 @@ class PgMessageStore : public FIX::MessageStore {
   int target_seq_write_every_messages_ = 1;
   int target_seq_written_ = 1;  // the next_target_seq the database holds (as this store wrote it)
   int target_seq_at_last_write_ = 1;  // next_target_seq_ when it was last written (the cadence)
+  int sender_seq_reserved_ = 1;       // durable: every sender number used is below it
+  int sender_seq_block_messages_ = kSenderSeqBlockMessagesDefault;
   TargetSeqHold hold_;
   FIX::UtcTimeStamp creation_time_;
 };
 
 class PgMessageStoreFactory : public FIX::MessageStoreFactory {
  public:
-  explicit PgMessageStoreFactory(std::string postgres_uri, int target_seq_write_every_messages = 1,
-                                 TargetSeqHold hold = TargetSeqHold())
+  explicit PgMessageStoreFactory(
+      std::string postgres_uri, int target_seq_write_every_messages = 1,
+      TargetSeqHold hold = TargetSeqHold(),
+      int sender_seq_block_messages = PgMessageStore::kSenderSeqBlockMessagesDefault)
       : postgres_uri_(std::move(postgres_uri)),
         target_seq_write_every_messages_(target_seq_write_every_messages),
-        hold_(std::move(hold)) {}
+        hold_(std::move(hold)),
+        sender_seq_block_messages_(sender_seq_block_messages) {}
   FIX::MessageStore* create(const FIX::SessionID& session_id) override;
   void destroy(FIX::MessageStore* store) override;
 
@@ -95,6 +119,7 @@ class PgMessageStoreFactory : public FIX::MessageStoreFactory {
   std::string postgres_uri_;
   int target_seq_write_every_messages_;
   TargetSeqHold hold_;
+  int sender_seq_block_messages_;
 };
 
 }  // namespace fbg

@@ -22,6 +22,12 @@ const ConfigSchema& fillConfigSchema() {
        "committed synchronously; the store only keeps sequence numbers here, and one that "
        "lags after a database crash only makes the broker resend reports, which are "
        "deduplicated"},
+      {"fix_store_sender_seq_block_messages", T::Integer, "1000",
+       "sender sequence numbers reserved per synchronous commit: after a crash of the "
+       "database server (which may lose the store's asynchronous writes) the session resumes at "
+       "the reserved bound, never behind a number the peer saw, and the peer's resend request "
+       "for the numbers skipped gets a gap fill. 1 commits every sent number synchronously",
+       1, 1000000},
       {"fix_store_target_seq_write_every_messages", T::Integer, "64",
        "the broker's sequence number is written to the FIX store every this many received "
        "messages; after a crash of this process the broker resends up to that many reports, "
@@ -96,6 +102,7 @@ Result<FillSettings> loadFillSettings(const std::string& path,
   s.fix_accept_port = asInt("fix_accept_port");
   s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
   s.fix_store_target_seq_write_every_messages = asInt("fix_store_target_seq_write_every_messages");
+  s.fix_store_sender_seq_block_messages = asInt("fix_store_sender_seq_block_messages");
   s.store_queue_reports_max = asInt("store_queue_reports_max");
   s.store_queue_full_wait_ms = asInt("store_queue_full_wait_ms");
   s.store_batch_reports_max = asInt("store_batch_reports_max");

@@ -21,6 +21,7 @@ struct FillSettings {
   int fix_accept_port = 0;
   bool fix_store_synchronous_commit = false;
   int fix_store_target_seq_write_every_messages = 64;
+  int fix_store_sender_seq_block_messages = 1000;
   int store_queue_reports_max = 4096;
   int store_queue_full_wait_ms = 1000;
   int store_batch_reports_max = 512;

@@ -203,7 +203,8 @@ int serve(const FillSettings& s) {
           .limit = [&writer](
                        const std::string& session_id,
                        int next_target_seq) { return writer.limit(session_id, next_target_seq); },
-          .drain = [&writer](const std::string& session_id) { return writer.drain(session_id); }}};
+          .drain = [&writer](const std::string& session_id) { return writer.drain(session_id); }},
+      .sender_seq_block_messages = s.fix_store_sender_seq_block_messages};
   fix::Engine engine(fix::EngineRole::Acceptor, *fix_settings, fix_store, callbacks);
   auto router = std::make_shared<HttpRouter>();
   registerRoutes(*router, store, engine, writer, redis, metrics, s.page_size_max);

@@ -100,6 +100,12 @@ const ConfigSchema& gatewayConfigSchema() {
        "number still commit together and survive a crash of this process; a crash of the "
        "database server itself may lose the last few hundred milliseconds of store writes. On "
        "costs one WAL flush per FIX message (docs/performance.md)"},
+      {"fix_store_sender_seq_block_messages", T::Integer, "1000",
+       "sender sequence numbers reserved per synchronous commit: after a crash of the "
+       "database server (which may lose the store's asynchronous writes) the session resumes at "
+       "the reserved bound, never behind a number the peer saw, and the peer's resend request "
+       "for the numbers skipped gets a gap fill. 1 commits every sent number synchronously",
+       1, 1000000},
       {"fix_store_target_seq_write_every_messages", T::Integer, "64",
        "the peer's sequence number is written to the FIX store every this many received "
        "messages (and with every sent one); after a crash of this process the broker resends "
@@ -179,6 +185,7 @@ Result<GatewaySettings> settingsFrom(const Config& c) {
   s.fix_store_synchronous_commit = c.boolean("fix_store_synchronous_commit");
   s.fix_store_target_seq_write_every_messages =
       asInt(c, "fix_store_target_seq_write_every_messages");
+  s.fix_store_sender_seq_block_messages = asInt(c, "fix_store_sender_seq_block_messages");
   return s;
 }
 

@@ -48,6 +48,7 @@ struct GatewaySettings {
   int event_batch_linger_ms = 2;
   bool fix_store_synchronous_commit = false;
   int fix_store_target_seq_write_every_messages = 64;
+  int fix_store_sender_seq_block_messages = 1000;
 };
 
 [[nodiscard]] const ConfigSchema& gatewayConfigSchema();

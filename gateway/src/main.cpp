@@ -138,7 +138,8 @@ int serve(const GatewaySettings& s) {
       .kind = fix::StoreKind::Postgres,
       .postgres_uri = s.fix_store_synchronous_commit ? s.postgres_uri
                                                      : withoutSynchronousCommit(s.postgres_uri),
-      .target_seq_write_every_messages = s.fix_store_target_seq_write_every_messages};
+      .target_seq_write_every_messages = s.fix_store_target_seq_write_every_messages,
+      .sender_seq_block_messages = s.fix_store_sender_seq_block_messages};
   fix::Engine engine(fix::EngineRole::Initiator, *fix_settings, fix_store, callbacks);
   OrderSender sender({.session_id = sessionIdOf(s.broker),
                       .batch_size_max = s.sender_batch_size_max,

@@ -11,6 +11,8 @@ namespace test {
 std::string fixStoreDatabaseUri();
 void stopFixStoreDatabase();
 void startFixStoreDatabase();
+// kill -9 of the server (a crash: the WAL not yet written is lost), then a start (recovery).
+void killAndRestartFixStoreDatabase();
 
 }  // namespace test
 }  // namespace fbg

@@ -20,6 +20,10 @@ void stopFixStoreDatabase() {
 void startFixStoreDatabase() {
   postgres->start();
 }
+void killAndRestartFixStoreDatabase() {
+  postgres->kill9();
+  postgres->start();
+}
 
 }  // namespace fbg::test
 
