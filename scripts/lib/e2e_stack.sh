@@ -6,7 +6,8 @@
 #   e2e_stack_start_all     starts everything, each one ready before the next
 #   e2e_stack_stop_all      stops everything (any order of what is running); also on failure
 #   e2e_start NAME / e2e_stop NAME / e2e_kill9 NAME / e2e_pid NAME  for one component:
-#     ledger, fill_receiver, simulator-SIM-A, simulator-SIM-B, gateway-SIM-A, gateway-SIM-B, redis
+#     ledger, fill_receiver, simulator-SIM-A, simulator-SIM-B, gateway-SIM-A, gateway-SIM-B, redis,
+#     postgres (the system's server: its kill -9 takes the postmaster and every child at once)
 # Binaries: FBG_E2E_LEDGER_BIN, FBG_E2E_GATEWAY_BIN, FBG_E2E_FILLS_BIN, FBG_E2E_SIM_BIN (the
 # caller sets them). Each process has DIR/NAME.conf, DIR/NAME.log and DIR/NAME.pid.
 # FBG_E2E_LEDGER_EXTRA_CONF, FBG_E2E_FILLS_EXTRA_CONF, FBG_E2E_GATEWAY_EXTRA_CONF: lines added
@@ -29,6 +30,10 @@ E2E_SIM_FAULTS='{"drop_ack_rate": 0.05, "duplicate_report_rate": 0.1, "disconnec
 # ground truth the tests check) stay in PostgreSQL. E2E_SIM_FIX_STORE=postgres puts the FIX
 # store there too (the simulator's PgMessageStore, measured in bench/simulator.sh).
 E2E_SIM_FIX_STORE="${E2E_SIM_FIX_STORE:-file}"
+# E2E_BROKER_PG=separate: the simulators' books on a PostgreSQL server of their own, so a kill -9
+# of the system's server (e2e_kill9 postgres) takes only what is the system's, as a broker's
+# storage would not be ours. The default, shared, keeps one server (the bench measures it so).
+E2E_BROKER_PG="${E2E_BROKER_PG:-shared}"
 E2E_GATEWAY_ACK_TIMEOUT_MS=2000
 E2E_GATEWAY_RETRY_BACKOFF_MS_MAX=8000
 
@@ -53,6 +58,13 @@ e2e_stack_init() {
   fbg_free_port E2E_GATEWAY_A_PORT
   fbg_free_port E2E_GATEWAY_B_PORT
   E2E_PG_DATA_DIR="$E2E_DIR/postgres/data"
+  E2E_BROKER_PG_PORT="$E2E_PG_PORT"
+  if [[ "$E2E_BROKER_PG" == separate ]]; then
+    fbg_free_port E2E_BROKER_PG_PORT
+    E2E_BROKER_PG_DATA_DIR="$E2E_DIR/postgres-brokers/data"
+  elif [[ "$E2E_BROKER_PG" != shared ]]; then
+    fbg_die "E2E_BROKER_PG must be shared or separate (got '$E2E_BROKER_PG')"
+  fi
   E2E_REDIS_DIR="$E2E_DIR/redis"
   E2E_JWT_SECRET="$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 }
@@ -77,10 +89,11 @@ e2e_start_servers() {
     fi
   fi
   fbg_pg_start "$E2E_PG_DATA_DIR" "$E2E_PG_PORT"
+  [[ "$E2E_BROKER_PG" == shared ]] || fbg_pg_start "$E2E_BROKER_PG_DATA_DIR" "$E2E_BROKER_PG_PORT"
   local db broker
   for db in ledger fills; do fbg_pg_createdb "$E2E_PG_PORT" "$db"; done
   for broker in "${E2E_BROKERS[@]}"; do
-    fbg_pg_createdb "$E2E_PG_PORT" "$(e2e_db_name broker "$broker")"
+    fbg_pg_createdb "$E2E_BROKER_PG_PORT" "$(e2e_db_name broker "$broker")"
     fbg_pg_createdb "$E2E_PG_PORT" "$(e2e_db_name gateway "$broker")"
   done
   e2e_start redis
@@ -125,7 +138,7 @@ CONF
 profile = $broker
 http_bind_address = 127.0.0.1
 http_port = $(e2e_sim_admin_port "$broker")
-postgres_uri = $pg/$(e2e_db_name broker "$broker")
+postgres_uri = postgresql://postgres@127.0.0.1:$E2E_BROKER_PG_PORT/$(e2e_db_name broker "$broker")
 fix_settings_file = $FBG_ROOT/fix_config/simulator-$broker.cfg
 fix_config_dir = $FBG_ROOT/fix_config
 run_dir = $E2E_DIR
@@ -162,6 +175,10 @@ CONF
 }
 
 e2e_pid() {
+  if [[ "$1" == postgres ]]; then
+    fbg_pg_postmaster_pid "$E2E_PG_DATA_DIR"
+    return
+  fi
   local pid_file="$E2E_DIR/$1.pid"
   [[ "$1" == redis ]] && pid_file="$E2E_REDIS_DIR/redis.pid"
   [[ -f "$pid_file" ]] && cat "$pid_file"
@@ -174,6 +191,10 @@ e2e_start() {
   case "$name" in
     redis)
       fbg_redis_start "$E2E_REDIS_DIR" "$E2E_REDIS_PORT"
+      return 0
+      ;;
+    postgres) # after a kill -9: crash recovery, then it accepts connections
+      fbg_pg_start "$E2E_PG_DATA_DIR" "$E2E_PG_PORT"
       return 0
       ;;
     ledger) binary="$FBG_E2E_LEDGER_BIN" ;;
@@ -204,23 +225,34 @@ e2e_start() {
 e2e_stop() {
   if [[ "$1" == redis ]]; then
     fbg_redis_stop "$E2E_REDIS_DIR" "$E2E_REDIS_PORT"
+  elif [[ "$1" == postgres ]]; then
+    fbg_pg_stop "$E2E_PG_DATA_DIR"
   else
     fbg_stop_pidfile "$1" "$E2E_DIR/$1.pid" "$E2E_STOP_TIMEOUT_S"
   fi
 }
 
-# e2e_kill9 NAME: SIGKILL to the component's own process, and waits until it is gone.
+# e2e_kill9 NAME...: SIGKILL to each component's own process, all in one kill, and waits until
+# they are gone. For postgres, the postmaster and all its children with them, as a crash of the
+# server takes them: what the WAL writer had not written yet (asynchronous commits) is lost.
+# Several names at once are a crash of the host they share.
 e2e_kill9() {
-  local name="$1" pid deadline=$((SECONDS + E2E_STOP_TIMEOUT_S))
-  pid="$(e2e_pid "$name")" || fbg_die "e2e_kill9: no pid file for $name"
-  fbg_pid_alive "$pid" || fbg_die "e2e_kill9: $name (pid $pid) is not running"
-  fbg_log "kill -9 $name (pid $pid)"
-  kill -9 "$pid"
-  while fbg_pid_alive "$pid"; do
-    ((SECONDS < deadline)) || fbg_die "$name (pid $pid) survived SIGKILL for ${E2E_STOP_TIMEOUT_S}s"
-    sleep 0.05 # polling interval of a bounded wait
+  local name pid deadline=$((SECONDS + E2E_STOP_TIMEOUT_S)) pids=() victim
+  for name in "$@"; do
+    pid="$(e2e_pid "$name")" || fbg_die "e2e_kill9: no pid file for $name"
+    fbg_pid_alive "$pid" || fbg_die "e2e_kill9: $name (pid $pid) is not running"
+    pids+=("$pid")
+    [[ "$name" != postgres ]] || mapfile -t -O "${#pids[@]}" pids < <(pgrep -P "$pid")
   done
-  [[ "$name" == redis ]] && rm -f "$E2E_REDIS_DIR/redis.pid"
+  fbg_log "kill -9 $* (pid ${pids[*]})"
+  kill -9 "${pids[@]}" 2>/dev/null || true # a child may have ended on its own meanwhile
+  for victim in "${pids[@]}"; do
+    while fbg_pid_alive "$victim"; do
+      ((SECONDS < deadline)) || fbg_die "$* (pid $victim) survived SIGKILL for ${E2E_STOP_TIMEOUT_S}s"
+      sleep 0.05 # polling interval of a bounded wait
+    done
+  done
+  for name in "$@"; do [[ "$name" != redis ]] || rm -f "$E2E_REDIS_DIR/redis.pid"; done
   return 0
 }
 
@@ -252,6 +284,7 @@ e2e_stack_stop_all() {
   done
   (fbg_redis_stop "$E2E_REDIS_DIR" "$E2E_REDIS_PORT") || true
   (fbg_pg_stop "$E2E_PG_DATA_DIR") || true
+  [[ "$E2E_BROKER_PG" == shared ]] || (fbg_pg_stop "$E2E_BROKER_PG_DATA_DIR") || true
 }
 
 # e2e_stream_backlog: prints the entries read but not acknowledged plus those not yet read, over
