@@ -232,28 +232,59 @@ e2e_stop() {
   fi
 }
 
+# e2e_pg_processes: the pids of the system's PostgreSQL server, the postmaster and every child,
+# found by their working folder (each chdirs to the data folder; each child is also a session
+# of its own, so no process group holds them all). Zombies have none and are not listed.
+e2e_pg_processes() {
+  local data_dir proc
+  data_dir="$(readlink -f "$E2E_PG_DATA_DIR")"
+  for proc in /proc/[0-9]*; do
+    [[ "$(readlink "$proc/cwd" 2>/dev/null)" != "$data_dir" ]] || echo "${proc#/proc/}"
+  done
+}
+
 # e2e_kill9 NAME...: SIGKILL to each component's own process, all in one kill, and waits until
 # they are gone. For postgres, the postmaster and all its children with them, as a crash of the
 # server takes them: what the WAL writer had not written yet (asynchronous commits) is lost.
 # Several names at once are a crash of the host they share.
 e2e_kill9() {
-  local name pid deadline=$((SECONDS + E2E_STOP_TIMEOUT_S)) pids=() victim
+  local name pid pids=() round
   for name in "$@"; do
     pid="$(e2e_pid "$name")" || fbg_die "e2e_kill9: no pid file for $name"
     fbg_pid_alive "$pid" || fbg_die "e2e_kill9: $name (pid $pid) is not running"
-    pids+=("$pid")
-    [[ "$name" != postgres ]] || mapfile -t -O "${#pids[@]}" pids < <(pgrep -P "$pid")
+    if [[ "$name" == postgres ]]; then
+      mapfile -t -O "${#pids[@]}" pids < <(e2e_pg_processes)
+    else
+      pids+=("$pid")
+    fi
   done
   fbg_log "kill -9 $* (pid ${pids[*]})"
-  kill -9 "${pids[@]}" 2>/dev/null || true # a child may have ended on its own meanwhile
-  for victim in "${pids[@]}"; do
-    while fbg_pid_alive "$victim"; do
-      ((SECONDS < deadline)) || fbg_die "$* (pid $victim) survived SIGKILL for ${E2E_STOP_TIMEOUT_S}s"
-      sleep 0.05 # polling interval of a bounded wait
-    done
+  e2e_kill9_pids "$*" "${pids[@]}"
+  # A backend the postmaster forked while the list above was read was not in it, and would keep
+  # the server's shared memory (the restart refuses to run beside it). Once the postmaster is
+  # gone nothing forks, so a second look finds all that is left.
+  for round in 1 2 3; do
+    [[ " $* " == *" postgres "* ]] || break
+    mapfile -t pids < <(e2e_pg_processes)
+    ((${#pids[@]} > 0)) || break
+    fbg_log "kill -9 postgres, look $((round + 1)): pid ${pids[*]}"
+    e2e_kill9_pids postgres "${pids[@]}"
   done
   for name in "$@"; do [[ "$name" != redis ]] || rm -f "$E2E_REDIS_DIR/redis.pid"; done
   return 0
+}
+
+# e2e_kill9_pids WHAT PID...: one kill -9 of them all, then waits until each is gone.
+e2e_kill9_pids() {
+  local what="$1" victim deadline=$((SECONDS + E2E_STOP_TIMEOUT_S))
+  shift
+  kill -9 "$@" 2>/dev/null || true # one may have ended on its own meanwhile
+  for victim in "$@"; do
+    while fbg_pid_alive "$victim"; do
+      ((SECONDS < deadline)) || fbg_die "$what (pid $victim) survived SIGKILL for ${E2E_STOP_TIMEOUT_S}s"
+      sleep 0.05 # polling interval of a bounded wait
+    done
+  done
 }
 
 # Readiness of the whole stack: every gateway's FIX session logged on, the ledger ready.
