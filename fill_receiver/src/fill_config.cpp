@@ -23,10 +23,10 @@ const ConfigSchema& fillConfigSchema() {
        "lags after a database crash only makes the broker resend reports, which are "
        "deduplicated"},
       {"fix_store_sender_seq_block_messages", T::Integer, "1000",
-       "sender sequence numbers reserved per synchronous commit: after a crash of the "
-       "database server (which may lose the store's asynchronous writes) the session resumes at "
-       "the reserved bound, never behind a number the peer saw, and the peer's resend request "
-       "for the numbers skipped gets a gap fill. 1 commits every sent number synchronously",
+       "sequence numbers of the drop-copy sessions' own messages (logons, heartbeats, resend "
+       "requests) reserved per synchronous commit; after a crash of the database server a "
+       "session resumes at the reserved bound, never behind a number the broker saw (the "
+       "broker's resend request for the numbers skipped gets a gap fill)",
        1, 1000000},
       {"fix_store_target_seq_write_every_messages", T::Integer, "64",
        "the broker's sequence number is written to the FIX store every this many received "

@@ -101,10 +101,11 @@ const ConfigSchema& gatewayConfigSchema() {
        "database server itself may lose the last few hundred milliseconds of store writes. On "
        "costs one WAL flush per FIX message (docs/performance.md)"},
       {"fix_store_sender_seq_block_messages", T::Integer, "1000",
-       "sender sequence numbers reserved per synchronous commit: after a crash of the "
-       "database server (which may lose the store's asynchronous writes) the session resumes at "
-       "the reserved bound, never behind a number the peer saw, and the peer's resend request "
-       "for the numbers skipped gets a gap fill. 1 commits every sent number synchronously",
+       "sender sequence numbers reserved per synchronous commit. After a crash of the database "
+       "server, which may lose the store's asynchronous writes, the session resumes at the "
+       "reserved bound, never behind a number the broker saw: the broker's resend request for "
+       "the numbers skipped gets a gap fill, and the retry path covers any order among them. 1 "
+       "commits every sent number synchronously",
        1, 1000000},
       {"fix_store_target_seq_write_every_messages", T::Integer, "64",
        "the peer's sequence number is written to the FIX store every this many received "

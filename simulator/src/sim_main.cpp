@@ -53,11 +53,10 @@ const ConfigSchema& schema() {
        "postgres store: wait for the WAL flush on every FIX store write (off: a sent message "
        "and its sequence number still commit together and survive a crash of this process)"},
       {"fix_store_sender_seq_block_messages", T::Integer, "1000",
-       "postgres store: "
-       "sender sequence numbers reserved per synchronous commit: after a crash of the "
-       "database server (which may lose the store's asynchronous writes) the session resumes at "
-       "the reserved bound, never behind a number the peer saw, and the peer's resend request "
-       "for the numbers skipped gets a gap fill. 1 commits every sent number synchronously",
+       "postgres store: sender sequence numbers reserved per synchronous commit; after a "
+       "crash of the database server the session resumes at the reserved bound, never behind a "
+       "number the gateway or the fill receiver saw (their resend request for the numbers "
+       "skipped gets a gap fill). 1 commits every sent number synchronously",
        1, 1000000},
       {"fix_store_target_seq_write_every_messages", T::Integer, "64",
        "postgres store: the gateway's sequence number is written every this many received "
