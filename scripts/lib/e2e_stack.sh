@@ -254,6 +254,9 @@ e2e_kill9() {
     fbg_pid_alive "$pid" || fbg_die "e2e_kill9: $name (pid $pid) is not running"
     if [[ "$name" == postgres ]]; then
       mapfile -t -O "${#pids[@]}" pids < <(e2e_pg_processes)
+      # Found by working folder: a lookup that missed would let the server live on unnoticed.
+      [[ " ${pids[*]} " == *" $pid "* ]] ||
+        fbg_die "e2e_kill9: the postmaster (pid $pid) is not among the processes in $E2E_PG_DATA_DIR"
     else
       pids+=("$pid")
     fi
@@ -263,13 +266,14 @@ e2e_kill9() {
   # A backend the postmaster forked while the list above was read was not in it, and would keep
   # the server's shared memory (the restart refuses to run beside it). Once the postmaster is
   # gone nothing forks, so a second look finds all that is left.
-  for round in 1 2 3; do
-    [[ " $* " == *" postgres "* ]] || break
-    mapfile -t pids < <(e2e_pg_processes)
-    ((${#pids[@]} > 0)) || break
-    fbg_log "kill -9 postgres, look $((round + 1)): pid ${pids[*]}"
-    e2e_kill9_pids postgres "${pids[@]}"
-  done
+  if [[ " $* " == *" postgres "* ]]; then
+    for round in 2 3 4; do
+      mapfile -t pids < <(e2e_pg_processes)
+      ((${#pids[@]} > 0)) || break
+      fbg_log "kill -9 postgres, look $round: pid ${pids[*]}"
+      e2e_kill9_pids postgres "${pids[@]}"
+    done
+  fi
   for name in "$@"; do [[ "$name" != redis ]] || rm -f "$E2E_REDIS_DIR/redis.pid"; done
   return 0
 }
